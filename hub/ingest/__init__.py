@@ -1,0 +1,1 @@
+"""Reading department files exactly as they are exported, into the raw layer."""

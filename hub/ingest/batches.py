@@ -1,0 +1,69 @@
+"""Bookkeeping of loaded files: the batch table, and when a file's data was true (observed_at)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+import duckdb
+
+from hub.warehouse import one
+
+BATCHES_DDL = """
+CREATE TABLE IF NOT EXISTS raw._batches (
+    batch_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    rows INTEGER NOT NULL,
+    encoding VARCHAR,
+    sheet VARCHAR,
+    header_row INTEGER,
+    header_rows INTEGER,
+    headers VARCHAR[],
+    footer_rows INTEGER[],
+    blank_rows INTEGER,
+    unregistered_columns VARCHAR[],
+    missing_columns VARCHAR[],
+    observed_at DATE NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    archive_path VARCHAR NOT NULL
+)
+"""
+REJECTIONS_DDL = """
+CREATE TABLE IF NOT EXISTS raw._rejections (
+    file_name VARCHAR, sha256 VARCHAR, source VARCHAR, error VARCHAR, rejected_at TIMESTAMP
+)
+"""
+
+_PERIOD = re.compile(r"(20\d{2}|19\d{2})[-_.年]?(0[1-9]|1[0-2])(?!\d)")
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(BATCHES_DDL)
+    con.execute(REJECTIONS_DDL)
+
+
+def observed_at(file_name: str, loaded: date) -> date:
+    """The end of the reporting month named in the file name (…_202510.xlsx), else the load day.
+
+    Example:
+        >>> observed_at("民政_低保_202510.xlsx", date(2026, 1, 5))
+        datetime.date(2025, 10, 31)
+    """
+    m = _PERIOD.search(file_name)
+    if not m:
+        return loaded
+    y, mo = int(m.group(1)), int(m.group(2))
+    return date(y, mo, calendar.monthrange(y, mo)[1])
+
+
+def batch_id(source: str, sha256: str) -> str:
+    """Derived from content, so the same file always gets the same id on any machine."""
+    return f"{source}-{sha256[:12]}"
+
+
+def known(con: duckdb.DuckDBPyConnection, source: str, sha256: str) -> bool:
+    return bool(one(con, "SELECT count(*) FROM raw._batches WHERE source = ? AND sha256 = ?",
+                    [source, sha256])[0])

@@ -1,0 +1,167 @@
+"""Load department files into the raw layer: every cell as text, plus where it came from."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from hub.ingest.batches import batch_id, ensure_tables, known, observed_at
+from hub.ingest.read import SOURCE_ROW, FileTable, ReadError, read_file
+from hub.registry.loader import Registry
+from hub.registry.models import HeaderSpec, Source
+from hub.warehouse import q, table_columns, table_exists
+
+log = logging.getLogger(__name__)
+META = ("_batch_id", "_source_row", "_file_name", "_file_sha256", "_loaded_at")
+
+
+@dataclass
+class LoadResult:
+    """What happened to one file; `status` is loaded | duplicate | rejected | unmatched."""
+
+    file: str
+    status: str
+    source: str | None = None
+    batch_id: str | None = None
+    rows: int = 0
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def match_source(registry: Registry, file_name: str) -> Source | None:
+    for src in registry.sources.values():
+        if any(fnmatch.fnmatch(file_name, pat) for pat in src.file_pattern):
+            return src
+    return None
+
+
+def load_incoming(con: duckdb.DuckDBPyConnection, registry: Registry, incoming: Path,
+                  archive: Path, only: str | None = None) -> list[LoadResult]:
+    """Load every file in `incoming` that belongs to a registered source (or only to `only`)."""
+    ensure_tables(con)
+    results = []
+    for path in sorted(p for p in incoming.iterdir() if p.is_file() and not p.name.startswith(".")):
+        src = match_source(registry, path.name)
+        if src is None:
+            if only is None:
+                results.append(LoadResult(path.name, "unmatched", message="没有登记的来源匹配此文件名"))
+            continue
+        if only is not None and src.name != only:
+            continue
+        results.append(load_file(con, src, path, archive))
+    return results
+
+
+def load_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, archive: Path) -> LoadResult:
+    """Load one file as a new batch of `src`. The same bytes twice is a no-op."""
+    ensure_tables(con)
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if known(con, src.name, sha):
+        path.unlink()  # identical bytes are already archived; nothing is lost
+        return LoadResult(path.name, "duplicate", src.name, batch_id(src.name, sha),
+                          message="该文件已加载过，跳过")
+    header = src.header if isinstance(src.header, HeaderSpec) else None
+    try:
+        ft = read_file(path, data, fmt=src.format, encoding=src.encoding, sheet=src.sheet,
+                       header=header)
+    except ReadError as exc:
+        con.execute("INSERT INTO raw._rejections VALUES (?, ?, ?, ?, ?)",
+                    [path.name, sha, src.name, str(exc), datetime.now()])
+        return LoadResult(path.name, "rejected", src.name, message=str(exc))
+    return _store(con, src, path, data, sha, ft, archive)
+
+
+def _store(con: duckdb.DuckDBPyConnection, src: Source, path: Path, data: bytes, sha: str,
+           ft: FileTable, archive: Path) -> LoadResult:
+    bid = batch_id(src.name, sha)
+    now = datetime.now().replace(microsecond=0)
+    registered = {c.header for c in src.columns}
+    unregistered = [h for h in ft.headers if h not in registered]
+    missing = [c.header for c in src.columns if c.header not in ft.headers]
+    stored = _archive(path, data, sha, archive / src.name)
+    table = ft.table.rename_columns([*ft.headers, SOURCE_ROW])
+    n = table.num_rows
+    meta = {
+        "_batch_id": pa.array([bid] * n), "_file_name": pa.array([path.name] * n),
+        "_file_sha256": pa.array([sha] * n), "_loaded_at": pa.array([now] * n, pa.timestamp("s")),
+    }
+    for k, v in meta.items():
+        table = table.append_column(k, v)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _append(con, src.name, table, ft.headers)
+        con.execute(
+            "INSERT INTO raw._batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [bid, src.name, path.name, sha, n, ft.encoding, ft.sheet, ft.header.row,
+             ft.header.rows, ft.headers, ft.dropped_footer, ft.blank_rows, unregistered, missing,
+             observed_at(path.name, now.date()), now, str(stored)],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    path.unlink()
+    notes = _notes(ft, unregistered, missing)
+    return LoadResult(path.name, "loaded", src.name, bid, n, f"已加载 {n} 行", notes)
+
+
+def _append(con: duckdb.DuckDBPyConnection, source: str, table: pa.Table, headers: list[str]) -> None:
+    """Append by column name; a header never seen before becomes a new text column."""
+    con.register("_incoming_rows", table)
+    try:
+        if not table_exists(con, "raw", source):
+            cols = ", ".join(
+                [f"{q(m)} {'INTEGER' if m == SOURCE_ROW else 'TIMESTAMP' if m == '_loaded_at' else 'VARCHAR'}"
+                 for m in META] + [f"{q(h)} VARCHAR" for h in headers])
+            con.execute(f"CREATE TABLE raw.{q(source)} ({cols})")
+        have = set(table_columns(con, "raw", source))
+        for h in headers:
+            if h not in have:
+                con.execute(f"ALTER TABLE raw.{q(source)} ADD COLUMN {q(h)} VARCHAR")
+        con.execute(f"INSERT INTO raw.{q(source)} BY NAME SELECT * FROM _incoming_rows")
+    finally:
+        con.unregister("_incoming_rows")
+
+
+def _archive(path: Path, data: bytes, sha: str, folder: Path) -> Path:
+    """Keep the original unchanged; written to a temp name first so a crash leaves no half file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{sha[:12]}_{path.name}"
+    if not target.exists():
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return target
+
+
+def _notes(ft: FileTable, unregistered: list[str], missing: list[str]) -> list[str]:
+    notes = []
+    if ft.dropped_footer:
+        notes.append(f"表尾行已跳过（第 {'、'.join(map(str, ft.dropped_footer))} 行：合计/填表人等）")
+    if ft.blank_rows:
+        notes.append(f"空行 {ft.blank_rows} 行已跳过")
+    if unregistered:
+        notes.append(f"未登记的列（已保留在原始层）：{'、'.join(unregistered)}")
+    if missing:
+        notes.append(f"登记的列在文件中缺失：{'、'.join(missing)}")
+    return notes
+
+
+def copy_into(files: list[Path], incoming: Path) -> list[Path]:
+    incoming.mkdir(parents=True, exist_ok=True)
+    out = []
+    for f in files:
+        target = incoming / f.name
+        shutil.copy2(f, target)
+        out.append(target)
+    return out

@@ -1,0 +1,86 @@
+"""Read one department file into an Arrow table of text cells named by its own headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hub.ingest.grid import Grid, read_csv_grid, read_xlsx_grid
+from hub.ingest.header import find_layout
+from hub.registry.models import HeaderSpec
+
+SOURCE_ROW = "_source_row"
+
+
+class ReadError(ValueError):
+    """The file cannot be read at all; the message names the file and what is wrong."""
+
+
+@dataclass
+class FileTable:
+    table: pa.Table  # header columns (text) + _source_row
+    headers: list[str]
+    encoding: str | None
+    sheet: str | None
+    header: HeaderSpec
+    dropped_footer: list[int] = field(default_factory=list)
+    blank_rows: int = 0
+
+
+def file_format(path: Path, declared: str | None = None) -> str:
+    if declared:
+        return declared
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    raise ReadError(f"文件 {path.name}：不支持的文件类型 {suffix}（支持 .csv、.xlsx）")
+
+
+def read_file(path: Path, data: bytes | None = None, *, fmt: str | None = None,
+              encoding: str = "auto", sheet: str | int | None = None,
+              header: HeaderSpec | None = None) -> FileTable:
+    """Read `path` as ingestion does: encoding, sheet, header rows and footers handled.
+
+    Example:
+        >>> ft = read_file(Path("data/sample/民政_城市低保花名册_202510.xlsx"))
+        >>> ft.header.rows
+        2
+    """
+    kind = file_format(path, fmt)
+    try:
+        if kind == "csv":
+            grid = read_csv_grid(path, data if data is not None else path.read_bytes(), encoding)
+        else:
+            grid = read_xlsx_grid(path, sheet)
+        layout = find_layout(grid, header)
+    except ReadError:
+        raise
+    except Exception as exc:  # reader libraries raise many types; the user needs one message
+        raise ReadError(f"文件 {path.name}：{exc}") from exc
+    return _to_table(grid, layout.headers, layout.data_start, layout.data_end,
+                     layout.header_spec(grid), layout.dropped_footer)
+
+
+def _to_table(grid: Grid, headers: list[str], start: int, end: int, spec: HeaderSpec,
+              dropped: list[int]) -> FileTable:
+    length = max(0, end - start)
+    cols = {h: grid.columns[i].slice(start, length) for i, h in enumerate(headers)}
+    table = pa.table({**cols, SOURCE_ROW: grid.row_numbers.slice(start, length)})
+    blank = _blank_mask(table, headers)
+    blank_count = pc.sum(blank).as_py() or 0
+    if blank_count:
+        table = table.filter(pc.invert(blank))
+    return FileTable(table=table, headers=headers, encoding=grid.encoding, sheet=grid.sheet,
+                     header=spec, dropped_footer=dropped, blank_rows=blank_count)
+
+
+def _blank_mask(table: pa.Table, headers: list[str]) -> pa.Array:
+    mask = pa.array([True] * table.num_rows)
+    for h in headers:
+        mask = pc.and_(mask, pc.is_null(table[h]))
+    return mask

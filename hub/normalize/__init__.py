@@ -1,0 +1,1 @@
+"""Canonical forms: DuckDB macros and the SQL that turns raw text into staged values."""

@@ -1,0 +1,69 @@
+"""DuckDB macros that turn department spellings into canonical forms, set-at-a-time.
+
+Each macro takes raw text and returns the canonical value or NULL; `*_problem` macros name
+the rule a value breaks. The Python twins in `hub/normalize/cn_id.py` and
+`hub/registry/models.py` follow the same rules.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+_FW = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+_HW = ("".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " ").replace("'", "''")
+_WEIGHTS = "[7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]"
+_WS = r"[\s\x{00A0}\x{200B}\x{FEFF}]"
+
+MACROS = [
+    # full-width letters, digits and punctuation -> half-width
+    f"hub_hw(s) AS translate(s, '{_FW}', '{_HW}')",
+    f"hub_clean(s) AS nullif(trim(regexp_replace(hub_hw(s), '{_WS}+', ' ', 'g')), '')",
+    f"hub_nospace(s) AS nullif(regexp_replace(hub_hw(s), '{_WS}+', '', 'g'), '')",
+    "hub_code_key(s) AS upper(hub_nospace(s))",
+    # GB 11643: MOD 11-2 check character of the first 17 digits
+    "hub_id_check(b) AS substr('10X98765432', 1 + (list_sum(list_transform(range(1, 18), lambda i: "
+    f"CAST(substr(b, i, 1) AS INTEGER) * {_WEIGHTS}[i])) % 11)::INTEGER, 1)",
+    # legacy 15-digit IDs belong to people born 1900-1999
+    "hub_id18_of(x) AS CASE WHEN regexp_full_match(x, '[0-9]{15}') "
+    "THEN substr(x, 1, 6) || '19' || substr(x, 7) || hub_id_check(substr(x, 1, 6) || '19' || substr(x, 7)) "
+    "ELSE x END",
+    "hub_id18(s) AS hub_id18_of(upper(hub_nospace(s)))",
+    "hub_id_problem(x) AS CASE WHEN x IS NULL THEN NULL "
+    "WHEN NOT regexp_full_match(x, '[0-9]{17}[0-9X]') THEN 'cn_id_format' "
+    "WHEN try_strptime(substr(x, 7, 8), '%Y%m%d') IS NULL "
+    "OR try_strptime(substr(x, 7, 8), '%Y%m%d') > current_date THEN 'cn_id_birthdate' "
+    "WHEN hub_id_check(x) <> substr(x, 18, 1) THEN 'cn_id_checksum' END",
+    "hub_id_birth(x) AS try_strptime(substr(x, 7, 8), '%Y%m%d')::DATE",
+    "hub_id_gender(x) AS CASE WHEN CAST(substr(x, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END",
+    # dates: 2023-05-01, 2023/5/1, 2023.5.1, 2023年5月1日, 20230501, 2023.05 (month), Excel serials
+    r"hub_date_text(s) AS hub_nospace(regexp_replace(hub_clean(s), '\s+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$', ''))",
+    "hub_date_of(x) AS CASE "
+    # Excel serials: 3-5 digits (a 4-digit serial is a date before 1927, not a year)
+    r"WHEN regexp_full_match(x, '[0-9]{3,5}(\.0+)?') THEN DATE '1899-12-30' + CAST(split_part(x, '.', 1) AS INTEGER) "
+    "WHEN regexp_full_match(x, '[0-9]{8}') THEN try_strptime(x, '%Y%m%d')::DATE "
+    "ELSE hub_date_parts(regexp_replace(regexp_replace(x, '[日号]$', ''), '[年月./]', '-', 'g')) END",
+    "hub_date_parts(y) AS CASE "
+    "WHEN regexp_full_match(y, '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') THEN try_strptime(y, '%Y-%m-%d')::DATE "
+    "WHEN regexp_full_match(y, '[0-9]{4}-[0-9]{1,2}-?') THEN try_strptime(rtrim(y, '-') || '-1', '%Y-%m-%d')::DATE "
+    "END",
+    "hub_date(s) AS hub_date_of(hub_date_text(s))",
+    # phones: mainland mobiles, landlines with area code as 0571-87654321
+    r"hub_phone_digits(s) AS regexp_replace(regexp_replace(hub_nospace(s), '[-()（）—]', '', 'g'), '^(\+?0?086|\+86)', '')",
+    "hub_phone_of(x) AS CASE "
+    "WHEN regexp_full_match(x, '1[3-9][0-9]{9}') THEN x "
+    "WHEN regexp_full_match(x, '0(10|2[0-9])[0-9]{8}') THEN substr(x, 1, 3) || '-' || substr(x, 4) "
+    "WHEN regexp_full_match(x, '0[3-9][0-9]{2}[0-9]{7,8}') THEN substr(x, 1, 4) || '-' || substr(x, 5) END",
+    "hub_phone(s) AS hub_phone_of(hub_phone_digits(s))",
+    r"hub_integer(s) AS TRY_CAST(regexp_extract(hub_nospace(s), '^([0-9]+)(\.0+)?[人户口个岁]?$', 1) AS INTEGER)",
+    r"hub_decimal(s) AS TRY_CAST(regexp_replace(hub_nospace(s), '^[￥¥]|元$|,', '', 'g') AS DECIMAL(14, 2))",
+    "hub_account(s) AS regexp_replace(hub_nospace(s), '-', '', 'g')",
+    "hub_cert_no(s) AS upper(hub_nospace(s))",
+    "hub_name(s) AS CASE WHEN regexp_matches(hub_clean(s), '[A-Za-z]') THEN hub_clean(s) "
+    "ELSE replace(replace(hub_nospace(s), '.', '·'), '•', '·') END",
+]
+
+
+def register_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the hub's macros as temporary macros of this connection."""
+    for body in MACROS:
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {body}")

@@ -1,0 +1,145 @@
+"""raw.<source> -> staged.<source> (+ quarantine), in DuckDB SQL, set-at-a-time.
+
+Every run rebuilds a source's staged table, quarantine table and issues from all of its raw
+batches, so re-running is safe and a fixed registry re-judges old rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from hub.normalize.lookups import load_lookups
+from hub.registry.loader import Registry
+from hub.registry.models import Field, Source
+from hub.validate.rules import Check, checks_for, col
+from hub.warehouse import lit, one, q, table_columns, table_exists
+
+ISSUES_DDL = """
+CREATE TABLE IF NOT EXISTS quarantine.issues (
+    source VARCHAR, batch_id VARCHAR, file_name VARCHAR, source_row INTEGER, field VARCHAR,
+    column_header VARCHAR, rule VARCHAR, severity VARCHAR, value VARCHAR, message VARCHAR
+)
+"""
+SQL_TYPES = {"string": "VARCHAR", "code": "VARCHAR", "date": "DATE", "integer": "INTEGER",
+             "decimal": "DECIMAL(14, 2)", "boolean": "BOOLEAN"}
+
+
+@dataclass
+class StageResult:
+    source: str
+    rows: int
+    staged: int
+    quarantined: int
+    warnings: int
+
+
+def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> StageResult:
+    """Normalize and validate every raw row of `source`; bad rows go to quarantine."""
+    src = registry.sources[source]
+    con.execute(ISSUES_DDL)
+    if not table_exists(con, "raw", source):
+        return StageResult(source, 0, 0, 0, 0)
+    load_lookups(con, registry)
+    present = set(table_columns(con, "raw", source))
+    fields = [(registry.fields[c.field], c.header) for c in src.mapped if c.field]
+    has_id = any(f.name == "citizen_id" for f, _ in fields)
+    checks = [c for f, _ in fields for c in checks_for(f, has_id)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _n AS {_normalize_sql(src, fields, present)}")
+    _write_issues(con, src, fields, checks)
+    _write_staged(con, registry, src, fields, checks, present)
+    _write_quarantine(con, source)
+    return _result(con, source)
+
+
+def _normalize_sql(src: Source, fields: list[tuple[Field, str]], present: set[str]) -> str:
+    sel = ["r._batch_id", "r._source_row", "r._file_name", "b.observed_at AS _observed_at"]
+    joins = []
+    for f, header in fields:
+        raw = f"r.{q(header)}" if header in present else "CAST(NULL AS VARCHAR)"
+        sel.append(f"{raw} AS {col(f.name, 'raw')}")
+        if f.normalize in ("code", "boolean"):
+            alias = q(f"c_{f.name}")
+            joins.append(f"LEFT JOIN hub_codes {alias} ON {alias}.codelist = {lit(f.codelist or '')} "
+                         f"AND {alias}.key = hub_code_key({raw})")
+            value = f"{alias}.code = '1'" if f.normalize == "boolean" else f"{alias}.code"
+        elif f.normalize == "orgunit":
+            alias = q(f"o_{f.name}")
+            joins.append(f"LEFT JOIN hub_orgs {alias} ON {alias}.level = {lit(f.orgunit_level or '')} "
+                         f"AND {alias}.key = hub_code_key({raw})")
+            value = f"{alias}.code"
+        else:
+            value = _scalar(f.normalize, raw)
+        sel.append(f"{value} AS {col(f.name, 'v')}")
+        if f.normalize == "cn_id":
+            sel.append(f"hub_id_problem({value}) AS {col(f.name, 'problem')}")
+    inner = (f"SELECT {', '.join(sel)} FROM raw.{q(src.name)} r "
+             f"JOIN raw._batches b ON b.batch_id = r._batch_id {' '.join(joins)}")
+    dups = [f"CASE WHEN {col(f.name, 'v')} IS NOT NULL THEN count(*) OVER (PARTITION BY _batch_id, "
+            f"{col(f.name, 'v')}) END AS {col(f.name, 'dups')}"
+            for f, _ in fields if f.rule("unique_in_batch")]
+    return f"SELECT *{''.join(', ' + d for d in dups)} FROM ({inner})"
+
+
+def _scalar(normalize: str, raw: str) -> str:
+    fn = {"text": "hub_clean", "name": "hub_name", "cn_id": "hub_id18", "date": "hub_date",
+          "phone": "hub_phone", "integer": "hub_integer", "decimal": "hub_decimal",
+          "account": "hub_account", "cert_no": "hub_cert_no"}[normalize]
+    return f"{fn}({raw})"
+
+
+def _write_issues(con: duckdb.DuckDBPyConnection, src: Source, fields: list[tuple[Field, str]],
+                  checks: list[Check]) -> None:
+    headers = {f.name: h for f, h in fields}
+    parts = [
+        f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
+        f"{lit(headers[c.field])}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
+        f"FROM _n WHERE {c.predicate}"
+        for c in checks
+    ]
+    con.execute("DELETE FROM quarantine.issues WHERE source = ?", [src.name])
+    if parts:
+        con.execute("INSERT INTO quarantine.issues " + " UNION ALL ".join(parts))
+
+
+def _write_staged(con: duckdb.DuckDBPyConnection, registry: Registry, src: Source,
+                  fields: list[tuple[Field, str]], checks: list[Check], present: set[str]) -> None:
+    sel = ["n._batch_id", "n._source_row", "n._file_name", "n._observed_at"]
+    for f, _ in fields:
+        bad = [c.predicate for c in checks if c.field == f.name and c.nulls_value]
+        v = col(f.name, "v")
+        value = f"CASE WHEN {' OR '.join(bad)} THEN NULL ELSE {v} END" if bad else v
+        sel.append(f"CAST({value} AS {SQL_TYPES[f.type]}) AS {q(f.name)}")
+    ext = [c for c in src.columns if c.extension]
+    for c in ext:
+        raw = f"r.{q(c.header)}" if c.header in present else "CAST(NULL AS VARCHAR)"
+        sel.append(f"hub_clean({raw}) AS {q(c.extension or '')}")
+    con.execute(
+        f"CREATE OR REPLACE TABLE staged.{q(src.name)} AS SELECT {', '.join(sel)} FROM _n n "
+        f"JOIN raw.{q(src.name)} r USING (_batch_id, _source_row) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM quarantine.issues i WHERE i.source = {lit(src.name)} "
+        "AND i.severity = 'error' AND i.batch_id = n._batch_id AND i.source_row = n._source_row) "
+        "ORDER BY n._batch_id, n._source_row"
+    )
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TABLE quarantine.{q(source)} AS "
+        "SELECT e.errors AS _errors, r.* FROM raw." + q(source) + " r JOIN ("
+        "SELECT batch_id, source_row, string_agg(message, '；' ORDER BY field) AS errors "
+        f"FROM quarantine.issues WHERE source = {lit(source)} AND severity = 'error' "
+        "GROUP BY ALL) e ON e.batch_id = r._batch_id AND e.source_row = r._source_row "
+        "ORDER BY r._batch_id, r._source_row"
+    )
+
+
+def _result(con: duckdb.DuckDBPyConnection, source: str) -> StageResult:
+    row = one(
+        con,
+        f"SELECT (SELECT count(*) FROM raw.{q(source)}), (SELECT count(*) FROM staged.{q(source)}), "
+        f"(SELECT count(*) FROM quarantine.{q(source)}), "
+        "(SELECT count(DISTINCT (batch_id, source_row)) FROM quarantine.issues "
+        "WHERE source = ? AND severity = 'warning')", [source])
+    return StageResult(source, *row)

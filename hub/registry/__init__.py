@@ -1,0 +1,17 @@
+"""Registries under `schemas/`: fields, code lists, org units and sources as validated models."""
+
+from hub.registry.errors import RegistryError
+from hub.registry.loader import Registry, load_registry
+from hub.registry.models import CodeList, Field, OrgTree, Rule, Source, SourceColumn
+
+__all__ = [
+    "CodeList",
+    "Field",
+    "OrgTree",
+    "Registry",
+    "RegistryError",
+    "Rule",
+    "Source",
+    "SourceColumn",
+    "load_registry",
+]

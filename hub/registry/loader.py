@@ -1,0 +1,137 @@
+"""Load and cross-check every registry under `schemas/`, eagerly, failing with file and entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from hub.registry.errors import RegistryError
+from hub.registry.models import CodeList, Field, OrgTree, Source
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All registries, validated together. Build with `load_registry(schemas_dir)`."""
+
+    root: Path
+    fields: dict[str, Field]
+    codelists: dict[str, CodeList]
+    orgs: OrgTree
+    sources: dict[str, Source]
+
+    def field(self, name: str) -> Field:
+        return self.fields[name]
+
+    @cached_property
+    def alias_index(self) -> dict[str, str]:
+        """Header spelling -> field name, for the exact-alias evidence."""
+        out: dict[str, str] = {}
+        for f in self.fields.values():
+            for a in [f.label, *f.aliases]:
+                out.setdefault(a, f.name)
+        return out
+
+
+def load_registry(root: Path) -> Registry:
+    """Read `fields.yaml`, `codelists/`, `orgunits.yaml` and `sources/` under `root`.
+
+    Example:
+        >>> reg = load_registry(Path("schemas"))
+        >>> reg.fields["citizen_id"].label
+        '公民身份号码'
+    """
+    root = Path(root)
+    fields = _load_fields(root / "fields.yaml")
+    codelists = {}
+    for path in sorted((root / "codelists").glob("*.yaml")):
+        cl = _model(CodeList, _read(path), path, "")
+        if cl.name != path.stem:
+            raise RegistryError(path, cl.name, f"代码表名应与文件名一致（{path.stem}）")
+        codelists[cl.name] = cl
+    orgs = _model(OrgTree, _read(root / "orgunits.yaml"), root / "orgunits.yaml", "")
+    sources = load_sources(root / "sources", fields)
+    _cross_check(root, fields, codelists, sources)
+    return Registry(root=root, fields=fields, codelists=codelists, orgs=orgs, sources=sources)
+
+
+def load_sources(folder: Path, fields: dict[str, Field]) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        src = _model(Source, _read(path), path, "")
+        if src.name != path.stem:
+            raise RegistryError(path, src.name, f"来源名应与文件名一致（{path.stem}）")
+        for i, col in enumerate(src.columns):
+            if col.field and col.field not in fields:
+                raise RegistryError(
+                    path, f"columns[{i}] ({col.header})",
+                    f"未知字段 {col.field!r}（允许：fields.yaml 中的字段，如 {_some(fields)}）",
+                )
+        sources[src.name] = src
+    return sources
+
+
+def _load_fields(path: Path) -> dict[str, Field]:
+    doc = _read(path)
+    entries = doc.get("fields") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        raise RegistryError(path, "fields", "应为字段列表")
+    out: dict[str, Field] = {}
+    for i, raw in enumerate(entries):
+        label = f"fields[{i}]" + (f" ({raw.get('name')})" if isinstance(raw, dict) else "")
+        f = _model(Field, raw, path, label)
+        if f.name in out:
+            raise RegistryError(path, label, f"字段名 {f.name} 重复")
+        out[f.name] = f
+    return out
+
+
+def _cross_check(root: Path, fields: dict[str, Field], codelists: dict[str, CodeList],
+                 sources: dict[str, Source]) -> None:
+    path = root / "fields.yaml"
+    for f in fields.values():
+        if f.codelist and f.codelist not in codelists:
+            raise RegistryError(path, f.name, f"代码表 {f.codelist!r} 不存在（允许：{', '.join(sorted(codelists))}）")
+        for s in f.authority:
+            if s not in sources:
+                raise RegistryError(path, f.name, f"权威来源 {s!r} 未登记（允许：{', '.join(sorted(sources))}）")
+    for src in sources.values():
+        if not src.column_for("citizen_id") and src.entity == "person":
+            raise RegistryError(root / "sources" / f"{src.name}.yaml", "columns",
+                                "人员类来源必须有一列映射到 citizen_id")
+
+
+def _model(cls: type[M], raw: Any, path: Path, entry: str) -> M:
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        where = ".".join(p for p in (entry, loc) if p)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "literal_error":
+            msg = f"取值无效 {err.get('input')!r}（允许：{err['ctx']['expected']}）"
+        elif err["type"] == "missing":
+            msg = "缺少必填项"
+        elif err["type"] == "extra_forbidden":
+            msg = f"未知的键 {err['loc'][-1]!r}"
+        raise RegistryError(path, where, msg) from None
+
+
+def _read(path: Path) -> Any:
+    if not path.exists():
+        raise RegistryError(path, "", "文件不存在")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError(path, "", f"YAML 格式错误：{exc}") from None
+
+
+def _some(fields: dict[str, Field]) -> str:
+    return ", ".join(list(fields)[:5]) + " …"

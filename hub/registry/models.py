@@ -1,0 +1,288 @@
+"""Pydantic models of the registries. They describe *what* the data is, never SQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field as PydField, field_validator, model_validator
+
+FieldType = Literal["string", "date", "integer", "decimal", "boolean", "code"]
+Normalizer = Literal[
+    "text", "name", "cn_id", "date", "phone", "code", "integer", "decimal", "boolean",
+    "orgunit", "account", "cert_no",
+]
+RuleKind = Literal["required", "format", "pattern", "range", "agrees_with_citizen_id",
+                   "unique_in_batch"]
+Severity = Literal["error", "warning"]
+Sensitivity = Literal["public", "internal", "sensitive"]
+Entity = Literal["person", "household", "organization"]
+
+# Which normalizers fit which field types; checked at load so a typo fails early.
+NORMALIZERS_BY_TYPE: dict[str, set[str]] = {
+    "string": {"text", "name", "cn_id", "phone", "orgunit", "account", "cert_no"},
+    "date": {"date"},
+    "integer": {"integer"},
+    "decimal": {"decimal"},
+    "boolean": {"boolean"},
+    "code": {"code"},
+}
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(Strict):
+    """One validation rule of a field, e.g. `{kind: range, min: 1, max: 30, severity: warning}`."""
+
+    kind: RuleKind
+    severity: Severity = "warning"
+    guards_publish: bool = False
+    pattern: str | None = None
+    min: float | str | None = None
+    max: float | str | None = None
+    message: str | None = None
+
+    @model_validator(mode="after")
+    def _params(self) -> Rule:
+        if self.kind == "pattern":
+            if not self.pattern:
+                raise ValueError("pattern 规则需要 pattern 参数")
+            re.compile(self.pattern)
+        if self.kind == "range" and self.min is None and self.max is None:
+            raise ValueError("range 规则至少需要 min 或 max")
+        return self
+
+
+class Field(Strict):
+    """A canonical data element (数据元) such as `citizen_id` 公民身份号码."""
+
+    name: str
+    label: str
+    entity: Entity
+    type: FieldType
+    normalize: Normalizer
+    sensitivity: Sensitivity
+    aliases: list[str] = PydField(default_factory=list)
+    codelist: str | None = None
+    orgunit_level: Literal["street", "community", "grid"] | None = None
+    authority: list[str] = PydField(default_factory=list)
+    rules: list[Rule] = PydField(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _snake(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"字段名 {v!r} 须为小写字母、数字和下划线（snake_case）")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Field:
+        allowed = NORMALIZERS_BY_TYPE[self.type]
+        if self.normalize not in allowed:
+            raise ValueError(
+                f"类型 {self.type} 不能使用规范化器 {self.normalize}（允许：{', '.join(sorted(allowed))}）"
+            )
+        if self.normalize in ("code", "boolean") and not self.codelist:
+            raise ValueError(f"规范化器 {self.normalize} 需要指定 codelist")
+        if self.normalize == "orgunit" and not self.orgunit_level:
+            raise ValueError("规范化器 orgunit 需要指定 orgunit_level（street / community / grid）")
+        return self
+
+    def rule(self, kind: str) -> Rule | None:
+        return next((r for r in self.rules if r.kind == kind), None)
+
+    @property
+    def required(self) -> bool:
+        return self.rule("required") is not None
+
+
+class CodeEntry(Strict):
+    code: str
+    label: str
+    synonyms: list[str] = PydField(default_factory=list)
+
+
+class CodeList(Strict):
+    """A national code table, e.g. GB/T 2261.1 gender, with the spellings seen in real files."""
+
+    name: str
+    label: str
+    standard: str
+    entries: list[CodeEntry]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CodeList:
+        seen: dict[str, str] = {}
+        for e in self.entries:
+            for key in [e.code, e.label, *e.synonyms]:
+                k = normalize_code_key(key)
+                if k in seen and seen[k] != e.code:
+                    raise ValueError(f"写法 {key!r} 同时指向代码 {seen[k]} 和 {e.code}")
+                seen[k] = e.code
+        return self
+
+    def lookup(self) -> dict[str, str]:
+        """Every accepted spelling (normalized) -> code."""
+        out: dict[str, str] = {}
+        for e in self.entries:
+            for key in [e.code, e.label, *e.synonyms]:
+                out[normalize_code_key(key)] = e.code
+        return out
+
+    def label_of(self, code: str) -> str | None:
+        return next((e.label for e in self.entries if e.code == code), None)
+
+
+def normalize_code_key(value: str) -> str:
+    """The matching key for a code spelling: half-width, no spaces, upper case.
+
+    Must agree with the SQL `hub_code_key` macro in `hub/normalize/macros.py`.
+    """
+    return to_halfwidth(value).replace(" ", "").upper()
+
+
+def to_halfwidth(value: str) -> str:
+    out = []
+    for ch in value:
+        o = ord(ch)
+        if o == 0x3000:
+            out.append(" ")
+        elif 0xFF01 <= o <= 0xFF5E:
+            out.append(chr(o - 0xFEE0))
+        else:
+            out.append(ch)
+    return "".join(out).strip()
+
+
+class Grid(Strict):
+    code: str
+    name: str
+
+
+class Community(Strict):
+    code: str
+    name: str
+    road: str | None = None
+    grids: list[Grid] = PydField(default_factory=list)
+
+
+class Street(Strict):
+    code: str
+    name: str
+    communities: list[Community]
+
+
+class District(Strict):
+    code: str
+    name: str
+    province: str
+    city: str
+
+
+class OrgTree(Strict):
+    """The administrative tree: district -> street/town -> community/village -> grid."""
+
+    district: District
+    streets: list[Street]
+
+    @model_validator(mode="after")
+    def _codes_nest(self) -> OrgTree:
+        seen: set[str] = set()
+        for s in self.streets:
+            _nest(s.code, self.district.code, s.name, seen)
+            for c in s.communities:
+                _nest(c.code, s.code, c.name, seen)
+                for g in c.grids:
+                    _nest(g.code, c.code, g.name, seen)
+        return self
+
+    @property
+    def communities(self) -> list[Community]:
+        return [c for s in self.streets for c in s.communities]
+
+    def street_of(self, community_code: str) -> Street:
+        return next(s for s in self.streets if any(c.code == community_code for c in s.communities))
+
+
+def _nest(code: str, parent: str, name: str, seen: set[str]) -> None:
+    if not code.startswith(parent) or len(code) != len(parent) + 3:
+        raise ValueError(f"{name} 的代码 {code} 应为上级代码 {parent} 加 3 位数字")
+    if code in seen:
+        raise ValueError(f"代码 {code} 重复")
+    seen.add(code)
+
+
+class HeaderSpec(Strict):
+    """Where the header sits: 1-based first row and how many rows it spans (2 = merged)."""
+
+    row: int = PydField(ge=1)
+    rows: int = PydField(default=1, ge=1, le=3)
+
+
+class SourceColumn(Strict):
+    """One column of a department table: mapped to a field, or kept as an extension column."""
+
+    header: str
+    field: str | None = None
+    extension: str | None = None
+    required: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SourceColumn:
+        if (self.field is None) == (self.extension is None):
+            raise ValueError(f"列 {self.header!r} 须且只能指定 field 或 extension 之一")
+        if self.extension is not None and not _NAME.match(self.extension):
+            raise ValueError(f"扩展列名 {self.extension!r} 须为 snake_case")
+        return self
+
+
+class Source(Strict):
+    """A registered department table (one YAML file under `schemas/sources/`)."""
+
+    name: str
+    department: str
+    title: str
+    entity: Entity = "person"
+    file_pattern: list[str]
+    format: Literal["csv", "xlsx"] | None = None
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"] = "auto"
+    sheet: str | int | None = None
+    header: HeaderSpec | Literal["auto"] = "auto"
+    period: Literal["daily", "monthly", "quarterly", "yearly", "adhoc"] = "monthly"
+    owner: str | None = None
+    columns: list[SourceColumn]
+
+    @field_validator("name")
+    @classmethod
+    def _snake(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"来源名 {v!r} 须为 snake_case")
+        return v
+
+    @model_validator(mode="after")
+    def _unique_columns(self) -> Source:
+        headers = [c.header for c in self.columns]
+        dup = {h for h in headers if headers.count(h) > 1}
+        if dup:
+            raise ValueError(f"表头重复登记：{', '.join(sorted(dup))}")
+        targets = [c.field for c in self.columns if c.field]
+        dupf = {f for f in targets if targets.count(f) > 1}
+        if dupf:
+            raise ValueError(f"多个列映射到同一字段：{', '.join(sorted(dupf))}")
+        return self
+
+    @property
+    def mapped(self) -> list[SourceColumn]:
+        return [c for c in self.columns if c.field]
+
+    def column_for(self, field: str) -> SourceColumn | None:
+        return next((c for c in self.columns if c.field == field), None)
+
+
+def today_iso() -> str:
+    return date.today().isoformat()

@@ -1,0 +1,1 @@
+"""Validation: row-level rules from `fields.yaml` as SQL, table-level expectations with GX."""

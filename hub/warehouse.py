@@ -1,0 +1,67 @@
+"""The DuckDB warehouse: one file, one schema per layer, the hub's SQL macros on every connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hub.normalize.macros import register_macros
+
+LAYERS = ("raw", "staged", "quarantine", "core", "report", "shared", "audit")
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating its layer schemas; macros are registered per connection."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        for layer in LAYERS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+    register_macros(con)
+    return con
+
+
+@contextmanager
+def warehouse(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+    """The single row of a query; fetched whole because DuckDB 2 keeps a half-read result
+    open and refuses further work on the connection."""
+    rows = con.execute(sql, params or []).fetchall()
+    if len(rows) != 1:
+        raise LookupError(f"expected one row, got {len(rows)}: {sql[:80]}")
+    return tuple(rows[0])
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(one(con, "SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_schema = ? AND table_name = ?", [schema, name])[0])
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+        "AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def q(identifier: str) -> str:
+    """Quote an identifier (Chinese headers, slashes and all) for DuckDB SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
