@@ -19,7 +19,7 @@ from hub.warehouse import lit, one, q, table_columns, table_exists
 ISSUES_DDL = """
 CREATE TABLE IF NOT EXISTS quarantine.issues (
     source VARCHAR, batch_id VARCHAR, file_name VARCHAR, source_row INTEGER, field VARCHAR,
-    column_header VARCHAR, rule VARCHAR, severity VARCHAR, value VARCHAR, message VARCHAR
+    column_header VARCHAR, rule_kind VARCHAR, rule VARCHAR, severity VARCHAR, value VARCHAR, message VARCHAR
 )
 """
 SQL_TYPES = {"string": "VARCHAR", "code": "VARCHAR", "date": "DATE", "integer": "INTEGER",
@@ -94,7 +94,7 @@ def _write_issues(con: duckdb.DuckDBPyConnection, src: Source, fields: list[tupl
     headers = {f.name: h for f, h in fields}
     parts = [
         f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
-        f"{lit(headers[c.field])}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
+        f"{lit(headers[c.field])}, {lit(c.kind)}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
         f"FROM _n WHERE {c.predicate}"
         for c in checks
     ]

@@ -33,6 +33,7 @@ class Check:
     """One row-level rule of one field: `predicate` is true where a row breaks it."""
 
     field: str
+    kind: str  # the rule kind in fields.yaml (required, format, range, ...)
     rule: str  # SQL expression giving the rule name (most are literals)
     severity: str
     predicate: str
@@ -52,7 +53,7 @@ def checks_for(f: Field, has_id: bool) -> list[Check]:
     fmt_sev = fmt_rule.severity if fmt_rule else "warning"
     if f.rule("required"):
         sev = f.rule("required").severity  # type: ignore[union-attr]
-        out.append(Check(f.name, lit("required_missing"), sev, f"hub_clean({raw}) IS NULL",
+        out.append(Check(f.name, "required", lit("required_missing"), sev, f"hub_clean({raw}) IS NULL",
                          lit(f"{f.label}为空（必填项）"), nulls_value=False))
     out.extend(_format_check(f, raw, v, fmt_sev))
     for rule in f.rules:
@@ -69,21 +70,21 @@ def _format_check(f: Field, raw: str, v: str, sev: str) -> list[Check]:
             f"WHEN {lit(k)} THEN {lit(m)}" for k, m in ID_MESSAGES.items()) + " END"
         msg = (f"{msg} || CASE WHEN {problem} = 'cn_id_checksum' THEN '（按前17位应为 ' || "
                f"hub_id_check({v}) || '）' ELSE '' END")
-        return [Check(f.name, problem, sev, f"{problem} IS NOT NULL", msg)]
+        return [Check(f.name, "format", problem, sev, f"{problem} IS NOT NULL", msg)]
     if f.normalize in ("code", "boolean"):
         msg = f"'「' || hub_clean({raw}) || '」不在代码表《{f.label}》中'"
-        return [Check(f.name, lit("code_unknown"), sev,
+        return [Check(f.name, "format", lit("code_unknown"), sev,
                       f"hub_clean({raw}) IS NOT NULL AND {v} IS NULL", msg)]
     if f.normalize in FORMAT_RULE:
         rule, text = FORMAT_RULE[f.normalize]
-        return [Check(f.name, lit(rule), sev, f"hub_clean({raw}) IS NOT NULL AND {v} IS NULL",
+        return [Check(f.name, "format", lit(rule), sev, f"hub_clean({raw}) IS NOT NULL AND {v} IS NULL",
                       lit(f"{f.label}：{text}"))]
     return []
 
 
 def _rule_check(f: Field, rule: Rule, v: str, has_id: bool) -> Check | None:
     if rule.kind == "pattern":
-        return Check(f.name, lit("pattern_mismatch"), rule.severity,
+        return Check(f.name, "pattern", lit("pattern_mismatch"), rule.severity,
                      f"{v} IS NOT NULL AND NOT regexp_full_match(CAST({v} AS VARCHAR), {lit(rule.pattern or '')})",
                      lit(rule.message or f"{f.label}格式不符合要求"))
     if rule.kind == "range":
@@ -92,12 +93,12 @@ def _rule_check(f: Field, rule: Rule, v: str, has_id: bool) -> Check | None:
             if bound is not None:
                 conds.append(f"{v} {op} {_bound(f, bound)}")
         text = f"{f.label}超出合理范围（{rule.min if rule.min is not None else ''}～{rule.max if rule.max is not None else ''}）"
-        return Check(f.name, lit("out_of_range"), rule.severity,
+        return Check(f.name, "range", lit("out_of_range"), rule.severity,
                      f"{v} IS NOT NULL AND ({' OR '.join(conds)})", lit(text))
     if rule.kind == "agrees_with_citizen_id" and has_id and f.name != "citizen_id":
         return _agreement(f, rule, v)
     if rule.kind == "unique_in_batch":
-        return Check(f.name, lit("duplicate_in_batch"), rule.severity,
+        return Check(f.name, "unique_in_batch", lit("duplicate_in_batch"), rule.severity,
                      f"{col(f.name, 'dups')} > 1", lit(f"同一文件中{f.label}重复出现"),
                      nulls_value=False)
     return None
@@ -114,7 +115,7 @@ def _agreement(f: Field, rule: Rule, v: str) -> Check | None:
     else:
         return None
     msg = f"{lit(f.label + '：' + text + '（身份证号码对应 ')} || CAST({expect} AS VARCHAR) || '）'"
-    return Check(f.name, lit(name), rule.severity,
+    return Check(f.name, "agrees_with_citizen_id", lit(name), rule.severity,
                  f"{VALID_ID} IS NOT NULL AND {v} IS NOT NULL AND {v} <> {expect}", msg)
 
 

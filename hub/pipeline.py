@@ -1,0 +1,96 @@
+"""The whole flow in one process: incoming -> raw -> staged -> validated -> core -> published.
+
+`hub run` calls this; the Dagster assets in `pipelines/` call the same step functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from hub.core.golden import CoreResult, build_core
+from hub.ingest.raw import LoadResult, load_incoming
+from hub.normalize.stage import StageResult, stage_source
+from hub.publish.snapshot import PublishResult, publish
+from hub.registry.loader import Registry
+from hub.settings import Settings
+from hub.validate.expectations import run_suite
+from hub.validate.staged_checks import CheckOutcome, run_checks
+from hub.warehouse import one, warehouse
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunSummary:
+    loads: list[LoadResult] = field(default_factory=list)
+    stages: list[StageResult] = field(default_factory=list)
+    checks: dict[str, list[CheckOutcome]] = field(default_factory=dict)
+    expectations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    core: CoreResult | None = None
+    published: PublishResult | None = None
+    blocked: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_pipeline(settings: Settings, registry: Registry, progress: Progress | None = None,
+                 validate_with_gx: bool = True) -> RunSummary:
+    """Run every step; publishing is skipped (and `blocked` says why) if a guard fails."""
+    settings.ensure()
+    say = progress or (lambda _msg: None)
+    out = RunSummary()
+    with warehouse(settings.warehouse) as con:
+        with _timed(out, "load"):
+            say("读取新文件")
+            out.loads = load_incoming(con, registry, settings.incoming, settings.archive)
+        with _timed(out, "stage"):
+            for name in registry.sources:
+                say(f"规范化与校验 {name}")
+                out.stages.append(stage_source(con, registry, name))
+                out.checks[name] = run_checks(con, registry, name)
+        if validate_with_gx:
+            with _timed(out, "expectations"):
+                for name in registry.sources:
+                    say(f"数据质量期望 {name}")
+                    out.expectations[name] = run_suite(con, registry, name, settings.data)
+        with _timed(out, "core"):
+            say("合并一人一档")
+            out.core = build_core(con, registry)
+        out.blocked = publish_guards(con, out)
+        if not out.blocked:
+            with _timed(out, "publish"):
+                say("发布快照")
+                out.published = publish(con, settings.published)
+    return out
+
+
+def publish_guards(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> list[str]:
+    """Reasons not to publish: failed blocking checks, or a broken golden-record key."""
+    reasons = [f"{src}：{c.description} 未通过（{c.staged_violations} 行）"
+               for src, checks in summary.checks.items() for c in checks
+               if c.guards_publish and not c.passed]
+    reasons += [f"{src}：{e['expectation']}（{e['column']}）未通过"
+                for src, exps in summary.expectations.items() for e in exps
+                if e["severity"] == "error" and not e["success"] and e["rule"] != "rows_present"]
+    dup, bad = one(con, "SELECT count(*) - count(DISTINCT citizen_id), "
+                        "count(*) FILTER (WHERE hub_id_problem(citizen_id) IS NOT NULL) FROM core.person")
+    if dup or bad:
+        reasons.append(f"core.person：{dup} 个重复的身份证号码，{bad} 个无效的身份证号码")
+    return reasons
+
+
+class _timed:
+    def __init__(self, summary: RunSummary, stage: str) -> None:
+        self.summary, self.stage = summary, stage
+
+    def __enter__(self) -> None:
+        self.t = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.summary.seconds[self.stage] = round(time.perf_counter() - self.t, 3)

@@ -1,0 +1,1 @@
+"""Immutable Parquet snapshots of the core datasets behind one atomically switched pointer."""

@@ -1,0 +1,129 @@
+"""Publish core tables as versioned Parquet; readers follow `published/CURRENT.json`.
+
+Layout:
+    published/<dataset>/<version>/data.parquet   immutable, <version> = <UTC time>-<sha12>
+    published/releases/<n>.json                  which version of each dataset a release holds
+    published/CURRENT.json                       the release readers see, replaced atomically
+
+A dataset whose content is unchanged keeps its version; if no dataset changed no release is
+made, so re-running the pipeline on the same inputs publishes nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hub.warehouse import lit
+
+DATASETS = {
+    "person": ("core.person", "citizen_id"),
+    "provenance": ("core.provenance", "citizen_id, field, source, batch_id, source_row"),
+    "conflicts": ("core.conflicts", "citizen_id, field"),
+}
+
+
+@dataclass
+class PublishResult:
+    release: int
+    changed: list[str]
+    versions: dict[str, str]
+
+
+def publish(con: duckdb.DuckDBPyConnection, root: Path,
+            datasets: dict[str, tuple[str, str]] | None = None) -> PublishResult:
+    """Write a snapshot of each dataset and switch CURRENT.json to a release holding them."""
+    datasets = datasets or DATASETS
+    root.mkdir(parents=True, exist_ok=True)
+    current = read_current(root)
+    old = current["datasets"] if current else {}
+    versions: dict[str, str] = {}
+    changed = []
+    for name, (table, order) in datasets.items():
+        version = _snapshot(con, root / name, table, order, old.get(name))
+        versions[name] = version
+        if version != old.get(name):
+            changed.append(name)
+    if current and not changed:
+        return PublishResult(current["release"], [], versions)
+    release = (current["release"] + 1) if current else 1
+    doc = {"release": release, "published_at": _now(), "datasets": versions}
+    _atomic_write(root / "releases" / f"{release:05d}.json", doc)
+    _atomic_write(root / "CURRENT.json", doc)
+    return PublishResult(release, changed, versions)
+
+
+def read_current(root: Path) -> dict[str, Any] | None:
+    path = root / "CURRENT.json"
+    if not path.exists():
+        return None
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def dataset_path(root: Path, dataset: str, release: dict[str, Any] | None = None) -> Path:
+    """The Parquet file of `dataset` in `release` (default: the current one)."""
+    doc = release or read_current(root)
+    if not doc or dataset not in doc["datasets"]:
+        raise FileNotFoundError(f"尚未发布数据集 {dataset}")
+    return root / dataset / doc["datasets"][dataset] / "data.parquet"
+
+
+def rollback(root: Path) -> dict[str, Any]:
+    """Point CURRENT.json back at the previous release (the files were never removed)."""
+    current = read_current(root)
+    if not current or current["release"] <= 1:
+        raise ValueError("没有可回退的上一个发布版本")
+    prev_path = root / "releases" / f"{current['release'] - 1:05d}.json"
+    prev = json.loads(prev_path.read_text(encoding="utf-8"))
+    _atomic_write(root / "CURRENT.json", prev)
+    return dict(prev)
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, folder: Path, table: str, order: str,
+              current_version: str | None) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    target = tmp / "data.parquet"
+    try:
+        # One thread and a fixed order make the bytes, and so the hash, repeatable.
+        con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {lit(str(target))} "
+                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        if current_version and current_version.endswith(digest[:12]):
+            shutil.rmtree(tmp)
+            return current_version
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        (tmp / "manifest.json").write_text(json.dumps(
+            {"table": table, "rows": rows, "sha256": digest, "created_at": _now()},
+            ensure_ascii=False, indent=2), encoding="utf-8")
+        version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{digest[:12]}"
+        os.replace(tmp, folder / version)
+        return version
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _atomic_write(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(doc, fh, ensure_ascii=False, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

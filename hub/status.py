@@ -1,0 +1,45 @@
+"""What the warehouse holds now: per source batches, rows and quarantine; persons; releases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.publish.snapshot import read_current
+from hub.registry.loader import Registry
+from hub.settings import Settings
+from hub.warehouse import q, table_exists, warehouse
+
+
+def status(settings: Settings, registry: Registry) -> dict[str, Any]:
+    out: dict[str, Any] = {"sources": [], "persons": 0, "conflicts": 0, "published": None}
+    current = read_current(settings.published)
+    if current:
+        out["published"] = {"release": current["release"], "published_at": current["published_at"],
+                            "datasets": current["datasets"]}
+    if not settings.warehouse.exists():
+        out["sources"] = [_empty(name, src.department) for name, src in registry.sources.items()]
+        return out
+    with warehouse(settings.warehouse, read_only=True) as con:
+        for name, src in registry.sources.items():
+            row = _empty(name, src.department)
+            if table_exists(con, "raw", "_batches"):
+                b, r = con.execute("SELECT count(*), coalesce(sum(rows), 0) FROM raw._batches "
+                                   "WHERE source = ?", [name]).fetchall()[0]
+                row.update(batches=int(b), rows=int(r))
+            for layer in ("staged", "quarantine"):
+                if table_exists(con, layer, name):
+                    row[layer] = int(con.execute(f"SELECT count(*) FROM {layer}.{q(name)}").fetchall()[0][0])
+            if table_exists(con, "quarantine", "issues"):
+                row["warnings"] = int(con.execute(
+                    "SELECT count(*) FROM quarantine.issues WHERE source = ? AND severity = 'warning'",
+                    [name]).fetchall()[0][0])
+            out["sources"].append(row)
+        for key, table in (("persons", "person"), ("conflicts", "conflicts")):
+            if table_exists(con, "core", table):
+                out[key] = int(con.execute(f"SELECT count(*) FROM core.{table}").fetchall()[0][0])
+    return out
+
+
+def _empty(name: str, department: str) -> dict[str, Any]:
+    return {"source": name, "department": department, "batches": 0, "rows": 0, "staged": 0,
+            "quarantine": 0, "warnings": 0}
