@@ -53,40 +53,48 @@ def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str
     return _result(con, source)
 
 
+# Normalizers in two steps: a cheap text preparation, then the parse on the prepared column.
+# DuckDB inlines macros, so parsing a prepared column (not a nested expression) keeps each
+# value's work linear instead of multiplying with every reference.
+_PREPARE = {"cn_id": "upper(hub_nospace({}))", "date": "hub_date_text({})",
+            "phone": "hub_phone_digits({})"}
+_FINISH = {"text": "hub_clean", "name": "hub_name", "cn_id": "hub_id18_of", "date": "hub_date_of",
+           "phone": "hub_phone_of", "integer": "hub_integer", "decimal": "hub_decimal",
+           "account": "hub_account", "cert_no": "hub_cert_no"}
+
+
 def _normalize_sql(src: Source, fields: list[tuple[Field, str]], present: set[str]) -> str:
-    sel = ["r._batch_id", "r._source_row", "r._file_name", "b.observed_at AS _observed_at"]
+    prep = ["r._batch_id", "r._source_row", "r._file_name", "b.observed_at AS _observed_at"]
+    parse = ["p._batch_id", "p._source_row", "p._file_name", "p._observed_at"]
     joins = []
+    last = []
     for f, header in fields:
-        raw = f"r.{q(header)}" if header in present else "CAST(NULL AS VARCHAR)"
-        sel.append(f"{raw} AS {col(f.name, 'raw')}")
-        if f.normalize in ("code", "boolean"):
-            alias = q(f"c_{f.name}")
-            joins.append(f"LEFT JOIN hub_codes {alias} ON {alias}.codelist = {lit(f.codelist or '')} "
-                         f"AND {alias}.key = hub_code_key({raw})")
+        raw, t = col(f.name, "raw"), col(f.name, "t")
+        source_col = f"r.{q(header)}" if header in present else "CAST(NULL AS VARCHAR)"
+        prep.append(f"{source_col} AS {raw}")
+        parse.append(f"p.{raw}")
+        if f.normalize in ("code", "boolean", "orgunit"):
+            table, kind, key = (("hub_orgs", "level", f.orgunit_level) if f.normalize == "orgunit"
+                                else ("hub_codes", "codelist", f.codelist))
+            alias = q(f"l_{f.name}")
+            prep.append(f"hub_code_key({source_col}) AS {t}")
+            joins.append(f"LEFT JOIN {table} {alias} ON {alias}.{kind} = {lit(key or '')} "
+                         f"AND {alias}.key = p.{t}")
             value = f"{alias}.code = '1'" if f.normalize == "boolean" else f"{alias}.code"
-        elif f.normalize == "orgunit":
-            alias = q(f"o_{f.name}")
-            joins.append(f"LEFT JOIN hub_orgs {alias} ON {alias}.level = {lit(f.orgunit_level or '')} "
-                         f"AND {alias}.key = hub_code_key({raw})")
-            value = f"{alias}.code"
         else:
-            value = _scalar(f.normalize, raw)
-        sel.append(f"{value} AS {col(f.name, 'v')}")
+            prep.append(f"{_PREPARE.get(f.normalize, '{}').format(source_col)} AS {t}")
+            value = f"{_FINISH[f.normalize]}(p.{t})"
+        parse.append(f"{value} AS {col(f.name, 'v')}")
+        v = col(f.name, "v")
         if f.normalize == "cn_id":
-            sel.append(f"hub_id_problem({value}) AS {col(f.name, 'problem')}")
-    inner = (f"SELECT {', '.join(sel)} FROM raw.{q(src.name)} r "
-             f"JOIN raw._batches b ON b.batch_id = r._batch_id {' '.join(joins)}")
-    dups = [f"CASE WHEN {col(f.name, 'v')} IS NOT NULL THEN count(*) OVER (PARTITION BY _batch_id, "
-            f"{col(f.name, 'v')}) END AS {col(f.name, 'dups')}"
-            for f, _ in fields if f.rule("unique_in_batch")]
-    return f"SELECT *{''.join(', ' + d for d in dups)} FROM ({inner})"
-
-
-def _scalar(normalize: str, raw: str) -> str:
-    fn = {"text": "hub_clean", "name": "hub_name", "cn_id": "hub_id18", "date": "hub_date",
-          "phone": "hub_phone", "integer": "hub_integer", "decimal": "hub_decimal",
-          "account": "hub_account", "cert_no": "hub_cert_no"}[normalize]
-    return f"{fn}({raw})"
+            last.append(f"hub_id_problem({v}) AS {col(f.name, 'problem')}")
+        if f.rule("unique_in_batch"):
+            last.append(f"CASE WHEN {v} IS NOT NULL THEN count(*) OVER (PARTITION BY _batch_id, {v}) "
+                        f"END AS {col(f.name, 'dups')}")
+    prepared = (f"SELECT {', '.join(prep)} FROM raw.{q(src.name)} r "
+                "JOIN raw._batches b ON b.batch_id = r._batch_id")
+    parsed = f"SELECT {', '.join(parse)} FROM ({prepared}) p {' '.join(joins)}"
+    return f"SELECT *{''.join(', ' + x for x in last)} FROM ({parsed})"
 
 
 def _write_issues(con: duckdb.DuckDBPyConnection, src: Source, fields: list[tuple[Field, str]],

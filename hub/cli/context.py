@@ -1,0 +1,50 @@
+"""Shared CLI plumbing: settings, the registry with a readable error, Rich console, progress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from hub.registry import Registry, RegistryError, load_registry
+from hub.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def registry(s: Settings) -> Registry:
+    try:
+        return load_registry(s.schemas)
+    except RegistryError as exc:
+        fail(str(exc))
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]错误：[/]{message}")
+    raise typer.Exit(code)
+
+
+def print_json(doc: Any) -> None:
+    typer.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def steps(enabled: bool = True) -> Iterator[Any]:
+    """A spinner whose text follows the pipeline's progress messages (quiet under --json)."""
+    if not enabled:
+        yield lambda _msg: None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task("准备中", total=None)
+        yield lambda msg: progress.update(task, description=msg)

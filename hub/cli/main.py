@@ -1,0 +1,120 @@
+"""`hub`: sample data, run the pipeline, see its status, benchmark it."""
+
+from __future__ import annotations
+
+import resource
+import shutil
+from pathlib import Path
+
+import typer
+
+from hub.cli import context as ctx
+from hub.cli.render import print_run, print_status, summary_json
+from hub.pipeline import run_pipeline
+from hub.publish.snapshot import rollback
+from hub.sample import generate_sample
+from hub.status import status as read_status
+
+app = typer.Typer(help="一张表 Hub：部门表格只报一次，归集为一人一档。", no_args_is_help=True,
+                  add_completion=False)
+
+
+@app.command()
+def sample(
+    residents: int = typer.Option(1000, "--residents", "-n", help="居民人数"),
+    seed: int = typer.Option(7, "--seed", help="随机种子（相同种子生成相同数据）"),
+    out: Path | None = typer.Option(None, "--out", help="输出目录（默认：待加载目录 data/incoming）"),
+) -> None:
+    """生成样例区县的各部门导出表（含真实世界的格式差异与错误），以及用于评分的真值。"""
+    s = ctx.settings()
+    reg = ctx.registry(s)
+    files_dir = out or s.incoming
+    truth = (out / "truth") if out else s.truth
+    with ctx.steps() as say:
+        result = generate_sample(reg, files_dir, truth, residents=residents, seed=seed,
+                                 progress=lambda f: say(f"生成 {f}"))
+    ctx.console.print(f"已生成 {result.residents} 位居民、{len(result.files)} 个部门文件、"
+                      f"{result.rows} 行（其中 {result.errors} 行含错误）→ {files_dir}")
+
+
+@app.command()
+def run(
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果"),
+    no_gx: bool = typer.Option(False, "--no-gx", help="跳过 Great Expectations 表级校验"),
+) -> None:
+    """运行全部流程：加载新文件 → 规范化与校验 → 一人一档 → 发布快照。"""
+    s = ctx.settings()
+    reg = ctx.registry(s)
+    with ctx.steps(not as_json) as say:
+        summary = run_pipeline(s, reg, progress=say, validate_with_gx=not no_gx)
+    if as_json:
+        doc = summary_json(summary)
+        doc["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        ctx.print_json(doc)
+    else:
+        print_run(summary, read_status(s, reg))
+    if any(r.status == "rejected" for r in summary.loads) or summary.blocked:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo() -> None:
+    """演示：取随附的样例数据，运行全部流程并打印汇总。"""
+    s = ctx.settings()
+    reg = ctx.registry(s)
+    files = sorted(p for p in s.sample.glob("*") if p.suffix in (".csv", ".xlsx"))
+    if not files:
+        generate_sample(reg, s.sample, s.sample / "truth")
+        files = sorted(p for p in s.sample.glob("*") if p.suffix in (".csv", ".xlsx"))
+    s.ensure()
+    for f in files:
+        shutil.copy2(f, s.incoming / f.name)
+    ctx.console.print(f"已将 {len(files)} 个样例文件放入待加载目录 {s.incoming}")
+    with ctx.steps() as say:
+        summary = run_pipeline(s, reg, progress=say)
+    print_run(summary, read_status(s, reg))
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
+    """查看各来源的批次、行数、隔离情况，居民数与最新发布版本。"""
+    s = ctx.settings()
+    doc = read_status(s, ctx.registry(s))
+    if as_json:
+        ctx.print_json(doc)
+    else:
+        print_status(doc)
+
+
+@app.command("rollback")
+def rollback_cmd() -> None:
+    """把发布指针切回上一个版本（文件从不删除）。"""
+    s = ctx.settings()
+    try:
+        doc = rollback(s.published)
+    except ValueError as exc:
+        ctx.fail(str(exc))
+    ctx.console.print(f"已回退到第 {doc['release']} 版发布。")
+
+
+@app.command()
+def bench(
+    residents: int = typer.Option(200_000, "--residents", "-n", help="居民人数"),
+    seed: int = typer.Option(7, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+    workdir: Path | None = typer.Option(None, "--workdir", help="工作目录（默认临时目录，结束后删除）"),
+) -> None:
+    """基准测试：生成 N 位居民的部门文件，单进程跑完整流程，并与 DuckDB 直接读取相比。"""
+    from hub.bench import run_bench
+
+    s = ctx.settings()
+    doc = run_bench(s.schemas, residents, seed, workdir, progress=None if as_json else ctx.err_console.print)
+    if as_json:
+        ctx.print_json(doc)
+    else:
+        for k, v in doc.items():
+            ctx.console.print(f"{k}: {v}")
+
+
+if __name__ == "__main__":
+    app()
