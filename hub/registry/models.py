@@ -255,6 +255,7 @@ class Source(Strict):
     header: HeaderSpec | Literal["auto"] = "auto"
     period: Literal["daily", "monthly", "quarterly", "yearly", "adhoc"] = "monthly"
     owner: str | None = None
+    group: str | None = None  # ASCII group name for the Dagster UI; default: the name's prefix
     columns: list[SourceColumn]
 
     @field_validator("name")
@@ -270,11 +271,17 @@ class Source(Strict):
         dup = {h for h in headers if headers.count(h) > 1}
         if dup:
             raise ValueError(f"表头重复登记：{', '.join(sorted(dup))}")
+        if self.group is not None and not _NAME.match(self.group):
+            raise ValueError(f"group {self.group!r} 须为小写字母、数字和下划线")
         targets = [c.field for c in self.columns if c.field]
         dupf = {f for f in targets if targets.count(f) > 1}
         if dupf:
             raise ValueError(f"多个列映射到同一字段：{', '.join(sorted(dupf))}")
         return self
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.name.split("_")[0]
 
     @property
     def mapped(self) -> list[SourceColumn]:

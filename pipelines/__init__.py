@@ -1,0 +1,1 @@
+"""Dagster adapters: registry entries become assets, checks and a sensor over `hub/` functions."""
