@@ -26,8 +26,13 @@ from hub.ingest.encoding import detect_encoding
 from hub.warehouse import lit
 
 
-def run_bench(schemas: Path, residents: int, seed: int, workdir: Path | None,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_bench(
+    schemas: Path,
+    residents: int,
+    seed: int,
+    workdir: Path | None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     say = progress or (lambda _m: None)
     own_tmp = workdir is None
     root = Path(tempfile.mkdtemp(prefix="hub-bench-")) if workdir is None else workdir
@@ -48,7 +53,10 @@ def run_bench(schemas: Path, residents: int, seed: int, workdir: Path | None,
         return {
             "residents": residents,
             "files": len(files),
-            "input_mb": round(sum(f.stat().st_size for f in (data / "archive").rglob("*") if f.is_file()) / 2**20, 1),
+            "input_mb": round(
+                sum(f.stat().st_size for f in (data / "archive").rglob("*") if f.is_file()) / 2**20,
+                1,
+            ),
             "source_rows": sum(r["rows"] for r in run["loads"]),
             "persons": run["core"]["persons"] if run["core"] else 0,
             "quarantined": sum(s["quarantined"] for s in run["stages"]),
@@ -74,24 +82,31 @@ def raw_read(files: list[Path], out: Path) -> float:
         if f.suffix == ".xlsx":
             import fastexcel
 
-            table = fastexcel.read_excel(str(f)).load_sheet(0, header_row=None, dtypes="string").to_arrow()
+            table = (
+                fastexcel.read_excel(str(f))
+                .load_sheet(0, header_row=None, dtypes="string")
+                .to_arrow()
+            )
             con.register("_x", table)
             con.execute(f"COPY _x TO {target} (FORMAT parquet)")
             con.unregister("_x")
             continue
         path = f
         data = f.read_bytes()
-        if detect_encoding(data[:1 << 20]) not in ("utf-8", "utf-8-sig"):
+        if detect_encoding(data[: 1 << 20]) not in ("utf-8", "utf-8-sig"):
             path = out / f"{i}.utf8.csv"
             path.write_bytes(data.decode("gb18030").encode("utf-8"))
-        con.execute(f"COPY (SELECT * FROM read_csv({lit(str(path))}, all_varchar = true, header = false, "
-                    f"null_padding = true, strict_mode = false)) TO {target} (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT * FROM read_csv({lit(str(path))}, all_varchar = true, header = false, "
+            f"null_padding = true, strict_mode = false)) TO {target} (FORMAT parquet)"
+        )
     return time.perf_counter() - t
 
 
 def _hub(args: list[str], env: dict[str, str]) -> str:
-    proc = subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, check=False
+    )
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"hub {' '.join(args)} 失败：{proc.stderr[-2000:]}")
     return proc.stdout

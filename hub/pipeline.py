@@ -39,8 +39,12 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def run_pipeline(settings: Settings, registry: Registry, progress: Progress | None = None,
-                 validate_with_gx: bool = True) -> RunSummary:
+def run_pipeline(
+    settings: Settings,
+    registry: Registry,
+    progress: Progress | None = None,
+    validate_with_gx: bool = True,
+) -> RunSummary:
     """Run every step; publishing is skipped (and `blocked` says why) if a guard fails."""
     settings.ensure()
     say = progress or (lambda _msg: None)
@@ -72,14 +76,23 @@ def run_pipeline(settings: Settings, registry: Registry, progress: Progress | No
 
 def publish_guards(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> list[str]:
     """Reasons not to publish: failed blocking checks, or a broken golden-record key."""
-    reasons = [f"{src}：{c.description} 未通过（{c.staged_violations} 行）"
-               for src, checks in summary.checks.items() for c in checks
-               if c.guards_publish and not c.passed]
-    reasons += [f"{src}：{e['expectation']}（{e['column']}）未通过"
-                for src, exps in summary.expectations.items() for e in exps
-                if e["severity"] == "error" and not e["success"] and e["rule"] != "rows_present"]
-    dup, bad = one(con, "SELECT count(*) - count(DISTINCT citizen_id), "
-                        "count(*) FILTER (WHERE hub_id_problem(citizen_id) IS NOT NULL) FROM core.person")
+    reasons = [
+        f"{src}：{c.description} 未通过（{c.staged_violations} 行）"
+        for src, checks in summary.checks.items()
+        for c in checks
+        if c.guards_publish and not c.passed
+    ]
+    reasons += [
+        f"{src}：{e['expectation']}（{e['column']}）未通过"
+        for src, exps in summary.expectations.items()
+        for e in exps
+        if e["severity"] == "error" and not e["success"] and e["rule"] != "rows_present"
+    ]
+    dup, bad = one(
+        con,
+        "SELECT count(*) - count(DISTINCT citizen_id), "
+        "count(*) FILTER (WHERE hub_id_problem(citizen_id) IS NOT NULL) FROM core.person",
+    )
     if dup or bad:
         reasons.append(f"core.person：{dup} 个重复的身份证号码，{bad} 个无效的身份证号码")
     return reasons

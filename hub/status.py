@@ -14,8 +14,11 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
     out: dict[str, Any] = {"sources": [], "persons": 0, "conflicts": 0, "published": None}
     current = read_current(settings.published)
     if current:
-        out["published"] = {"release": current["release"], "published_at": current["published_at"],
-                            "datasets": current["datasets"]}
+        out["published"] = {
+            "release": current["release"],
+            "published_at": current["published_at"],
+            "datasets": current["datasets"],
+        }
     if not settings.warehouse.exists():
         out["sources"] = [_empty(name, src.department) for name, src in registry.sources.items()]
         return out
@@ -23,16 +26,23 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
         for name, src in registry.sources.items():
             row = _empty(name, src.department)
             if table_exists(con, "raw", "_batches"):
-                b, r = con.execute("SELECT count(*), coalesce(sum(rows), 0) FROM raw._batches "
-                                   "WHERE source = ?", [name]).fetchall()[0]
+                b, r = con.execute(
+                    "SELECT count(*), coalesce(sum(rows), 0) FROM raw._batches WHERE source = ?",
+                    [name],
+                ).fetchall()[0]
                 row.update(batches=int(b), rows=int(r))
             for layer in ("staged", "quarantine"):
                 if table_exists(con, layer, name):
-                    row[layer] = int(con.execute(f"SELECT count(*) FROM {layer}.{q(name)}").fetchall()[0][0])
+                    row[layer] = int(
+                        con.execute(f"SELECT count(*) FROM {layer}.{q(name)}").fetchall()[0][0]
+                    )
             if table_exists(con, "quarantine", "issues"):
-                row["warnings"] = int(con.execute(
-                    "SELECT count(*) FROM quarantine.issues WHERE source = ? AND severity = 'warning'",
-                    [name]).fetchall()[0][0])
+                row["warnings"] = int(
+                    con.execute(
+                        "SELECT count(*) FROM quarantine.issues WHERE source = ? AND severity = 'warning'",
+                        [name],
+                    ).fetchall()[0][0]
+                )
             out["sources"].append(row)
         for key, table in (("persons", "person"), ("conflicts", "conflicts")):
             if table_exists(con, "core", table):
@@ -41,5 +51,12 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
 
 
 def _empty(name: str, department: str) -> dict[str, Any]:
-    return {"source": name, "department": department, "batches": 0, "rows": 0, "staged": 0,
-            "quarantine": 0, "warnings": 0}
+    return {
+        "source": name,
+        "department": department,
+        "batches": 0,
+        "rows": 0,
+        "staged": 0,
+        "quarantine": 0,
+        "warnings": 0,
+    }

@@ -34,7 +34,9 @@ def warehouse(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyCo
         con.close()
 
 
-def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+def one(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> tuple[Any, ...]:
     """The single row of a query; fetched whole because DuckDB 2 keeps a half-read result
     open and refuses further work on the connection."""
     rows = con.execute(sql, params or []).fetchall()
@@ -44,8 +46,14 @@ def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = Non
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(one(con, "SELECT count(*) FROM information_schema.tables "
-                         "WHERE table_schema = ? AND table_name = ?", [schema, name])[0])
+    return bool(
+        one(
+            con,
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        )[0]
+    )
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[str]:

@@ -1,7 +1,6 @@
 """Assets generated from `schemas/sources/*.yaml`: raw/<source> -> staged/<source> -> core/person
 -> published/core. A new source YAML is new assets on the next load, with no code change."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -14,7 +13,7 @@ from hub.publish.snapshot import publish
 from hub.registry import Registry, Source
 from hub.validate.expectations import run_suite
 from hub.warehouse import warehouse
-from pipelines.checks import check_specs_for, check_results
+from pipelines.checks import check_results, check_specs_for
 from pipelines.resources import HubResource
 
 
@@ -34,8 +33,13 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
     """The raw and staged assets of one registered department table."""
     meta = {"部门": src.department, "表名": src.title, "文件名模式": ", ".join(src.file_pattern)}
 
-    @dg.asset(key=raw_key(src.name), group_name=src.group_name, kinds={"duckdb"}, metadata=meta,
-              description=f"{src.department}《{src.title}》原始层：新文件逐格按文本入库")
+    @dg.asset(
+        key=raw_key(src.name),
+        group_name=src.group_name,
+        kinds={"duckdb"},
+        metadata=meta,
+        description=f"{src.department}《{src.title}》原始层：新文件逐格按文本入库",
+    )
     def raw_asset(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         s.ensure()
@@ -43,14 +47,25 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
             results = load_incoming(con, hub.registry(), s.incoming, s.archive, only=src.name)
         for r in results:
             (context.log.warning if r.status == "rejected" else context.log.info)(
-                f"{r.file}: {r.message} {'；'.join(r.notes)}")
-        return dg.MaterializeResult(metadata={
-            "files": [r.file for r in results], "loaded_rows": sum(r.rows for r in results),
-            "rejected": [f"{r.file}: {r.message}" for r in results if r.status == "rejected"]})
+                f"{r.file}: {r.message} {'；'.join(r.notes)}"
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "files": [r.file for r in results],
+                "loaded_rows": sum(r.rows for r in results),
+                "rejected": [f"{r.file}: {r.message}" for r in results if r.status == "rejected"],
+            }
+        )
 
-    @dg.asset(key=staged_key(src.name), deps=[raw_key(src.name)], group_name=src.group_name,
-              kinds={"duckdb"}, metadata=meta, check_specs=check_specs_for(registry, src.name),
-              description=f"{src.department}《{src.title}》规范化后的数据（错误行进入隔离区）")
+    @dg.asset(
+        key=staged_key(src.name),
+        deps=[raw_key(src.name)],
+        group_name=src.group_name,
+        kinds={"duckdb"},
+        metadata=meta,
+        check_specs=check_specs_for(registry, src.name),
+        description=f"{src.department}《{src.title}》规范化后的数据（错误行进入隔离区）",
+    )
     def staged_asset(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         reg = hub.registry()
@@ -59,9 +74,14 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
             expectations = run_suite(con, reg, src.name, s.data)
             checks = check_results(con, reg, src.name, expectations)
         return dg.MaterializeResult(
-            metadata={"rows": result.rows, "staged": result.staged,
-                      "quarantined": result.quarantined, "warning_rows": result.warnings},
-            check_results=checks)
+            metadata={
+                "rows": result.rows,
+                "staged": result.staged,
+                "quarantined": result.quarantined,
+                "warning_rows": result.warnings,
+            },
+            check_results=checks,
+        )
 
     return [raw_asset, staged_asset]
 
@@ -69,17 +89,32 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
 def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     staged = [staged_key(name) for name in registry.sources]
 
-    @dg.asset(key=CORE, deps=staged, group_name="core", kinds={"duckdb"},
-              description="一人一档：按权威来源、其次最新的规则选取每个字段，附来源追溯与冲突表")
+    @dg.asset(
+        key=CORE,
+        deps=staged,
+        group_name="core",
+        kinds={"duckdb"},
+        description="一人一档：按权威来源、其次最新的规则选取每个字段，附来源追溯与冲突表",
+    )
     def core_person(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         with warehouse(s.warehouse) as con:
             r = build_core(con, hub.registry())
-        return dg.MaterializeResult(metadata={"persons": r.persons, "observations": r.observations,
-                                              "conflicts": r.conflicts})
+        return dg.MaterializeResult(
+            metadata={
+                "persons": r.persons,
+                "observations": r.observations,
+                "conflicts": r.conflicts,
+            }
+        )
 
-    @dg.asset(key=PUBLISHED, deps=[CORE], group_name="core", kinds={"parquet"},
-              description="发布：核心数据集的不可变 Parquet 快照，原子切换的发布指针")
+    @dg.asset(
+        key=PUBLISHED,
+        deps=[CORE],
+        group_name="core",
+        kinds={"parquet"},
+        description="发布：核心数据集的不可变 Parquet 快照，原子切换的发布指针",
+    )
     def published_core(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         with warehouse(s.warehouse) as con:

@@ -25,30 +25,52 @@ def gx_check_name(rule: str, column: str | None) -> str:
 
 
 def check_specs_for(registry: Registry, source: str) -> list[dg.AssetCheckSpec]:
-    specs = [dg.AssetCheckSpec(c.name, asset=_key(source), description=c.description,
-                               blocking=c.guards_publish)
-             for c in check_specs(registry, source)]
-    specs += [dg.AssetCheckSpec(gx_check_name(e.rule, e.column), asset=_key(source),
-                                description=f"Great Expectations：{e.kind}（{e.column or '整表'}）",
-                                blocking=e.guards_publish)
-              for e in expectations_for(registry, source)]
+    specs = [
+        dg.AssetCheckSpec(
+            c.name, asset=_key(source), description=c.description, blocking=c.guards_publish
+        )
+        for c in check_specs(registry, source)
+    ]
+    specs += [
+        dg.AssetCheckSpec(
+            gx_check_name(e.rule, e.column),
+            asset=_key(source),
+            description=f"Great Expectations：{e.kind}（{e.column or '整表'}）",
+            blocking=e.guards_publish,
+        )
+        for e in expectations_for(registry, source)
+    ]
     return specs
 
 
-def check_results(con: duckdb.DuckDBPyConnection, registry: Registry, source: str,
-                  expectations: list[dict[str, Any]]) -> list[dg.AssetCheckResult]:
+def check_results(
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    source: str,
+    expectations: list[dict[str, Any]],
+) -> list[dg.AssetCheckResult]:
     out = [
         dg.AssetCheckResult(
-            asset_key=_key(source), check_name=c.name, passed=c.passed, severity=_severity(c.severity),
-            metadata={"staged_violations": c.staged_violations, "flagged_rows": c.flagged,
-                      "rule": c.kind})
+            asset_key=_key(source),
+            check_name=c.name,
+            passed=c.passed,
+            severity=_severity(c.severity),
+            metadata={
+                "staged_violations": c.staged_violations,
+                "flagged_rows": c.flagged,
+                "rule": c.kind,
+            },
+        )
         for c in run_checks(con, registry, source)
     ]
     out += [
         dg.AssetCheckResult(
-            asset_key=_key(source), check_name=gx_check_name(e["rule"], e["column"]),
-            passed=bool(e["success"]), severity=_severity(e["severity"]),
-            metadata={"expectation": e["expectation"]})
+            asset_key=_key(source),
+            check_name=gx_check_name(e["rule"], e["column"]),
+            passed=bool(e["success"]),
+            severity=_severity(e["severity"]),
+            metadata={"expectation": e["expectation"]},
+        )
         for e in expectations
     ]
     return out

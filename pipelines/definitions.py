@@ -12,12 +12,15 @@ from pipelines.resources import REPO, HubResource
 from pipelines.sensors import build_incoming_sensor
 
 
-def build_definitions(schemas: Path = REPO / "schemas", data: Path = REPO / "data") -> dg.Definitions:
+def build_definitions(
+    schemas: Path = REPO / "schemas", data: Path = REPO / "data"
+) -> dg.Definitions:
     """Read the registries and build every asset, check and sensor from them."""
     registry = load_registry(schemas)
     assets = build_assets(registry)
-    refresh = dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
-                                  description="加载新文件并刷新全部数据")
+    refresh = dg.define_asset_job(
+        "refresh_all", selection=dg.AssetSelection.all(), description="加载新文件并刷新全部数据"
+    )
     return dg.Definitions(
         assets=assets,
         jobs=[refresh],

@@ -12,7 +12,7 @@ from hub.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 
 
-class HubResource(dg.ConfigurableResource):  # type: ignore[misc]
+class HubResource(dg.ConfigurableResource):
     """Paths of the hub; relative paths are taken from the repository root."""
 
     schemas: str = "schemas"

@@ -1,6 +1,5 @@
 """A sensor on the incoming folder: new files of a registered source start a run."""
 
-
 import hashlib
 from typing import Any
 
@@ -11,8 +10,12 @@ from pipelines.resources import HubResource
 
 
 def build_incoming_sensor(job: Any) -> dg.SensorDefinition:
-    @dg.sensor(job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-               description="监视待加载目录 data/incoming：出现已登记来源的新文件时运行流程")
+    @dg.sensor(
+        job=job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="监视待加载目录 data/incoming：出现已登记来源的新文件时运行流程",
+    )
     def incoming_files(context: dg.SensorEvaluationContext, hub: HubResource) -> dg.SensorResult:
         s = hub.settings()
         reg = hub.registry()
@@ -23,6 +26,8 @@ def build_incoming_sensor(job: Any) -> dg.SensorDefinition:
             return dg.SensorResult(skip_reason="待加载目录中没有已登记来源的文件")
         stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
         run_key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags={"files": str(len(files))})])
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=run_key, tags={"files": str(len(files))})]
+        )
 
     return incoming_files

@@ -44,7 +44,12 @@ def steps(enabled: bool = True) -> Iterator[Any]:
     if not enabled:
         yield lambda _msg: None
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("准备中", total=None)
         yield lambda msg: progress.update(task, description=msg)

@@ -15,15 +15,20 @@ from hub.publish.snapshot import rollback
 from hub.sample import generate_sample
 from hub.status import status as read_status
 
-app = typer.Typer(help="一张表 Hub：部门表格只报一次，归集为一人一档。", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="一张表 Hub：部门表格只报一次，归集为一人一档。",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @app.command()
 def sample(
     residents: int = typer.Option(1000, "--residents", "-n", help="居民人数"),
     seed: int = typer.Option(7, "--seed", help="随机种子（相同种子生成相同数据）"),
-    out: Path | None = typer.Option(None, "--out", help="输出目录（默认：待加载目录 data/incoming）"),
+    out: Path | None = typer.Option(
+        None, "--out", help="输出目录（默认：待加载目录 data/incoming）"
+    ),
 ) -> None:
     """生成样例区县的各部门导出表（含真实世界的格式差异与错误），以及用于评分的真值。"""
     s = ctx.settings()
@@ -31,10 +36,18 @@ def sample(
     files_dir = out or s.incoming
     truth = (out / "truth") if out else s.truth
     with ctx.steps() as say:
-        result = generate_sample(reg, files_dir, truth, residents=residents, seed=seed,
-                                 progress=lambda f: say(f"生成 {f}"))
-    ctx.console.print(f"已生成 {result.residents} 位居民、{len(result.files)} 个部门文件、"
-                      f"{result.rows} 行（其中 {result.errors} 行含错误）→ {files_dir}")
+        result = generate_sample(
+            reg,
+            files_dir,
+            truth,
+            residents=residents,
+            seed=seed,
+            progress=lambda f: say(f"生成 {f}"),
+        )
+    ctx.console.print(
+        f"已生成 {result.residents} 位居民、{len(result.files)} 个部门文件、"
+        f"{result.rows} 行（其中 {result.errors} 行含错误）→ {files_dir}"
+    )
 
 
 @app.command()
@@ -102,13 +115,17 @@ def bench(
     residents: int = typer.Option(200_000, "--residents", "-n", help="居民人数"),
     seed: int = typer.Option(7, "--seed"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
-    workdir: Path | None = typer.Option(None, "--workdir", help="工作目录（默认临时目录，结束后删除）"),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="工作目录（默认临时目录，结束后删除）"
+    ),
 ) -> None:
     """基准测试：生成 N 位居民的部门文件，单进程跑完整流程，并与 DuckDB 直接读取相比。"""
     from hub.bench import run_bench
 
     s = ctx.settings()
-    doc = run_bench(s.schemas, residents, seed, workdir, progress=None if as_json else ctx.err_console.print)
+    doc = run_bench(
+        s.schemas, residents, seed, workdir, progress=None if as_json else ctx.err_console.print
+    )
     if as_json:
         ctx.print_json(doc)
     else:

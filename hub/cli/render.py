@@ -9,20 +9,48 @@ from rich.table import Table
 from hub.cli.context import console
 from hub.pipeline import RunSummary
 
-STATUS_LABEL = {"loaded": "已加载", "duplicate": "已加载过", "rejected": "拒收", "unmatched": "未登记"}
+STATUS_LABEL = {
+    "loaded": "已加载",
+    "duplicate": "已加载过",
+    "rejected": "拒收",
+    "unmatched": "未登记",
+}
 
 
 def summary_json(summary: RunSummary) -> dict[str, Any]:
     return {
-        "loads": [{"file": r.file, "status": r.status, "source": r.source, "batch_id": r.batch_id,
-                   "rows": r.rows, "message": r.message, "notes": r.notes} for r in summary.loads],
+        "loads": [
+            {
+                "file": r.file,
+                "status": r.status,
+                "source": r.source,
+                "batch_id": r.batch_id,
+                "rows": r.rows,
+                "message": r.message,
+                "notes": r.notes,
+            }
+            for r in summary.loads
+        ],
         "stages": [s.__dict__ for s in summary.stages],
-        "checks_failed": [{"source": src, "check": c.name, "severity": c.severity,
-                           "blocking": c.guards_publish, "flagged": c.flagged,
-                           "staged_violations": c.staged_violations}
-                          for src, cs in summary.checks.items() for c in cs if not c.passed],
-        "expectations_failed": [{"source": src, **e} for src, es in summary.expectations.items()
-                                for e in es if not e["success"]],
+        "checks_failed": [
+            {
+                "source": src,
+                "check": c.name,
+                "severity": c.severity,
+                "blocking": c.guards_publish,
+                "flagged": c.flagged,
+                "staged_violations": c.staged_violations,
+            }
+            for src, cs in summary.checks.items()
+            for c in cs
+            if not c.passed
+        ],
+        "expectations_failed": [
+            {"source": src, **e}
+            for src, es in summary.expectations.items()
+            for e in es
+            if not e["success"]
+        ],
         "core": summary.core.__dict__ if summary.core else None,
         "published": summary.published.__dict__ if summary.published else None,
         "blocked": summary.blocked,
@@ -48,13 +76,22 @@ def print_status(doc: dict[str, Any]) -> None:
     for col in ("来源", "部门", "批次", "原始行", "入库行", "隔离行", "警告行"):
         t.add_column(col, justify="right" if col not in ("来源", "部门") else "left")
     for s in doc["sources"]:
-        t.add_row(s["source"], s["department"], str(s["batches"]), str(s["rows"]), str(s["staged"]),
-                  str(s["quarantine"]), str(s["warnings"]))
+        t.add_row(
+            s["source"],
+            s["department"],
+            str(s["batches"]),
+            str(s["rows"]),
+            str(s["staged"]),
+            str(s["quarantine"]),
+            str(s["warnings"]),
+        )
     console.print(t)
     pub = doc.get("published")
     pub_text = f"第 {pub['release']} 版（{pub['published_at']}）" if pub else "尚未发布"
-    console.print(f"居民（一人一档）：[bold]{doc['persons']}[/] 人；来源不一致的字段：{doc['conflicts']} 处；"
-                  f"发布：{pub_text}")
+    console.print(
+        f"居民（一人一档）：[bold]{doc['persons']}[/] 人；来源不一致的字段：{doc['conflicts']} 处；"
+        f"发布：{pub_text}"
+    )
 
 
 def print_run(summary: RunSummary, doc: dict[str, Any]) -> None:
@@ -66,12 +103,18 @@ def print_run(summary: RunSummary, doc: dict[str, Any]) -> None:
         for col in ("来源", "检查", "级别", "标记行"):
             t.add_column(col)
         for src, c in failed:
-            t.add_row(src, c.description, "错误（已隔离）" if c.severity == "error" else "警告",
-                      str(c.flagged))
+            t.add_row(
+                src,
+                c.description,
+                "错误（已隔离）" if c.severity == "error" else "警告",
+                str(c.flagged),
+            )
         console.print(t)
     if summary.blocked:
         console.print("[bold red]未发布：[/]" + "；".join(summary.blocked))
     elif summary.published and summary.published.changed:
-        console.print(f"[green]已发布第 {summary.published.release} 版：{'、'.join(summary.published.changed)}[/]")
+        console.print(
+            f"[green]已发布第 {summary.published.release} 版：{'、'.join(summary.published.changed)}[/]"
+        )
     elif summary.published:
         console.print(f"数据未变化，沿用第 {summary.published.release} 版发布。")

@@ -30,26 +30,33 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
         "SELECT citizen_id, field, value, source, department, batch_id, source_row, observed_at, "
         "row_number() OVER (PARTITION BY citizen_id, field ORDER BY authority_rank, observed_at DESC, "
         "source, batch_id DESC, source_row) = 1 AS selected FROM core.observations "
-        "ORDER BY citizen_id, field, selected DESC, observed_at DESC, source")
+        "ORDER BY citizen_id, field, selected DESC, observed_at DESC, source"
+    )
     _person(con, registry)
     _conflicts(con)
-    persons, conflicts = one(con, "SELECT (SELECT count(*) FROM core.person), "
-                                  "(SELECT count(*) FROM core.conflicts)")
+    persons, conflicts = one(
+        con, "SELECT (SELECT count(*) FROM core.person), (SELECT count(*) FROM core.conflicts)"
+    )
     return CoreResult(persons=persons, observations=n_obs, conflicts=conflicts)
 
 
 def person_fields(registry: Registry) -> list[str]:
     """Fields that appear as columns of core.person: mapped by some source, in registry order."""
     mapped = {c.field for s in registry.sources.values() for c in s.mapped}
-    return [f.name for f in registry.fields.values()
-            if f.name in mapped and f.name != "citizen_id" and f.entity in CORE_ENTITIES]
+    return [
+        f.name
+        for f in registry.fields.values()
+        if f.name in mapped and f.name != "citizen_id" and f.entity in CORE_ENTITIES
+    ]
 
 
 def _person(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     cols = []
     for name in person_fields(registry):
         sql_type = SQL_TYPES[registry.fields[name].type]
-        cols.append(f"CAST(max(value) FILTER (WHERE field = {lit(name)}) AS {sql_type}) AS {q(name)}")
+        cols.append(
+            f"CAST(max(value) FILTER (WHERE field = {lit(name)}) AS {sql_type}) AS {q(name)}"
+        )
     con.execute(
         "CREATE OR REPLACE TABLE core.person AS "
         "WITH chosen AS (SELECT citizen_id, " + ", ".join(cols) + " FROM core.provenance "
@@ -57,7 +64,8 @@ def _person(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
         "seen AS (SELECT citizen_id, list(DISTINCT source ORDER BY source) AS sources, "
         "max(observed_at) AS last_observed_at FROM core.provenance "
         f"WHERE source <> {lit(DERIVED_SOURCE)} GROUP BY citizen_id) "
-        "SELECT * FROM chosen LEFT JOIN seen USING (citizen_id) ORDER BY citizen_id")
+        "SELECT * FROM chosen LEFT JOIN seen USING (citizen_id) ORDER BY citizen_id"
+    )
 
 
 def _conflicts(con: duckdb.DuckDBPyConnection) -> None:
@@ -71,4 +79,5 @@ def _conflicts(con: duckdb.DuckDBPyConnection) -> None:
         "count(DISTINCT o.value) AS n_values, "
         "list({'value': o.value, 'source': o.source, 'observed_at': o.observed_at} "
         "ORDER BY o.observed_at DESC, o.source) AS candidates "
-        "FROM obs o JOIN disagree d USING (citizen_id, field) GROUP BY ALL ORDER BY 1, 2")
+        "FROM obs o JOIN disagree d USING (citizen_id, field) GROUP BY ALL ORDER BY 1, 2"
+    )

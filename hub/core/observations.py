@@ -26,17 +26,26 @@ def build_observations(con: duckdb.DuckDBPyConnection, registry: Registry) -> in
                 f"SELECT citizen_id, {lit(f.name)} AS field, CAST({q(f.name)} AS VARCHAR) AS value, "
                 f"{lit(src.name)} AS source, {lit(src.department)} AS department, _batch_id AS batch_id, "
                 f"_source_row AS source_row, _observed_at AS observed_at "
-                f"FROM staged.{q(src.name)} WHERE {q(f.name)} IS NOT NULL AND citizen_id IS NOT NULL")
+                f"FROM staged.{q(src.name)} WHERE {q(f.name)} IS NOT NULL AND citizen_id IS NOT NULL"
+            )
         parts.extend(_derived(src.name))
     _authority_table(con, registry)
-    body = " UNION ALL ".join(parts) if parts else (
-        "SELECT NULL::VARCHAR citizen_id, NULL::VARCHAR field, NULL::VARCHAR value, NULL::VARCHAR source, "
-        "NULL::VARCHAR department, NULL::VARCHAR batch_id, NULL::INTEGER source_row, "
-        "NULL::DATE observed_at WHERE false")
+    body = (
+        " UNION ALL ".join(parts)
+        if parts
+        else (
+            "SELECT NULL::VARCHAR citizen_id, NULL::VARCHAR field, NULL::VARCHAR value, NULL::VARCHAR source, "
+            "NULL::VARCHAR department, NULL::VARCHAR batch_id, NULL::INTEGER source_row, "
+            "NULL::DATE observed_at WHERE false"
+        )
+    )
     con.execute(
         "CREATE OR REPLACE TABLE core.observations AS "
-        "SELECT o.*, coalesce(a.rank, CASE WHEN o.source = " + lit(DERIVED_SOURCE) + " THEN 1000 ELSE 100 END) "
-        f"AS authority_rank FROM ({body}) o LEFT JOIN hub_authority a USING (field, source)")
+        "SELECT o.*, coalesce(a.rank, CASE WHEN o.source = "
+        + lit(DERIVED_SOURCE)
+        + " THEN 1000 ELSE 100 END) "
+        f"AS authority_rank FROM ({body}) o LEFT JOIN hub_authority a USING (field, source)"
+    )
     return int(con.execute("SELECT count(*) FROM core.observations").fetchall()[0][0])
 
 
@@ -45,18 +54,22 @@ def _derived(source: str) -> list[str]:
         f"SELECT citizen_id, {lit(field)}, CAST({expr} AS VARCHAR), {lit(DERIVED_SOURCE)}, "
         f"'身份证号码推算', _batch_id, _source_row, DATE '1900-01-01' "
         f"FROM staged.{q(source)} WHERE citizen_id IS NOT NULL"
-        for field, expr in (("birth_date", "hub_id_birth(citizen_id)"),
-                            ("gender", "hub_id_gender(citizen_id)"))
+        for field, expr in (
+            ("birth_date", "hub_id_birth(citizen_id)"),
+            ("gender", "hub_id_gender(citizen_id)"),
+        )
     ]
 
 
 def _authority_table(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     rows = [(f.name, s, i) for f in registry.fields.values() for i, s in enumerate(f.authority)]
-    table = pa.table({
-        "field": pa.array([r[0] for r in rows], pa.string()),
-        "source": pa.array([r[1] for r in rows], pa.string()),
-        "rank": pa.array([r[2] for r in rows], pa.int32()),
-    })
+    table = pa.table(
+        {
+            "field": pa.array([r[0] for r in rows], pa.string()),
+            "source": pa.array([r[1] for r in rows], pa.string()),
+            "rank": pa.array([r[2] for r in rows], pa.int32()),
+        }
+    )
     con.register("_authority_src", table)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE hub_authority AS SELECT * FROM _authority_src")

@@ -65,5 +65,10 @@ def batch_id(source: str, sha256: str) -> str:
 
 
 def known(con: duckdb.DuckDBPyConnection, source: str, sha256: str) -> bool:
-    return bool(one(con, "SELECT count(*) FROM raw._batches WHERE source = ? AND sha256 = ?",
-                    [source, sha256])[0])
+    return bool(
+        one(
+            con,
+            "SELECT count(*) FROM raw._batches WHERE source = ? AND sha256 = ?",
+            [source, sha256],
+        )[0]
+    )

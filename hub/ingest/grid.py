@@ -95,7 +95,8 @@ def _first_used_row(path: Path, sheet_index: int) -> int:
             wb = zf.read("xl/workbook.xml").decode("utf-8")
             rid = re.findall(r'<(?:\w+:)?sheet\b[^>]*?r:id="([^"]+)"', wb)[sheet_index]
             target = re.search(rf'Id="{re.escape(rid)}"[^>]*Target="([^"]+)"', rels) or re.search(
-                rf'Target="([^"]+)"[^>]*Id="{re.escape(rid)}"', rels)
+                rf'Target="([^"]+)"[^>]*Id="{re.escape(rid)}"', rels
+            )
             if not target:
                 return 1
             name = target.group(1).lstrip("/")

@@ -11,8 +11,23 @@ from hub.registry.models import HeaderSpec
 SCAN_ROWS = 30
 _DIGITS = re.compile(r"\d{4,}")
 _NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
-FOOTER_WORDS = ("合计", "总计", "小计", "填表人", "制表人", "填报人", "审核人", "负责人", "单位负责人",
-                "填表日期", "制表日期", "填报日期", "备注：", "说明：", "注：")
+FOOTER_WORDS = (
+    "合计",
+    "总计",
+    "小计",
+    "填表人",
+    "制表人",
+    "填报人",
+    "审核人",
+    "负责人",
+    "单位负责人",
+    "填表日期",
+    "制表日期",
+    "填报日期",
+    "备注：",
+    "说明：",
+    "注：",
+)
 _SPACE = re.compile(r"\s+")
 
 

@@ -44,8 +44,13 @@ def match_source(registry: Registry, file_name: str) -> Source | None:
     return None
 
 
-def load_incoming(con: duckdb.DuckDBPyConnection, registry: Registry, incoming: Path,
-                  archive: Path, only: str | None = None) -> list[LoadResult]:
+def load_incoming(
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    incoming: Path,
+    archive: Path,
+    only: str | None = None,
+) -> list[LoadResult]:
     """Load every file in `incoming` that belongs to a registered source (or only to `only`)."""
     ensure_tables(con)
     results = []
@@ -53,7 +58,9 @@ def load_incoming(con: duckdb.DuckDBPyConnection, registry: Registry, incoming: 
         src = match_source(registry, path.name)
         if src is None:
             if only is None:
-                results.append(LoadResult(path.name, "unmatched", message="没有登记的来源匹配此文件名"))
+                results.append(
+                    LoadResult(path.name, "unmatched", message="没有登记的来源匹配此文件名")
+                )
             continue
         if only is not None and src.name != only:
             continue
@@ -68,21 +75,36 @@ def load_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, archive: 
     sha = hashlib.sha256(data).hexdigest()
     if known(con, src.name, sha):
         path.unlink()  # identical bytes are already archived; nothing is lost
-        return LoadResult(path.name, "duplicate", src.name, batch_id(src.name, sha),
-                          message="该文件已加载过，跳过")
+        return LoadResult(
+            path.name,
+            "duplicate",
+            src.name,
+            batch_id(src.name, sha),
+            message="该文件已加载过，跳过",
+        )
     header = src.header if isinstance(src.header, HeaderSpec) else None
     try:
-        ft = read_file(path, data, fmt=src.format, encoding=src.encoding, sheet=src.sheet,
-                       header=header)
+        ft = read_file(
+            path, data, fmt=src.format, encoding=src.encoding, sheet=src.sheet, header=header
+        )
     except ReadError as exc:
-        con.execute("INSERT INTO raw._rejections VALUES (?, ?, ?, ?, ?)",
-                    [path.name, sha, src.name, str(exc), datetime.now()])
+        con.execute(
+            "INSERT INTO raw._rejections VALUES (?, ?, ?, ?, ?)",
+            [path.name, sha, src.name, str(exc), datetime.now()],
+        )
         return LoadResult(path.name, "rejected", src.name, message=str(exc))
     return _store(con, src, path, data, sha, ft, archive)
 
 
-def _store(con: duckdb.DuckDBPyConnection, src: Source, path: Path, data: bytes, sha: str,
-           ft: FileTable, archive: Path) -> LoadResult:
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    path: Path,
+    data: bytes,
+    sha: str,
+    ft: FileTable,
+    archive: Path,
+) -> LoadResult:
     bid = batch_id(src.name, sha)
     now = datetime.now().replace(microsecond=0)
     registered = {c.header for c in src.columns}
@@ -92,8 +114,10 @@ def _store(con: duckdb.DuckDBPyConnection, src: Source, path: Path, data: bytes,
     table = ft.table.rename_columns([*ft.headers, SOURCE_ROW])
     n = table.num_rows
     meta = {
-        "_batch_id": pa.array([bid] * n), "_file_name": pa.array([path.name] * n),
-        "_file_sha256": pa.array([sha] * n), "_loaded_at": pa.array([now] * n, pa.timestamp("s")),
+        "_batch_id": pa.array([bid] * n),
+        "_file_name": pa.array([path.name] * n),
+        "_file_sha256": pa.array([sha] * n),
+        "_loaded_at": pa.array([now] * n, pa.timestamp("s")),
     }
     for k, v in meta.items():
         table = table.append_column(k, v)
@@ -102,9 +126,25 @@ def _store(con: duckdb.DuckDBPyConnection, src: Source, path: Path, data: bytes,
         _append(con, src.name, table, ft.headers)
         con.execute(
             "INSERT INTO raw._batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [bid, src.name, path.name, sha, n, ft.encoding, ft.sheet, ft.header.row,
-             ft.header.rows, ft.headers, ft.dropped_footer, ft.blank_rows, unregistered, missing,
-             observed_at(path.name, now.date()), now, str(stored)],
+            [
+                bid,
+                src.name,
+                path.name,
+                sha,
+                n,
+                ft.encoding,
+                ft.sheet,
+                ft.header.row,
+                ft.header.rows,
+                ft.headers,
+                ft.dropped_footer,
+                ft.blank_rows,
+                unregistered,
+                missing,
+                observed_at(path.name, now.date()),
+                now,
+                str(stored),
+            ],
         )
         con.execute("COMMIT")
     except Exception:
@@ -115,14 +155,20 @@ def _store(con: duckdb.DuckDBPyConnection, src: Source, path: Path, data: bytes,
     return LoadResult(path.name, "loaded", src.name, bid, n, f"已加载 {n} 行", notes)
 
 
-def _append(con: duckdb.DuckDBPyConnection, source: str, table: pa.Table, headers: list[str]) -> None:
+def _append(
+    con: duckdb.DuckDBPyConnection, source: str, table: pa.Table, headers: list[str]
+) -> None:
     """Append by column name; a header never seen before becomes a new text column."""
     con.register("_incoming_rows", table)
     try:
         if not table_exists(con, "raw", source):
             cols = ", ".join(
-                [f"{q(m)} {'INTEGER' if m == SOURCE_ROW else 'TIMESTAMP' if m == '_loaded_at' else 'VARCHAR'}"
-                 for m in META] + [f"{q(h)} VARCHAR" for h in headers])
+                [
+                    f"{q(m)} {'INTEGER' if m == SOURCE_ROW else 'TIMESTAMP' if m == '_loaded_at' else 'VARCHAR'}"
+                    for m in META
+                ]
+                + [f"{q(h)} VARCHAR" for h in headers]
+            )
             con.execute(f"CREATE TABLE raw.{q(source)} ({cols})")
         have = set(table_columns(con, "raw", source))
         for h in headers:
@@ -147,7 +193,9 @@ def _archive(path: Path, data: bytes, sha: str, folder: Path) -> Path:
 def _notes(ft: FileTable, unregistered: list[str], missing: list[str]) -> list[str]:
     notes = []
     if ft.dropped_footer:
-        notes.append(f"表尾行已跳过（第 {'、'.join(map(str, ft.dropped_footer))} 行：合计/填表人等）")
+        notes.append(
+            f"表尾行已跳过（第 {'、'.join(map(str, ft.dropped_footer))} 行：合计/填表人等）"
+        )
     if ft.blank_rows:
         notes.append(f"空行 {ft.blank_rows} 行已跳过")
     if unregistered:

@@ -41,9 +41,15 @@ def file_format(path: Path, declared: str | None = None) -> str:
     raise ReadError(f"文件 {path.name}：不支持的文件类型 {suffix}（支持 .csv、.xlsx）")
 
 
-def read_file(path: Path, data: bytes | None = None, *, fmt: str | None = None,
-              encoding: str = "auto", sheet: str | int | None = None,
-              header: HeaderSpec | None = None) -> FileTable:
+def read_file(
+    path: Path,
+    data: bytes | None = None,
+    *,
+    fmt: str | None = None,
+    encoding: str = "auto",
+    sheet: str | int | None = None,
+    header: HeaderSpec | None = None,
+) -> FileTable:
     """Read `path` as ingestion does: encoding, sheet, header rows and footers handled.
 
     Example:
@@ -62,12 +68,19 @@ def read_file(path: Path, data: bytes | None = None, *, fmt: str | None = None,
         raise
     except Exception as exc:  # reader libraries raise many types; the user needs one message
         raise ReadError(f"文件 {path.name}：{exc}") from exc
-    return _to_table(grid, layout.headers, layout.data_start, layout.data_end,
-                     layout.header_spec(grid), layout.dropped_footer)
+    return _to_table(
+        grid,
+        layout.headers,
+        layout.data_start,
+        layout.data_end,
+        layout.header_spec(grid),
+        layout.dropped_footer,
+    )
 
 
-def _to_table(grid: Grid, headers: list[str], start: int, end: int, spec: HeaderSpec,
-              dropped: list[int]) -> FileTable:
+def _to_table(
+    grid: Grid, headers: list[str], start: int, end: int, spec: HeaderSpec, dropped: list[int]
+) -> FileTable:
     length = max(0, end - start)
     cols = {h: grid.columns[i].slice(start, length) for i, h in enumerate(headers)}
     table = pa.table({**cols, SOURCE_ROW: grid.row_numbers.slice(start, length)})
@@ -75,8 +88,15 @@ def _to_table(grid: Grid, headers: list[str], start: int, end: int, spec: Header
     blank_count = pc.sum(blank).as_py() or 0
     if blank_count:
         table = table.filter(pc.invert(blank))
-    return FileTable(table=table, headers=headers, encoding=grid.encoding, sheet=grid.sheet,
-                     header=spec, dropped_footer=dropped, blank_rows=blank_count)
+    return FileTable(
+        table=table,
+        headers=headers,
+        encoding=grid.encoding,
+        sheet=grid.sheet,
+        header=spec,
+        dropped_footer=dropped,
+        blank_rows=blank_count,
+    )
 
 
 def _blank_mask(table: pa.Table, headers: list[str]) -> pa.Array:

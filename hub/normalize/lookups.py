@@ -11,8 +11,11 @@ from hub.registry.models import normalize_code_key
 
 def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     """Create temp tables `hub_codes(codelist, key, code)` and `hub_orgs(level, key, code)`."""
-    codes = [(cl.name, key, code) for cl in registry.codelists.values()
-             for key, code in cl.lookup().items()]
+    codes = [
+        (cl.name, key, code)
+        for cl in registry.codelists.values()
+        for key, code in cl.lookup().items()
+    ]
     _temp(con, "hub_codes", ["codelist", "key", "code"], codes)
     _temp(con, "hub_orgs", ["level", "key", "code"], _org_keys(registry))
 
@@ -24,8 +27,13 @@ def _org_keys(registry: Registry) -> list[tuple[str, str, str]]:
         for spelling in (s.code, s.name, d.name + s.name):
             rows.add(("street", normalize_code_key(spelling), s.code))
         for c in s.communities:
-            for spelling in (c.code, c.name, s.name + c.name, d.name + s.name + c.name,
-                             d.city + d.name + s.name + c.name):
+            for spelling in (
+                c.code,
+                c.name,
+                s.name + c.name,
+                d.name + s.name + c.name,
+                d.city + d.name + s.name + c.name,
+            ):
                 rows.add(("community", normalize_code_key(spelling), c.code))
             for g in c.grids:
                 for spelling in (g.code, g.name, s.name + g.name):
@@ -33,8 +41,9 @@ def _org_keys(registry: Registry) -> list[tuple[str, str, str]]:
     return sorted(rows)
 
 
-def _temp(con: duckdb.DuckDBPyConnection, name: str, cols: list[str],
-          rows: list[tuple[str, str, str]]) -> None:
+def _temp(
+    con: duckdb.DuckDBPyConnection, name: str, cols: list[str], rows: list[tuple[str, str, str]]
+) -> None:
     table = pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(cols)})
     con.register("_lookup_src", table)
     try:

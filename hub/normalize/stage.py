@@ -22,8 +22,14 @@ CREATE TABLE IF NOT EXISTS quarantine.issues (
     column_header VARCHAR, rule_kind VARCHAR, rule VARCHAR, severity VARCHAR, value VARCHAR, message VARCHAR
 )
 """
-SQL_TYPES = {"string": "VARCHAR", "code": "VARCHAR", "date": "DATE", "integer": "INTEGER",
-             "decimal": "DECIMAL(14, 2)", "boolean": "BOOLEAN"}
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "code": "VARCHAR",
+    "date": "DATE",
+    "integer": "INTEGER",
+    "decimal": "DECIMAL(14, 2)",
+    "boolean": "BOOLEAN",
+}
 
 
 @dataclass
@@ -56,11 +62,22 @@ def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str
 # Normalizers in two steps: a cheap text preparation, then the parse on the prepared column.
 # DuckDB inlines macros, so parsing a prepared column (not a nested expression) keeps each
 # value's work linear instead of multiplying with every reference.
-_PREPARE = {"cn_id": "upper(hub_nospace({}))", "date": "hub_date_text({})",
-            "phone": "hub_phone_digits({})"}
-_FINISH = {"text": "hub_clean", "name": "hub_name", "cn_id": "hub_id18_of", "date": "hub_date_of",
-           "phone": "hub_phone_of", "integer": "hub_integer", "decimal": "hub_decimal",
-           "account": "hub_account", "cert_no": "hub_cert_no"}
+_PREPARE = {
+    "cn_id": "upper(hub_nospace({}))",
+    "date": "hub_date_text({})",
+    "phone": "hub_phone_digits({})",
+}
+_FINISH = {
+    "text": "hub_clean",
+    "name": "hub_name",
+    "cn_id": "hub_id18_of",
+    "date": "hub_date_of",
+    "phone": "hub_phone_of",
+    "integer": "hub_integer",
+    "decimal": "hub_decimal",
+    "account": "hub_account",
+    "cert_no": "hub_cert_no",
+}
 
 
 def _normalize_sql(src: Source, fields: list[tuple[Field, str]], present: set[str]) -> str:
@@ -74,12 +91,17 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, str]], present: set[st
         prep.append(f"{source_col} AS {raw}")
         parse.append(f"p.{raw}")
         if f.normalize in ("code", "boolean", "orgunit"):
-            table, kind, key = (("hub_orgs", "level", f.orgunit_level) if f.normalize == "orgunit"
-                                else ("hub_codes", "codelist", f.codelist))
+            table, kind, key = (
+                ("hub_orgs", "level", f.orgunit_level)
+                if f.normalize == "orgunit"
+                else ("hub_codes", "codelist", f.codelist)
+            )
             alias = q(f"l_{f.name}")
             prep.append(f"hub_code_key({source_col}) AS {t}")
-            joins.append(f"LEFT JOIN {table} {alias} ON {alias}.{kind} = {lit(key or '')} "
-                         f"AND {alias}.key = p.{t}")
+            joins.append(
+                f"LEFT JOIN {table} {alias} ON {alias}.{kind} = {lit(key or '')} "
+                f"AND {alias}.key = p.{t}"
+            )
             value = f"{alias}.code = '1'" if f.normalize == "boolean" else f"{alias}.code"
         else:
             prep.append(f"{_PREPARE.get(f.normalize, '{}').format(source_col)} AS {t}")
@@ -89,16 +111,24 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, str]], present: set[st
         if f.normalize == "cn_id":
             last.append(f"hub_id_problem({v}) AS {col(f.name, 'problem')}")
         if f.rule("unique_in_batch"):
-            last.append(f"CASE WHEN {v} IS NOT NULL THEN count(*) OVER (PARTITION BY _batch_id, {v}) "
-                        f"END AS {col(f.name, 'dups')}")
-    prepared = (f"SELECT {', '.join(prep)} FROM raw.{q(src.name)} r "
-                "JOIN raw._batches b ON b.batch_id = r._batch_id")
+            last.append(
+                f"CASE WHEN {v} IS NOT NULL THEN count(*) OVER (PARTITION BY _batch_id, {v}) "
+                f"END AS {col(f.name, 'dups')}"
+            )
+    prepared = (
+        f"SELECT {', '.join(prep)} FROM raw.{q(src.name)} r "
+        "JOIN raw._batches b ON b.batch_id = r._batch_id"
+    )
     parsed = f"SELECT {', '.join(parse)} FROM ({prepared}) p {' '.join(joins)}"
     return f"SELECT *{''.join(', ' + x for x in last)} FROM ({parsed})"
 
 
-def _write_issues(con: duckdb.DuckDBPyConnection, src: Source, fields: list[tuple[Field, str]],
-                  checks: list[Check]) -> None:
+def _write_issues(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    fields: list[tuple[Field, str]],
+    checks: list[Check],
+) -> None:
     headers = {f.name: h for f, h in fields}
     parts = [
         f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
@@ -111,8 +141,14 @@ def _write_issues(con: duckdb.DuckDBPyConnection, src: Source, fields: list[tupl
         con.execute("INSERT INTO quarantine.issues " + " UNION ALL ".join(parts))
 
 
-def _write_staged(con: duckdb.DuckDBPyConnection, registry: Registry, src: Source,
-                  fields: list[tuple[Field, str]], checks: list[Check], present: set[str]) -> None:
+def _write_staged(
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    src: Source,
+    fields: list[tuple[Field, str]],
+    checks: list[Check],
+    present: set[str],
+) -> None:
     sel = ["n._batch_id", "n._source_row", "n._file_name", "n._observed_at"]
     for f, _ in fields:
         bad = [c.predicate for c in checks if c.field == f.name and c.nulls_value]
@@ -149,5 +185,7 @@ def _result(con: duckdb.DuckDBPyConnection, source: str) -> StageResult:
         f"SELECT (SELECT count(*) FROM raw.{q(source)}), (SELECT count(*) FROM staged.{q(source)}), "
         f"(SELECT count(*) FROM quarantine.{q(source)}), "
         "(SELECT count(DISTINCT (batch_id, source_row)) FROM quarantine.issues "
-        "WHERE source = ? AND severity = 'warning')", [source])
+        "WHERE source = ? AND severity = 'warning')",
+        [source],
+    )
     return StageResult(source, *row)

@@ -39,8 +39,9 @@ class PublishResult:
     versions: dict[str, str]
 
 
-def publish(con: duckdb.DuckDBPyConnection, root: Path,
-            datasets: dict[str, tuple[str, str]] | None = None) -> PublishResult:
+def publish(
+    con: duckdb.DuckDBPyConnection, root: Path, datasets: dict[str, tuple[str, str]] | None = None
+) -> PublishResult:
     """Write a snapshot of each dataset and switch CURRENT.json to a release holding them."""
     datasets = datasets or DATASETS
     root.mkdir(parents=True, exist_ok=True)
@@ -89,24 +90,36 @@ def rollback(root: Path) -> dict[str, Any]:
     return dict(prev)
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection, folder: Path, table: str, order: str,
-              current_version: str | None) -> str:
+def _snapshot(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    table: str,
+    order: str,
+    current_version: str | None,
+) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     target = tmp / "data.parquet"
     try:
         # One thread and a fixed order make the bytes, and so the hash, repeatable.
-        con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {lit(str(target))} "
-                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+        con.execute(
+            f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {lit(str(target))} "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
         digest = hashlib.sha256(target.read_bytes()).hexdigest()
         if current_version and current_version.endswith(digest[:12]):
             shutil.rmtree(tmp)
             return current_version
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        (tmp / "manifest.json").write_text(json.dumps(
-            {"table": table, "rows": rows, "sha256": digest, "created_at": _now()},
-            ensure_ascii=False, indent=2), encoding="utf-8")
+        (tmp / "manifest.json").write_text(
+            json.dumps(
+                {"table": table, "rows": rows, "sha256": digest, "created_at": _now()},
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
         version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{digest[:12]}"
         os.replace(tmp, folder / version)
         return version

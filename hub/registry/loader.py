@@ -70,7 +70,8 @@ def load_sources(folder: Path, fields: dict[str, Field]) -> dict[str, Source]:
         for i, col in enumerate(src.columns):
             if col.field and col.field not in fields:
                 raise RegistryError(
-                    path, f"columns[{i}] ({col.header})",
+                    path,
+                    f"columns[{i}] ({col.header})",
                     f"未知字段 {col.field!r}（允许：fields.yaml 中的字段，如 {_some(fields)}）",
                 )
         sources[src.name] = src
@@ -92,19 +93,29 @@ def _load_fields(path: Path) -> dict[str, Field]:
     return out
 
 
-def _cross_check(root: Path, fields: dict[str, Field], codelists: dict[str, CodeList],
-                 sources: dict[str, Source]) -> None:
+def _cross_check(
+    root: Path, fields: dict[str, Field], codelists: dict[str, CodeList], sources: dict[str, Source]
+) -> None:
     path = root / "fields.yaml"
     for f in fields.values():
         if f.codelist and f.codelist not in codelists:
-            raise RegistryError(path, f.name, f"代码表 {f.codelist!r} 不存在（允许：{', '.join(sorted(codelists))}）")
+            raise RegistryError(
+                path,
+                f.name,
+                f"代码表 {f.codelist!r} 不存在（允许：{', '.join(sorted(codelists))}）",
+            )
         for s in f.authority:
             if s not in sources:
-                raise RegistryError(path, f.name, f"权威来源 {s!r} 未登记（允许：{', '.join(sorted(sources))}）")
+                raise RegistryError(
+                    path, f.name, f"权威来源 {s!r} 未登记（允许：{', '.join(sorted(sources))}）"
+                )
     for src in sources.values():
         if not src.column_for("citizen_id") and src.entity == "person":
-            raise RegistryError(root / "sources" / f"{src.name}.yaml", "columns",
-                                "人员类来源必须有一列映射到 citizen_id")
+            raise RegistryError(
+                root / "sources" / f"{src.name}.yaml",
+                "columns",
+                "人员类来源必须有一列映射到 citizen_id",
+            )
 
 
 def _model(cls: type[M], raw: Any, path: Path, entry: str) -> M:

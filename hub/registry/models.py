@@ -6,15 +6,27 @@ import re
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import Field as PydField
 
 FieldType = Literal["string", "date", "integer", "decimal", "boolean", "code"]
 Normalizer = Literal[
-    "text", "name", "cn_id", "date", "phone", "code", "integer", "decimal", "boolean",
-    "orgunit", "account", "cert_no",
+    "text",
+    "name",
+    "cn_id",
+    "date",
+    "phone",
+    "code",
+    "integer",
+    "decimal",
+    "boolean",
+    "orgunit",
+    "account",
+    "cert_no",
 ]
-RuleKind = Literal["required", "format", "pattern", "range", "agrees_with_citizen_id",
-                   "unique_in_batch"]
+RuleKind = Literal[
+    "required", "format", "pattern", "range", "agrees_with_citizen_id", "unique_in_batch"
+]
 Severity = Literal["error", "warning"]
 Sensitivity = Literal["public", "internal", "sensitive"]
 Entity = Literal["person", "household", "organization"]

@@ -57,7 +57,9 @@ def _comm_name(names: dict[str, str]) -> Getter:
     return lambda r: names[r.community_code]
 
 
-def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, str]) -> list[SourceSpec]:
+def build_specs(
+    period: str, comm_names: dict[str, str], grid_names: dict[str, str]
+) -> list[SourceSpec]:
     """The sample's department tables; `period` (YYYYMM) stamps the newest file names."""
     y, m = int(period[:4]), int(period[4:])
 
@@ -69,9 +71,15 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
     comm = _comm_name(comm_names)
     return [
         SourceSpec(
-            name="gongan_household", department="公安分局", title="户籍人口花名册",
-            filename=f"公安_户籍人口花名册_{ago(1)}.csv", fmt="csv", encoding="gb18030",
-            date_styles=("compact", "iso"), code_style="label", legacy_share=0.05,
+            name="gongan_household",
+            department="公安分局",
+            title="户籍人口花名册",
+            filename=f"公安_户籍人口花名册_{ago(1)}.csv",
+            fmt="csv",
+            encoding="gb18030",
+            date_styles=("compact", "iso"),
+            code_style="label",
+            legacy_share=0.05,
             blocking_errors=False,
             columns=[
                 Col("户号", "household_id", "raw", lambda r: r.household_id),
@@ -81,7 +89,9 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
                 Col("民族", "ethnicity", "code:ethnicity", lambda r: r.ethnicity),
                 Col("公民身份号码", "citizen_id", "id", cid),
                 Col("出生日期", "birth_date", "date", lambda r: r.birth_date),
-                Col("与户主关系", "relation_to_head", "code:relation_to_head", lambda r: r.relation),
+                Col(
+                    "与户主关系", "relation_to_head", "code:relation_to_head", lambda r: r.relation
+                ),
                 Col("户主姓名", "household_head_name", "name", lambda r: r.head_name),
                 Col("户主公民身份号码", "household_head_id", "raw", lambda r: r.head_id),
                 Col("户籍地址", "registered_address", "text", lambda r: r.registered_address),
@@ -96,11 +106,18 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
             ],
         ),
         SourceSpec(
-            name="minzheng_dibao", department="民政局", title="城市低保花名册",
-            filename=f"民政_城市低保花名册_{period}.xlsx", fmt="xlsx",
-            title_rows=("青禾区城市居民最低生活保障对象花名册",
-                        f"填报单位：青禾区民政局（盖章）        统计截至：{y}年{m}月"),
-            footer=True, date_styles=("dot", "iso"), code_style="mixed",
+            name="minzheng_dibao",
+            department="民政局",
+            title="城市低保花名册",
+            filename=f"民政_城市低保花名册_{period}.xlsx",
+            fmt="xlsx",
+            title_rows=(
+                "青禾区城市居民最低生活保障对象花名册",
+                f"填报单位：青禾区民政局（盖章）        统计截至：{y}年{m}月",
+            ),
+            footer=True,
+            date_styles=("dot", "iso"),
+            code_style="mixed",
             select=lambda r: "dibao_type" in r.extra,
             columns=[
                 Col("序号", "ext:seq_no", "raw", x("seq")),
@@ -109,9 +126,20 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
                 Col("性别", "gender", "code:gender", lambda r: r.gender, group="家庭成员信息"),
                 Col("身份证号码", "citizen_id", "id", cid, group="家庭成员信息"),
                 Col("出生日期", "birth_date", "date", lambda r: r.birth_date, group="家庭成员信息"),
-                Col("与户主关系", "relation_to_head", "code:relation_to_head", lambda r: r.relation,
-                    group="家庭成员信息"),
-                Col("保障类别", "assistance_type", "code:assistance_type", x("dibao_type"), group="保障信息"),
+                Col(
+                    "与户主关系",
+                    "relation_to_head",
+                    "code:relation_to_head",
+                    lambda r: r.relation,
+                    group="家庭成员信息",
+                ),
+                Col(
+                    "保障类别",
+                    "assistance_type",
+                    "code:assistance_type",
+                    x("dibao_type"),
+                    group="保障信息",
+                ),
                 Col("低保证号", "assistance_cert_no", "raw", x("dibao_cert"), group="保障信息"),
                 Col("保障人数", "household_size", "raw", x("dibao_size"), group="保障信息"),
                 Col("月人均收入", "monthly_income", "raw", x("dibao_income"), group="保障信息"),
@@ -123,10 +151,15 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
             ],
         ),
         SourceSpec(
-            name="canlian_disabled", department="残疾人联合会", title="持证残疾人花名册",
-            filename=f"残联_持证残疾人花名册_{ago(2)}.xlsx", fmt="xlsx",
-            title_rows=("青禾区持证残疾人基本信息花名册",), footer=True,
-            date_styles=("cn", "iso"), code_style="mixed",
+            name="canlian_disabled",
+            department="残疾人联合会",
+            title="持证残疾人花名册",
+            filename=f"残联_持证残疾人花名册_{ago(2)}.xlsx",
+            fmt="xlsx",
+            title_rows=("青禾区持证残疾人基本信息花名册",),
+            footer=True,
+            date_styles=("cn", "iso"),
+            code_style="mixed",
             select=lambda r: "dis_type" in r.extra,
             columns=[
                 Col("序号", "ext:seq_no", "raw", x("seq")),
@@ -146,10 +179,15 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
             ],
         ),
         SourceSpec(
-            name="weijian_elderly", department="卫生健康局", title="65岁及以上老年人健康管理花名册",
-            filename=f"卫健_65岁以上老年人健康管理_{period}.csv", fmt="csv", encoding="utf-8-sig",
+            name="weijian_elderly",
+            department="卫生健康局",
+            title="65岁及以上老年人健康管理花名册",
+            filename=f"卫健_65岁以上老年人健康管理_{period}.csv",
+            fmt="csv",
+            encoding="utf-8-sig",
             title_rows=("青禾区65岁及以上老年人健康管理花名册",),
-            date_styles=("dot", "cn", "iso"), code_style="mixed",
+            date_styles=("dot", "cn", "iso"),
+            code_style="mixed",
             select=lambda r: r.age() >= 65,
             columns=[
                 Col("编号", "ext:record_no", "raw", x("seq")),
@@ -170,10 +208,15 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
             ],
         ),
         SourceSpec(
-            name="renshe_pension", department="人力资源和社会保障局", title="城乡居民养老保险参保名册",
-            filename=f"人社_城乡居民养老保险参保_{ago(3)}.xlsx", fmt="xlsx",
+            name="renshe_pension",
+            department="人力资源和社会保障局",
+            title="城乡居民养老保险参保名册",
+            filename=f"人社_城乡居民养老保险参保_{ago(3)}.xlsx",
+            fmt="xlsx",
             title_rows=("青禾区城乡居民基本养老保险参保人员名册",),
-            date_styles=("serial",), code_style="code", legacy_share=0.0,
+            date_styles=("serial",),
+            code_style="code",
+            legacy_share=0.0,
             select=lambda r: "pension" in r.extra,
             columns=[
                 Col("社会保障号码", "citizen_id", "id", cid),
@@ -182,16 +225,26 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
                 Col("出生日期", "birth_date", "date", lambda r: r.birth_date),
                 Col("户籍性质", "hukou_type", "code:hukou_type", lambda r: r.hukou_type),
                 Col("参保状态", "pension_insurance", "code:pension_insurance", x("pension")),
-                Col("就业状况", "employment_status", "code:employment_status", lambda r: r.employment),
+                Col(
+                    "就业状况",
+                    "employment_status",
+                    "code:employment_status",
+                    lambda r: r.employment,
+                ),
                 Col("缴费档次", "ext:contribution_grade", "raw", x("grade")),
                 Col("参保日期", "ext:enrol_date", "raw", x("enrolled")),
                 Col("联系电话", "phone", "phone", lambda r: r.phone_old or r.phone),
             ],
         ),
         SourceSpec(
-            name="tuiyi_veterans", department="退役军人事务局", title="退役军人信息采集表",
-            filename=f"退役军人_信息采集表_{ago(4)}.csv", fmt="csv", encoding="utf-8",
-            date_styles=("cn", "slash"), code_style="label",
+            name="tuiyi_veterans",
+            department="退役军人事务局",
+            title="退役军人信息采集表",
+            filename=f"退役军人_信息采集表_{ago(4)}.csv",
+            fmt="csv",
+            encoding="utf-8",
+            date_styles=("cn", "slash"),
+            code_style="label",
             select=lambda r: "vet_cat" in r.extra,
             columns=[
                 Col("序号", "ext:seq_no", "raw", x("seq")),
@@ -200,8 +253,16 @@ def build_specs(period: str, comm_names: dict[str, str], grid_names: dict[str, s
                 Col("民族", "ethnicity", "code:ethnicity", lambda r: r.ethnicity),
                 Col("身份证号", "citizen_id", "id", cid),
                 Col("出生日期", "birth_date", "date", lambda r: r.birth_date),
-                Col("入伍时间", "enlist_date", "date", x("enlist"), date_styles=("month_dot", "cn")),
-                Col("退役时间", "discharge_date", "date", x("discharge"), date_styles=("month_dot", "cn")),
+                Col(
+                    "入伍时间", "enlist_date", "date", x("enlist"), date_styles=("month_dot", "cn")
+                ),
+                Col(
+                    "退役时间",
+                    "discharge_date",
+                    "date",
+                    x("discharge"),
+                    date_styles=("month_dot", "cn"),
+                ),
                 Col("优抚对象类别", "veteran_category", "code:veteran_category", x("vet_cat")),
                 Col("政治面貌", "political_status", "code:political_status", lambda r: r.political),
                 Col("文化程度", "education", "code:education", lambda r: r.education),

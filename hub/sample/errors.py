@@ -70,8 +70,14 @@ class ErrorInjector:
                 out.append(("unknown_code", i))
         return out
 
-    def _corrupt(self, kind: str, spec: SourceSpec, person: Resident, written: object,
-                 styles: tuple[str, ...]) -> object:
+    def _corrupt(
+        self,
+        kind: str,
+        spec: SourceSpec,
+        person: Resident,
+        written: object,
+        styles: tuple[str, ...],
+    ) -> object:
         rng = self.rng
         if kind == "bad_check_digit":
             good = person.citizen_id

@@ -27,9 +27,15 @@ class SampleResult:
     errors: int
 
 
-def generate_sample(registry: Registry, out: Path, truth: Path, residents: int = 1000,
-                    seed: int = 7, error_rate: float = 0.03,
-                    progress: Callable[[str], None] | None = None) -> SampleResult:
+def generate_sample(
+    registry: Registry,
+    out: Path,
+    truth: Path,
+    residents: int = 1000,
+    seed: int = 7,
+    error_rate: float = 0.03,
+    progress: Callable[[str], None] | None = None,
+) -> SampleResult:
     """Write the department files to `out` and their truth to `truth`.
 
     Example:
@@ -61,14 +67,22 @@ def generate_sample(registry: Registry, out: Path, truth: Path, residents: int =
             errors.append(injector.inject(spec, person, row))
             rows.append(row)
         path = out / spec.filename
-        first = write_table(spec, rows, path, filled_on=f"{AS_OF.year}年{AS_OF.month}月{AS_OF.day}日")
+        first = write_table(
+            spec, rows, path, filled_on=f"{AS_OF.year}年{AS_OF.month}月{AS_OF.day}日"
+        )
         files.append(path)
         for i, (person, err) in enumerate(zip(members, errors, strict=True)):
             kind, fld, col, orig = err if err else ("", "", "", "")
-            truth_rows.append([spec.name, path.name, first + i, person.citizen_id, kind, fld, col, orig])
+            truth_rows.append(
+                [spec.name, path.name, first + i, person.citizen_id, kind, fld, col, orig]
+            )
     _write_truth(truth, people, truth_rows)
-    return SampleResult(files=files, residents=len(people), rows=len(truth_rows),
-                        errors=sum(1 for t in truth_rows if t[4]))
+    return SampleResult(
+        files=files,
+        residents=len(people),
+        rows=len(truth_rows),
+        errors=sum(1 for t in truth_rows if t[4]),
+    )
 
 
 def _format_row(spec: SourceSpec, person: Resident, speller: Speller) -> list[object]:
@@ -106,9 +120,14 @@ def _assign_programmes(rng: random.Random, people: list[Resident], factory: Peop
             kind = "02" if members[0].hukou_type == "2" else "01"
             income = f"{rng.randint(200, 1100)}.{rng.choice(['00', '50'])}"
             for m in members:
-                m.extra.update(dibao_type=kind, dibao_cert=f"QH{AS_OF.year}{cert:05d}",
-                               dibao_size=len(members), dibao_income=income,
-                               bank=rng.choice(BANKS), account=f"6228{rng.randrange(10**15):015d}")
+                m.extra.update(
+                    dibao_type=kind,
+                    dibao_cert=f"QH{AS_OF.year}{cert:05d}",
+                    dibao_size=len(members),
+                    dibao_income=income,
+                    bank=rng.choice(BANKS),
+                    account=f"6228{rng.randrange(10**15):015d}",
+                )
         del hid
     for p in people:
         age = p.age()
@@ -116,26 +135,37 @@ def _assign_programmes(rng: random.Random, people: list[Resident], factory: Peop
             p.phone_old, p.phone = p.phone, factory.new_phone()
         if rng.random() < (0.12 if age >= 60 else 0.03):
             t, lv = rng.choice("1234567"), rng.choice("1234")
-            p.extra.update(dis_type=t, dis_level=lv, dis_cert=f"{p.citizen_id}{t}{lv}",
-                           dis_issued=fmt_date(AS_OF - timedelta(days=rng.randint(30, 3000)), "iso"))
+            p.extra.update(
+                dis_type=t,
+                dis_level=lv,
+                dis_cert=f"{p.citizen_id}{t}{lv}",
+                dis_issued=fmt_date(AS_OF - timedelta(days=rng.randint(30, 3000)), "iso"),
+            )
         if age >= 65 or "dis_type" in p.extra:
-            p.extra.update(guardian=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                           guardian_phone=factory.new_phone(),
-                           alone=rng.choices("01", weights=[80, 20])[0],
-                           self_care=rng.choices("123", weights=[75, 18, 7])[0],
-                           medical=rng.choices("12", weights=[40, 60])[0],
-                           visit=fmt_date(AS_OF - timedelta(days=rng.randint(1, 300)), "iso"))
+            p.extra.update(
+                guardian=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                guardian_phone=factory.new_phone(),
+                alone=rng.choices("01", weights=[80, 20])[0],
+                self_care=rng.choices("123", weights=[75, 18, 7])[0],
+                medical=rng.choices("12", weights=[40, 60])[0],
+                visit=fmt_date(AS_OF - timedelta(days=rng.randint(1, 300)), "iso"),
+            )
         if age >= 16 and p.employment != "31" and rng.random() < 0.5:
-            p.extra.update(pension="2" if age >= 60 else rng.choices("13", weights=[85, 15])[0],
-                           grade=rng.choice(["200元", "300元", "500元", "1000元"]),
-                           enrolled=fmt_date(AS_OF - timedelta(days=rng.randint(100, 5000)), "iso"))
+            p.extra.update(
+                pension="2" if age >= 60 else rng.choices("13", weights=[85, 15])[0],
+                grade=rng.choice(["200元", "300元", "500元", "1000元"]),
+                enrolled=fmt_date(AS_OF - timedelta(days=rng.randint(100, 5000)), "iso"),
+            )
         male_share = 0.10 if p.gender == "1" else 0.005
         if 22 <= age <= 95 and rng.random() < male_share:
             enlist = _first_of_month(p.birth_date + timedelta(days=365 * rng.randint(18, 20)))
             discharge = _first_of_month(enlist + timedelta(days=365 * rng.randint(2, 16)))
             if discharge < AS_OF:
-                p.extra.update(enlist=enlist, discharge=discharge,
-                               vet_cat=rng.choices(["08", "05", "01", "07"], weights=[85, 6, 5, 4])[0])
+                p.extra.update(
+                    enlist=enlist,
+                    discharge=discharge,
+                    vet_cat=rng.choices(["08", "05", "01", "07"], weights=[85, 6, 5, 4])[0],
+                )
 
 
 def _first_of_month(d: date) -> date:
@@ -145,13 +175,41 @@ def _first_of_month(d: date) -> date:
 def _write_truth(truth: Path, people: list[Resident], rows: list[list[object]]) -> None:
     with (truth / "rows.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["source", "file", "source_row", "citizen_id", "error_kind", "error_field",
-                    "error_column", "written_value"])
+        w.writerow(
+            [
+                "source",
+                "file",
+                "source_row",
+                "citizen_id",
+                "error_kind",
+                "error_field",
+                "error_column",
+                "written_value",
+            ]
+        )
         w.writerows(rows)
     with (truth / "residents.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["citizen_id", "name", "gender", "birth_date", "household_id", "community_code",
-                    "phone"])
+        w.writerow(
+            [
+                "citizen_id",
+                "name",
+                "gender",
+                "birth_date",
+                "household_id",
+                "community_code",
+                "phone",
+            ]
+        )
         for p in people:
-            w.writerow([p.citizen_id, p.name, p.gender, p.birth_date.isoformat(), p.household_id,
-                        p.community_code, p.phone or ""])
+            w.writerow(
+                [
+                    p.citizen_id,
+                    p.name,
+                    p.gender,
+                    p.birth_date.isoformat(),
+                    p.household_id,
+                    p.community_code,
+                    p.phone or "",
+                ]
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from hub.normalize.cn_id import make_id
 from hub.registry.models import OrgTree
@@ -19,10 +20,30 @@ GIVEN = list(
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉力斌宇浩凯鹏飞鑫波宁琳晨雪"
     "梅婷慧颖佳欣子涵梓轩睿博思雨嘉俊志海林云春金福德荣庆祥凤珍淑翠琴彬蕾倩妍晓昊"
 )
-BIRTH_AREAS = ["330199", "330102", "330105", "330106", "330108", "330110", "330122", "330183",
-               "341221", "410523", "512301", "362321"]
-EMPLOYERS = ["青禾区实验小学", "杭州禾丰机械有限公司", "青云街道社区卫生服务中心", "临江镇人民政府",
-             "浙江青禾物流有限公司", "青禾区人民医院", "个体经营", "杭州望江电子科技有限公司"]
+BIRTH_AREAS = [
+    "330199",
+    "330102",
+    "330105",
+    "330106",
+    "330108",
+    "330110",
+    "330122",
+    "330183",
+    "341221",
+    "410523",
+    "512301",
+    "362321",
+]
+EMPLOYERS = [
+    "青禾区实验小学",
+    "杭州禾丰机械有限公司",
+    "青云街道社区卫生服务中心",
+    "临江镇人民政府",
+    "浙江青禾物流有限公司",
+    "青禾区人民医院",
+    "个体经营",
+    "杭州望江电子科技有限公司",
+]
 BANKS = ["中国农业银行", "中国工商银行", "中国建设银行", "中国邮政储蓄银行", "杭州联合银行"]
 
 
@@ -53,7 +74,7 @@ class Resident:
     phone: str | None
     phone_old: str | None = None
     former_name: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # programme facts: 低保, 残疾, …
 
     def age(self, on: date = AS_OF) -> int:
         b = self.birth_date
@@ -87,12 +108,15 @@ class PeopleFactory:
         address = f"{d.province}{d.city}{d.name}{street.name}{comm.name}{house}"
         hid = f"{comm.code[-6:]}{self.seq:06d}"
         hukou = "2" if street.name.endswith("镇") and rng.random() < 0.7 else "1"
-        head_age = rng.choices([rng.randint(22, 45), rng.randint(46, 64), rng.randint(65, 98)],
-                               weights=[40, 38, 22])[0]
+        head_age = rng.choices(
+            [rng.randint(22, 45), rng.randint(46, 64), rng.randint(65, 98)], weights=[40, 38, 22]
+        )[0]
         head_g = rng.choice("12")
         plan: list[tuple[str, int, str]] = [("02", head_age, head_g)]
         if head_age >= 24 and rng.random() < 0.7:
-            plan.append(("10", max(20, head_age + rng.randint(-5, 5)), "2" if head_g == "1" else "1"))
+            plan.append(
+                ("10", max(20, head_age + rng.randint(-5, 5)), "2" if head_g == "1" else "1")
+            )
         if 25 <= head_age <= 70:
             for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
                 g = rng.choice("12")
@@ -104,16 +128,27 @@ class PeopleFactory:
         surname = rng.choice(SURNAMES)
         members: list[Resident] = []
         for rel, age, g in plan:
-            person = self._person(rel, min(age, 104), g, surname, hid, comm.code, grid.code,
-                                  address, hukou)
+            person = self._person(
+                rel, min(age, 104), g, surname, hid, comm.code, grid.code, address, hukou
+            )
             members.append(person)
         head = members[0]
         for m in members:
             m.head_name, m.head_id = head.name, head.citizen_id
         return members
 
-    def _person(self, rel: str, age: int, gender: str, surname: str, hid: str, comm: str,
-                grid: str, address: str, hukou: str) -> Resident:
+    def _person(
+        self,
+        rel: str,
+        age: int,
+        gender: str,
+        surname: str,
+        hid: str,
+        comm: str,
+        grid: str,
+        address: str,
+        hukou: str,
+    ) -> Resident:
         rng = self.rng
         birth = AS_OF - timedelta(days=age * 365 + rng.randint(0, 364))
         cid = self._unique_id(birth, gender)
@@ -121,18 +156,34 @@ class PeopleFactory:
         name = own_surname + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2, 2])))
         adult = age >= 18
         return Resident(
-            citizen_id=cid, name=name, gender=gender, birth_date=birth,
-            ethnicity=rng.choices(["01", "03", "08", "22", "11", "06"], weights=[92, 2, 2, 2, 1, 1])[0],
-            household_id=hid, relation=rel, head_name="", head_id="", community_code=comm,
-            grid_code=grid, address=address, registered_address=address, hukou_type=hukou,
-            marital=("20" if rel in ("02", "10") and adult else "10") if age < 70
+            citizen_id=cid,
+            name=name,
+            gender=gender,
+            birth_date=birth,
+            ethnicity=rng.choices(
+                ["01", "03", "08", "22", "11", "06"], weights=[92, 2, 2, 2, 1, 1]
+            )[0],
+            household_id=hid,
+            relation=rel,
+            head_name="",
+            head_id="",
+            community_code=comm,
+            grid_code=grid,
+            address=address,
+            registered_address=address,
+            hukou_type=hukou,
+            marital=("20" if rel in ("02", "10") and adult else "10")
+            if age < 70
             else rng.choice(["20", "20", "30"]),
             education=_education(rng, age),
-            political=rng.choices(["13", "01", "03"], weights=[80, 12, 8])[0] if age >= 14 else "13",
+            political=rng.choices(["13", "01", "03"], weights=[80, 12, 8])[0]
+            if age >= 14
+            else "13",
             employment=_employment(rng, age),
             employer=rng.choice(EMPLOYERS) if 22 <= age < 60 and rng.random() < 0.6 else None,
             health=rng.choices(["1", "2", "3", "31", "37"], weights=[60, 15, 10, 10, 5])[0]
-            if age >= 60 else "1",
+            if age >= 60
+            else "1",
             phone=self._phone() if age >= 14 else None,
             former_name=surname + rng.choice(GIVEN) if rng.random() < 0.02 else None,
         )
@@ -165,8 +216,9 @@ def _education(rng: random.Random, age: int) -> str:
         return "80"
     if age < 16:
         return "70"
-    return rng.choices(["10", "20", "30", "40", "60", "70", "80", "90"],
-                       weights=[3, 15, 14, 10, 20, 25, 10, 3])[0]
+    return rng.choices(
+        ["10", "20", "30", "40", "60", "70", "80", "90"], weights=[3, 15, 14, 10, 20, 25, 10, 3]
+    )[0]
 
 
 def _employment(rng: random.Random, age: int) -> str:
@@ -174,4 +226,6 @@ def _employment(rng: random.Random, age: int) -> str:
         return "31" if age >= 6 else "90"
     if age >= 60:
         return "80" if rng.random() < 0.7 else "27"
-    return rng.choices(["17", "24", "27", "54", "13", "70", "51"], weights=[25, 20, 15, 10, 10, 10, 10])[0]
+    return rng.choices(
+        ["17", "24", "27", "54", "13", "70", "51"], weights=[25, 20, 15, 10, 10, 10, 10]
+    )[0]

@@ -45,29 +45,53 @@ class Expectation:
 def expectations_for(registry: Registry, source: str) -> list[Expectation]:
     """The suite of one staged table, derived from the registry (no GX import needed)."""
     src = registry.sources[source]
-    out = [Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, "rows_present", "error", True)]
+    out = [
+        Expectation(
+            "ExpectTableRowCountToBeBetween", {"min_value": 1}, "rows_present", "error", True
+        )
+    ]
     for c in src.mapped:
         f = registry.fields[c.field or ""]
         req = f.rule("required")
         if req:
-            out.append(Expectation("ExpectColumnValuesToNotBeNull", {"column": f.name},
-                                   "required_complete", req.severity, req.guards_publish))
+            out.append(
+                Expectation(
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": f.name},
+                    "required_complete",
+                    req.severity,
+                    req.guards_publish,
+                )
+            )
         uniq = f.rule("unique_in_batch")
         if uniq:
-            out.append(Expectation("ExpectCompoundColumnsToBeUnique",
-                                   {"column_list": ["_batch_id", f.name]}, "unique_in_batch",
-                                   uniq.severity, uniq.guards_publish))
+            out.append(
+                Expectation(
+                    "ExpectCompoundColumnsToBeUnique",
+                    {"column_list": ["_batch_id", f.name]},
+                    "unique_in_batch",
+                    uniq.severity,
+                    uniq.guards_publish,
+                )
+            )
         if f.normalize == "code" and f.codelist:
             fmt = f.rule("format")
             codes = sorted({e.code for e in registry.codelists[f.codelist].entries})
-            out.append(Expectation("ExpectColumnValuesToBeInSet", {"column": f.name, "value_set": codes},
-                                   "in_codelist", fmt.severity if fmt else "warning",
-                                   fmt.guards_publish if fmt else False))
+            out.append(
+                Expectation(
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": f.name, "value_set": codes},
+                    "in_codelist",
+                    fmt.severity if fmt else "warning",
+                    fmt.guards_publish if fmt else False,
+                )
+            )
     return out
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, registry: Registry, source: str,
-              gx_root: Path) -> list[dict[str, Any]]:
+def run_suite(
+    con: duckdb.DuckDBPyConnection, registry: Registry, source: str, gx_root: Path
+) -> list[dict[str, Any]]:
     """Validate staged.<source> with GX, store results in `staged._expectations`, update docs."""
     con.execute(RESULTS_DDL)
     if not table_exists(con, "staged", source):
@@ -77,12 +101,33 @@ def run_suite(con: duckdb.DuckDBPyConnection, registry: Registry, source: str,
     df = con.execute(f"SELECT {', '.join(q(c) for c in cols)} FROM staged.{q(source)}").df()
     results = _validate(df, source, exps, gx_root)
     now = datetime.now().replace(microsecond=0)
-    rows = [[source, e.kind, e.column, e.rule, e.severity, e.guards_publish, r["success"],
-             r["unexpected_count"], r["element_count"], now] for e, r in zip(exps, results, strict=True)]
+    rows = [
+        [
+            source,
+            e.kind,
+            e.column,
+            e.rule,
+            e.severity,
+            e.guards_publish,
+            r["success"],
+            r["unexpected_count"],
+            r["element_count"],
+            now,
+        ]
+        for e, r in zip(exps, results, strict=True)
+    ]
     con.execute("DELETE FROM staged._expectations WHERE source = ?", [source])
     con.executemany("INSERT INTO staged._expectations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return [dict(zip(("expectation", "column", "rule", "severity", "success"), (r[1], r[2], r[3], r[4], r[6]),
-                     strict=True)) for r in rows]
+    return [
+        dict(
+            zip(
+                ("expectation", "column", "rule", "severity", "success"),
+                (r[1], r[2], r[3], r[4], r[6]),
+                strict=True,
+            )
+        )
+        for r in rows
+    ]
 
 
 def _columns(e: Expectation) -> list[str]:
@@ -95,35 +140,55 @@ def _validate(df: Any, source: str, exps: list[Expectation], gx_root: Path) -> l
     import great_expectations as gx  # ~5 s to import: only when validation actually runs
 
     context = gx.get_context(mode="file", project_root_dir=str(gx_root))
-    context.variables.progress_bars = {"globally": False}
-    ds = _get_or(lambda: context.data_sources.get("hub"), lambda: context.data_sources.add_pandas("hub"))
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    ds = _get_or(
+        lambda: context.data_sources.get("hub"), lambda: context.data_sources.add_pandas("hub")
+    )
     asset = _get_or(lambda: ds.get_asset(source), lambda: ds.add_dataframe_asset(name=source))
-    batch = _get_or(lambda: asset.get_batch_definition("whole"),
-                    lambda: asset.add_batch_definition_whole_dataframe("whole"))
+    batch = _get_or(
+        lambda: asset.get_batch_definition("whole"),
+        lambda: asset.add_batch_definition_whole_dataframe("whole"),
+    )
     suite = gx.ExpectationSuite(name=f"staged.{source}")
     for e in exps:
         cls = getattr(gx.expectations, e.kind)
         suite.add_expectation(cls(**e.kwargs, meta={"rule": e.rule, "severity": e.severity}))
     suite = context.suites.add_or_update(suite)
     vd = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"staged.{source}", data=batch, suite=suite))
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"staged.{source}", validation_definitions=[vd],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")]))
+        gx.ValidationDefinition(name=f"staged.{source}", data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"staged.{source}",
+            validation_definitions=[vd],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+        )
+    )
     result = checkpoint.run(batch_parameters={"dataframe": df})
     run = next(iter(result.run_results.values()))
     # GX may reorder results; match them back to our expectations by type and column.
-    by_key = {(r.expectation_config.type, _kw_key(r.expectation_config.kwargs)): r for r in run.results}
+    by_key = {
+        (r.expectation_config.type, _kw_key(r.expectation_config.kwargs)): r
+        for r in run.results
+        if r.expectation_config is not None
+    }
     out = []
     for e in exps:
         r = by_key[(_snake(e.kind), _kw_key(e.kwargs))]
-        out.append({"success": bool(r.success),
-                    "unexpected_count": r.result.get("unexpected_count"),
-                    "element_count": r.result.get("element_count", len(df))})
+        out.append(
+            {
+                "success": bool(r.success),
+                "unexpected_count": r.result.get("unexpected_count"),
+                "element_count": r.result.get("element_count", len(df)),
+            }
+        )
     return out
 
 
 def docs_index(gx_root: Path) -> Path:
+    """The data docs home page; GX keeps its project in `<gx_root>/gx/`."""
     return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 

@@ -53,8 +53,17 @@ def checks_for(f: Field, has_id: bool) -> list[Check]:
     fmt_sev = fmt_rule.severity if fmt_rule else "warning"
     if f.rule("required"):
         sev = f.rule("required").severity  # type: ignore[union-attr]
-        out.append(Check(f.name, "required", lit("required_missing"), sev, f"hub_clean({raw}) IS NULL",
-                         lit(f"{f.label}为空（必填项）"), nulls_value=False))
+        out.append(
+            Check(
+                f.name,
+                "required",
+                lit("required_missing"),
+                sev,
+                f"hub_clean({raw}) IS NULL",
+                lit(f"{f.label}为空（必填项）"),
+                nulls_value=False,
+            )
+        )
     out.extend(_format_check(f, raw, v, fmt_sev))
     for rule in f.rules:
         check = _rule_check(f, rule, v, has_id)
@@ -66,57 +75,109 @@ def checks_for(f: Field, has_id: bool) -> list[Check]:
 def _format_check(f: Field, raw: str, v: str, sev: str) -> list[Check]:
     if f.normalize == "cn_id":
         problem = col(f.name, "problem")
-        msg = f"CASE {problem} " + " ".join(
-            f"WHEN {lit(k)} THEN {lit(m)}" for k, m in ID_MESSAGES.items()) + " END"
-        msg = (f"{msg} || CASE WHEN {problem} = 'cn_id_checksum' THEN '（按前17位应为 ' || "
-               f"hub_id_check({v}) || '）' ELSE '' END")
+        msg = (
+            f"CASE {problem} "
+            + " ".join(f"WHEN {lit(k)} THEN {lit(m)}" for k, m in ID_MESSAGES.items())
+            + " END"
+        )
+        msg = (
+            f"{msg} || CASE WHEN {problem} = 'cn_id_checksum' THEN '（按前17位应为 ' || "
+            f"hub_id_check({v}) || '）' ELSE '' END"
+        )
         return [Check(f.name, "format", problem, sev, f"{problem} IS NOT NULL", msg)]
     if f.normalize in ("code", "boolean"):
         msg = f"'「' || hub_clean({raw}) || '」不在代码表《{f.label}》中'"
-        return [Check(f.name, "format", lit("code_unknown"), sev,
-                      f"hub_clean({raw}) IS NOT NULL AND {v} IS NULL", msg)]
+        return [
+            Check(
+                f.name,
+                "format",
+                lit("code_unknown"),
+                sev,
+                f"hub_clean({raw}) IS NOT NULL AND {v} IS NULL",
+                msg,
+            )
+        ]
     if f.normalize in FORMAT_RULE:
         rule, text = FORMAT_RULE[f.normalize]
-        return [Check(f.name, "format", lit(rule), sev, f"hub_clean({raw}) IS NOT NULL AND {v} IS NULL",
-                      lit(f"{f.label}：{text}"))]
+        return [
+            Check(
+                f.name,
+                "format",
+                lit(rule),
+                sev,
+                f"hub_clean({raw}) IS NOT NULL AND {v} IS NULL",
+                lit(f"{f.label}：{text}"),
+            )
+        ]
     return []
 
 
 def _rule_check(f: Field, rule: Rule, v: str, has_id: bool) -> Check | None:
     if rule.kind == "pattern":
-        return Check(f.name, "pattern", lit("pattern_mismatch"), rule.severity,
-                     f"{v} IS NOT NULL AND NOT regexp_full_match(CAST({v} AS VARCHAR), {lit(rule.pattern or '')})",
-                     lit(rule.message or f"{f.label}格式不符合要求"))
+        return Check(
+            f.name,
+            "pattern",
+            lit("pattern_mismatch"),
+            rule.severity,
+            f"{v} IS NOT NULL AND NOT regexp_full_match(CAST({v} AS VARCHAR), {lit(rule.pattern or '')})",
+            lit(rule.message or f"{f.label}格式不符合要求"),
+        )
     if rule.kind == "range":
         conds = []
         for bound, op in ((rule.min, "<"), (rule.max, ">")):
             if bound is not None:
                 conds.append(f"{v} {op} {_bound(f, bound)}")
         text = f"{f.label}超出合理范围（{rule.min if rule.min is not None else ''}～{rule.max if rule.max is not None else ''}）"
-        return Check(f.name, "range", lit("out_of_range"), rule.severity,
-                     f"{v} IS NOT NULL AND ({' OR '.join(conds)})", lit(text))
+        return Check(
+            f.name,
+            "range",
+            lit("out_of_range"),
+            rule.severity,
+            f"{v} IS NOT NULL AND ({' OR '.join(conds)})",
+            lit(text),
+        )
     if rule.kind == "agrees_with_citizen_id" and has_id and f.name != "citizen_id":
         return _agreement(f, rule, v)
     if rule.kind == "unique_in_batch":
-        return Check(f.name, "unique_in_batch", lit("duplicate_in_batch"), rule.severity,
-                     f"{col(f.name, 'dups')} > 1", lit(f"同一文件中{f.label}重复出现"),
-                     nulls_value=False)
+        return Check(
+            f.name,
+            "unique_in_batch",
+            lit("duplicate_in_batch"),
+            rule.severity,
+            f"{col(f.name, 'dups')} > 1",
+            lit(f"同一文件中{f.label}重复出现"),
+            nulls_value=False,
+        )
     return None
 
 
 def _agreement(f: Field, rule: Rule, v: str) -> Check | None:
     if f.type == "date":
-        expect, name, text = f"hub_id_birth({VALID_ID})", "birth_date_mismatch", "出生日期与身份证号码不一致"
+        expect, name, text = (
+            f"hub_id_birth({VALID_ID})",
+            "birth_date_mismatch",
+            "出生日期与身份证号码不一致",
+        )
     elif f.name == "gender":
-        expect, name, text = f"hub_id_gender({VALID_ID})", "gender_mismatch", "性别与身份证号码不一致"
+        expect, name, text = (
+            f"hub_id_gender({VALID_ID})",
+            "gender_mismatch",
+            "性别与身份证号码不一致",
+        )
     elif f.normalize == "cert_no":
         expect, name, text = VALID_ID, "cert_mismatch", "证件号码前18位与身份证号码不一致"
         v = f"substr({v}, 1, 18)"
     else:
         return None
     msg = f"{lit(f.label + '：' + text + '（身份证号码对应 ')} || CAST({expect} AS VARCHAR) || '）'"
-    return Check(f.name, "agrees_with_citizen_id", lit(name), rule.severity,
-                 f"{VALID_ID} IS NOT NULL AND {v} IS NOT NULL AND {v} <> {expect}", msg)
+    return Check(
+        f.name,
+        "agrees_with_citizen_id",
+        lit(name),
+        rule.severity,
+        f"{VALID_ID} IS NOT NULL AND {v} IS NOT NULL AND {v} <> {expect}",
+        msg,
+    )
 
 
 def _bound(f: Field, value: float | str) -> str:

@@ -44,14 +44,23 @@ def check_specs(registry: Registry, source: str) -> list[CheckOutcome]:
         for chk in checks_for(f, has_id):
             rule = f.rule(chk.kind)
             name = f"{f.name}_{chk.kind}"
-            out.setdefault(name, CheckOutcome(
-                name=name, field=f.name, kind=chk.kind, severity=chk.severity,
-                guards_publish=bool(rule and rule.guards_publish),
-                description=f"{f.label}（{c.header}）：{_KIND_LABEL[chk.kind]}"))
+            out.setdefault(
+                name,
+                CheckOutcome(
+                    name=name,
+                    field=f.name,
+                    kind=chk.kind,
+                    severity=chk.severity,
+                    guards_publish=bool(rule and rule.guards_publish),
+                    description=f"{f.label}（{c.header}）：{_KIND_LABEL[chk.kind]}",
+                ),
+            )
     return list(out.values())
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> list[CheckOutcome]:
+def run_checks(
+    con: duckdb.DuckDBPyConnection, registry: Registry, source: str
+) -> list[CheckOutcome]:
     """Evaluate every check of `source` against staged.<source> and the staging issues."""
     specs = check_specs(registry, source)
     if not table_exists(con, "staged", source):
@@ -67,12 +76,22 @@ def run_checks(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) 
     counts = ", ".join(f"count(*) FILTER (WHERE {' OR '.join(p)})" for p in preds.values())
     staged = dict(zip(preds, one(con, f"SELECT {counts} FROM ({view})"), strict=True))
     flagged = {
-        f"{fld}_{kind}": n for fld, kind, n in con.execute(
+        f"{fld}_{kind}": n
+        for fld, kind, n in con.execute(
             "SELECT field, rule_kind, count(DISTINCT (batch_id, source_row)) FROM quarantine.issues "
-            f"WHERE source = {lit(source)} GROUP BY ALL").fetchall()
+            f"WHERE source = {lit(source)} GROUP BY ALL"
+        ).fetchall()
     }
-    return [CheckOutcome(**{**s.__dict__, "staged_violations": int(staged.get(s.name, 0)),
-                            "flagged": int(flagged.get(s.name, 0))}) for s in specs]
+    return [
+        CheckOutcome(
+            **{
+                **s.__dict__,
+                "staged_violations": int(staged.get(s.name, 0)),
+                "flagged": int(flagged.get(s.name, 0)),
+            }
+        )
+        for s in specs
+    ]
 
 
 def _staged_view(source: str, fields: list[Field]) -> str:
@@ -80,16 +99,25 @@ def _staged_view(source: str, fields: list[Field]) -> str:
     cols = []
     for f in fields:
         name = q(f.name)
-        cols += [f"CAST({name} AS VARCHAR) AS {col(f.name, 'raw')}", f"{name} AS {col(f.name, 'v')}"]
+        cols += [
+            f"CAST({name} AS VARCHAR) AS {col(f.name, 'raw')}",
+            f"{name} AS {col(f.name, 'v')}",
+        ]
         if f.rule("unique_in_batch"):
-            cols.append(f"CASE WHEN {name} IS NOT NULL THEN count(*) OVER "
-                        f"(PARTITION BY _batch_id, {name}) END AS {col(f.name, 'dups')}")
+            cols.append(
+                f"CASE WHEN {name} IS NOT NULL THEN count(*) OVER "
+                f"(PARTITION BY _batch_id, {name}) END AS {col(f.name, 'dups')}"
+            )
         if f.normalize == "cn_id":
             cols.append(f"hub_id_problem({name}) AS {col(f.name, 'problem')}")
     return f"SELECT {', '.join(cols)} FROM staged.{q(source)}"
 
 
 _KIND_LABEL = {
-    "required": "必填", "format": "格式与代码规范", "pattern": "格式模式", "range": "取值范围",
-    "agrees_with_citizen_id": "与身份证号码一致", "unique_in_batch": "同一文件内不重复",
+    "required": "必填",
+    "format": "格式与代码规范",
+    "pattern": "格式模式",
+    "range": "取值范围",
+    "agrees_with_citizen_id": "与身份证号码一致",
+    "unique_in_batch": "同一文件内不重复",
 }

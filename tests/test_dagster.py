@@ -1,0 +1,98 @@
+"""The Dagster code location: graph snapshot, a full in-process run, and `dagster` loading it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.definitions import build_definitions
+from tests.conftest import REPO, hub_cli
+
+ASSET_KEYS = [
+    "core/person",
+    "published/core",
+    "raw/canlian_disabled",
+    "raw/gongan_household",
+    "raw/minzheng_dibao",
+    "raw/renshe_pension",
+    "raw/tuiyi_veterans",
+    "raw/weijian_elderly",
+    "staged/canlian_disabled",
+    "staged/gongan_household",
+    "staged/minzheng_dibao",
+    "staged/renshe_pension",
+    "staged/tuiyi_veterans",
+    "staged/weijian_elderly",
+]
+
+
+def test_asset_graph_snapshot():
+    graph = build_definitions().resolve_asset_graph()
+    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == ASSET_KEYS
+    assert graph.get(dg.AssetKey(["staged", "minzheng_dibao"])).group_name == "minzheng"
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["core", "person"])).parent_keys}
+    assert parents == {k for k in ASSET_KEYS if k.startswith("staged/")}
+
+
+def test_checks_take_severity_and_blocking_from_the_rules():
+    defs = build_definitions()
+    specs = {
+        (s.asset_key.to_user_string(), s.name): s
+        for a in defs.resolve_asset_graph().assets_defs
+        for s in a.check_specs
+    }
+    assert specs[("staged/gongan_household", "citizen_id_format")].blocking
+    assert specs[("staged/gongan_household", "birth_date_agrees_with_citizen_id")].blocking
+    assert not specs[("staged/gongan_household", "phone_format")].blocking
+    assert ("staged/weijian_elderly", "gx_in_codelist_self_care_ability") in specs
+
+
+def test_full_run_in_process(tmp_path: Path):
+    data = tmp_path / "data"
+    hub_cli(["sample", "--residents", "150", "--seed", "2"], data)
+    defs = build_definitions(data=data)
+    result = defs.resolve_job_def("refresh_all").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    evals = result.get_asset_check_evaluations()
+    by_name = {(e.asset_key.to_user_string(), e.check_name): e for e in evals}
+    assert by_name[("staged/gongan_household", "citizen_id_format")].passed
+    assert (
+        by_name[("staged/gongan_household", "citizen_id_format")].severity
+        == dg.AssetCheckSeverity.ERROR
+    )
+    warn = by_name[("staged/gongan_household", "phone_format")]
+    assert warn.severity == dg.AssetCheckSeverity.WARN
+    materialized = {
+        m.asset_key.to_user_string(): m.materialization.metadata
+        for m in result.get_asset_materialization_events()
+    }
+    assert materialized["core/person"]["persons"].value == 150
+    assert materialized["published/core"]["release"].value == 1
+    assert not list((data / "incoming").iterdir())
+
+
+def test_dagster_loads_the_workspace_from_the_repository_root(tmp_path: Path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "All code locations passed validation" in proc.stderr + proc.stdout

@@ -1,0 +1,150 @@
+"""Reading department files as exported: encodings, title rows, merged headers, footers,
+row numbers a user can find, idempotent loads and kept originals."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import xlsxwriter
+
+from hub.ingest.encoding import EncodingError, detect_encoding
+from hub.ingest.raw import load_incoming
+from hub.ingest.read import ReadError, read_file
+from hub.warehouse import connect
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+def _truth_first_rows() -> dict[str, int]:
+    with (SAMPLE / "truth" / "rows.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["file"]] = min(out.get(r["file"], 10**9), int(r["source_row"]))
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLE.glob("*.*")), ids=lambda p: p.name)
+def test_sample_files_read_with_registered_headers(path, registry):
+    ft = read_file(path)
+    src = next(
+        s
+        for s in registry.sources.values()
+        if path.name.startswith(s.file_pattern[0].split("*")[0])
+    )
+    assert ft.headers == [c.header for c in src.columns]
+    first = ft.table.column("_source_row")[0].as_py()
+    assert first == _truth_first_rows()[path.name]
+    truth_rows = sum(
+        1
+        for r in csv.DictReader((SAMPLE / "truth" / "rows.csv").open(encoding="utf-8"))
+        if r["file"] == path.name
+    )
+    assert ft.table.num_rows == truth_rows
+
+
+def test_title_merged_header_and_footer_of_the_dibao_roster():
+    ft = read_file(next(SAMPLE.glob("民政_*.xlsx")))
+    assert ft.header.row == 3 and ft.header.rows == 2
+    assert "家庭成员信息/身份证号码" in ft.headers and "保障信息/保障类别" in ft.headers
+    assert len(ft.dropped_footer) == 2  # 合计 and 填表人 rows
+    assert not any("合计" in (v or "") for v in ft.table.column("序号").to_pylist())
+
+
+def test_encodings_are_detected():
+    text = "姓名,身份证号\n张三,110105194912310021\n"
+    assert detect_encoding(text.encode("gb18030")) == "gb18030"
+    assert detect_encoding(text.encode("gbk")) == "gb18030"
+    assert detect_encoding(b"\xef\xbb\xbf" + text.encode()) == "utf-8-sig"
+    assert detect_encoding(text.encode("utf-16")) == "utf-16"
+    with pytest.raises(EncodingError):
+        detect_encoding(b"\xff\x00\xfe\x81\x30")
+
+
+def test_gb18030_csv_reads_and_a_wrong_declared_encoding_is_a_clear_error(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(
+        "姓名,身份证号码,性别\n張三,11010519491231002X,男\n李四,110105491231002,女\n".encode(
+            "gb18030"
+        )
+    )
+    ft = read_file(path)
+    assert ft.encoding == "gb18030" and ft.table.column("姓名").to_pylist() == ["張三", "李四"]
+    with pytest.raises(ReadError, match=r"roster\.csv.*utf-8"):
+        read_file(path, encoding="utf-8")
+
+
+def test_footer_rows_in_csv_with_fewer_cells_are_dropped_not_data(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "某某花名册\n姓名,身份证号码,电话\n张三,11010519491231002X,13812345678\n\n"
+        "李四,110105491231002,13812345679\n合计,2人\n填表人：王丽,,\n",
+        encoding="utf-8",
+    )
+    ft = read_file(path)
+    assert ft.table.column("姓名").to_pylist() == ["张三", "李四"]
+    assert ft.table.column("_source_row").to_pylist() == [3, 5]
+    assert ft.dropped_footer == [6, 7] and ft.blank_rows == 1
+
+
+def test_sheet_that_starts_below_row_one_keeps_excel_row_numbers(tmp_path):
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("名单")
+    ws.write_row(3, 1, ["姓名", "身份证号码", "出生日期"])
+    ws.write_row(4, 1, ["张三", "11010519491231002X"])
+    ws.write_number(4, 3, 18263)
+    wb.close()
+    ft = read_file(path)
+    assert ft.header.row == 4
+    assert ft.table.column("_source_row").to_pylist() == [5]
+    assert ft.table.column("出生日期").to_pylist() == ["18263"]
+    with pytest.raises(ReadError, match="没有工作表「花名册」"):
+        read_file(path, sheet="花名册")
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchall()[0][0])
+
+
+def test_loading_the_same_file_twice_is_a_no_op_and_the_original_is_archived(tmp_path, registry):
+    incoming, archive = tmp_path / "incoming", tmp_path / "archive"
+    incoming.mkdir()
+    src_file = next(SAMPLE.glob("退役军人_*.csv"))
+    shutil.copy(src_file, incoming)
+    con = connect(tmp_path / "w.duckdb")
+    first = load_incoming(con, registry, incoming, archive)
+    assert [r.status for r in first] == ["loaded"]
+    rows = _count(con, "SELECT count(*) FROM raw.tuiyi_veterans")
+    shutil.copy(src_file, incoming)
+    second = load_incoming(con, registry, incoming, archive)
+    assert [r.status for r in second] == ["duplicate"]
+    assert _count(con, "SELECT count(*) FROM raw.tuiyi_veterans") == rows
+    assert _count(con, "SELECT count(*) FROM raw._batches") == 1
+    kept = list((archive / "tuiyi_veterans").iterdir())
+    assert len(kept) == 1
+    assert (
+        hashlib.sha256(kept[0].read_bytes()).digest()
+        == hashlib.sha256(src_file.read_bytes()).digest()
+    )
+
+
+def test_unreadable_and_unregistered_files_stay_in_incoming_with_a_message(tmp_path, registry):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "民政_城市低保花名册_202511.xlsx").write_bytes(b"not really a workbook")
+    (incoming / "不认识的表.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    con = connect(tmp_path / "w.duckdb")
+    results = {r.file: r for r in load_incoming(con, registry, incoming, tmp_path / "archive")}
+    assert results["民政_城市低保花名册_202511.xlsx"].status == "rejected"
+    assert "民政_城市低保花名册_202511.xlsx" in results["民政_城市低保花名册_202511.xlsx"].message
+    assert results["不认识的表.csv"].status == "unmatched"
+    assert sorted(p.name for p in incoming.iterdir()) == [
+        "不认识的表.csv",
+        "民政_城市低保花名册_202511.xlsx",
+    ]
