@@ -37,7 +37,7 @@ bench: setup
 # Re-pin after changing dependencies in pyproject.toml.
 lock: setup
 	$(PIP) install -e '.[dev]'
-	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v "^pip==" > requirements.lock
 
 clean:
 	rm -rf $(VENV) data/warehouse.duckdb* data/incoming data/archive data/published data/gx data/truth
