@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from hub.ingest.encoding import detect_encoding
+from hub.ingest.encoding import SNIFF_BYTES, detect_encoding
 from hub.warehouse import lit
 
 
@@ -93,7 +93,7 @@ def raw_read(files: list[Path], out: Path) -> float:
             continue
         path = f
         data = f.read_bytes()
-        if detect_encoding(data[: 1 << 20]) not in ("utf-8", "utf-8-sig"):
+        if detect_encoding(data[:SNIFF_BYTES], complete=False) not in ("utf-8", "utf-8-sig"):
             path = out / f"{i}.utf8.csv"
             path.write_bytes(data.decode("gb18030").encode("utf-8"))
         con.execute(

@@ -19,7 +19,7 @@ from hub.normalize.stage import StageResult, stage_source
 from hub.publish.snapshot import PublishResult, publish
 from hub.registry.loader import Registry
 from hub.settings import Settings
-from hub.validate.expectations import run_suite
+from hub.validate.expectations import prefetch_gx, run_suites
 from hub.validate.staged_checks import CheckOutcome, run_checks
 from hub.warehouse import one, warehouse
 
@@ -45,10 +45,15 @@ def run_pipeline(
     progress: Progress | None = None,
     validate_with_gx: bool = True,
 ) -> RunSummary:
-    """Run every step; publishing is skipped (and `blocked` says why) if a guard fails."""
+    """Run every step; publishing is skipped (and `blocked` says why) if a guard fails.
+
+    `progress` is called once per step, `step_count(...)` times in all.
+    """
     settings.ensure()
     say = progress or (lambda _msg: None)
     out = RunSummary()
+    if validate_with_gx:
+        prefetch_gx()
     with warehouse(settings.warehouse) as con:
         with _timed(out, "load"):
             say("读取新文件")
@@ -60,9 +65,13 @@ def run_pipeline(
                 out.checks[name] = run_checks(con, registry, name)
         if validate_with_gx:
             with _timed(out, "expectations"):
-                for name in registry.sources:
-                    say(f"数据质量期望 {name}")
-                    out.expectations[name] = run_suite(con, registry, name, settings.data)
+                out.expectations = run_suites(
+                    con,
+                    registry,
+                    list(registry.sources),
+                    settings.data,
+                    progress=lambda name: say(f"数据质量期望 {name}"),
+                )
         with _timed(out, "core"):
             say("合并一人一档")
             out.core = build_core(con, registry)
@@ -72,6 +81,12 @@ def run_pipeline(
                 say("发布快照")
                 out.published = publish(con, settings.published)
     return out
+
+
+def step_count(registry: Registry, validate_with_gx: bool = True) -> int:
+    """How many times `run_pipeline` reports progress: for a progress bar's total."""
+    per_source = 2 if validate_with_gx else 1
+    return 3 + per_source * len(registry.sources)
 
 
 def publish_guards(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> list[str]:

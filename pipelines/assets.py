@@ -11,7 +11,7 @@ from hub.normalize.stage import stage_source
 from hub.pipeline import RunSummary, publish_guards
 from hub.publish.snapshot import publish
 from hub.registry import Registry, Source
-from hub.validate.expectations import run_suite
+from hub.validate.expectations import run_suites
 from hub.warehouse import warehouse
 from pipelines.checks import check_results, check_specs_for
 from pipelines.resources import HubResource
@@ -71,7 +71,7 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         reg = hub.registry()
         with warehouse(s.warehouse) as con:
             result = stage_source(con, reg, src.name)
-            expectations = run_suite(con, reg, src.name, s.data)
+            expectations = run_suites(con, reg, [src.name], s.data)[src.name]
             checks = check_results(con, reg, src.name, expectations)
         return dg.MaterializeResult(
             metadata={

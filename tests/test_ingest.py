@@ -148,3 +148,45 @@ def test_unreadable_and_unregistered_files_stay_in_incoming_with_a_message(tmp_p
         "不认识的表.csv",
         "民政_城市低保花名册_202511.xlsx",
     ]
+
+
+def test_ragged_csv_rows_keep_their_place_and_every_cell(tmp_path):
+    """A title padded with commas, a stray extra cell, a quoted comma and line break, a BOM."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(
+        (
+            "\ufeff某某社区花名册,,,,\n"
+            "姓名,身份证号码,现住址\n"
+            '张三,11010519491231002X,"幸福路1号,2单元"\n'
+            "李四,110105491231002,和平路3号,多出来的一格\n"
+            '王五,330102195001011236,"胜利路\n5号"\n'
+            "合计,3人\n"
+        ).encode("utf-8")
+    )
+    ft = read_file(path)
+    assert ft.encoding == "utf-8-sig" and ft.header.row == 2
+    assert ft.headers == ["姓名", "身份证号码", "现住址", "第4列"]
+    assert ft.table.column("_source_row").to_pylist() == [3, 4, 5]
+    assert ft.table.column("现住址").to_pylist() == ["幸福路1号,2单元", "和平路3号", "胜利路\n5号"]
+    assert ft.table.column("第4列").to_pylist() == [None, "多出来的一格", None]
+    assert ft.dropped_footer == [6]
+
+
+def test_encoding_detection_on_a_prefix_that_cuts_a_character(tmp_path):
+    text = "姓名,现住址\n" + "张三,幸福路1号\n" * 200_000
+    data = text.encode("gb18030")
+    cut = next(n for n in range(1 << 20, (1 << 20) + 4) if data[:n].decode("gb18030", "ignore"))
+    assert detect_encoding(data[:cut], complete=False) == "gb18030"
+    utf8 = text.encode("utf-8")
+    assert detect_encoding(utf8[: (1 << 20) + 1], complete=False) == "utf-8"
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    ft = read_file(path)
+    assert ft.encoding == "gb18030" and ft.table.num_rows == 200_000
+
+
+def test_ascii_prefix_then_chinese_further_down_is_still_gb18030(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_bytes(("name,id\n" + "a,1\n" * 300_000 + "张三,2\n").encode("gb18030"))
+    ft = read_file(path)
+    assert ft.encoding == "gb18030" and ft.table.column("name").to_pylist()[-1] == "张三"

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from hub.publish.snapshot import dataset_path, read_current
+from hub.publish.snapshot import dataset_path, fingerprint_table, read_current
 from tests.conftest import hub_cli
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -69,3 +70,31 @@ def test_new_data_publishes_a_new_release_and_the_old_one_stays_readable(tmp_pat
     out = hub_cli(["rollback"], data).stdout
     assert f"第 {old['release']} 版" in out
     assert read_current(data / "published")["datasets"] == old["datasets"]
+
+
+def test_fingerprint_ignores_row_order_but_not_duplicates_or_columns():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES (1, 'x', NULL::DATE), "
+        "(2, 'y', DATE '2020-01-01'), (2, 'y', DATE '2020-01-01')) v(i, s, d)"
+    )
+    first = fingerprint_table(con, "t")
+    con.execute("CREATE TABLE u AS SELECT * FROM t ORDER BY i DESC")
+    con.execute("DROP TABLE t")
+    con.execute("ALTER TABLE u RENAME TO t")
+    assert fingerprint_table(con, "t") == first
+    con.execute("DELETE FROM t WHERE rowid = (SELECT min(rowid) FROM t WHERE i = 2)")
+    deduped = fingerprint_table(con, "t")
+    assert deduped[0] == 2 and deduped[1] != first[1]
+    con.execute("ALTER TABLE t RENAME COLUMN s TO s2")
+    assert fingerprint_table(con, "t")[1] != deduped[1]
+
+
+def test_bench_prints_every_figure(tmp_path):
+    doc = json.loads(hub_cli(["bench", "--residents", "300", "--json"], tmp_path).stdout)
+    for key in ("residents", "source_rows", "stage_s", "total_s", "peak_rss_mb", "raw_read_s"):
+        assert key in doc
+    assert doc["residents"] == doc["persons"] == 300
+    assert set(doc["stage_s"]) == {"load", "stage", "expectations", "core", "publish"}
+    assert doc["ratio"] == pytest.approx(doc["total_s"] / doc["raw_read_s"], rel=0.15)
+    assert doc["ratio"] > 1

@@ -9,7 +9,14 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from hub.registry import Registry, RegistryError, load_registry
 from hub.settings import Settings
@@ -39,17 +46,30 @@ def print_json(doc: Any) -> None:
 
 
 @contextmanager
-def steps(enabled: bool = True) -> Iterator[Any]:
-    """A spinner whose text follows the pipeline's progress messages (quiet under --json)."""
+def steps(enabled: bool = True, total: int | None = None) -> Iterator[Any]:
+    """A progress bar (a spinner when `total` is unknown) advanced by each message.
+
+    Quiet under --json. Each message names the step now running; the bar counts the ones
+    before it as done.
+    """
     if not enabled:
         yield lambda _msg: None
         return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task("准备中", total=None)
-        yield lambda msg: progress.update(task, description=msg)
+        task = progress.add_task("准备中", total=total)
+        started = False
+
+        def say(msg: str) -> None:
+            nonlocal started
+            progress.update(task, description=msg, advance=1 if started else 0)
+            started = True
+
+        yield say

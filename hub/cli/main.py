@@ -10,7 +10,7 @@ import typer
 
 from hub.cli import context as ctx
 from hub.cli.render import print_run, print_status, summary_json
-from hub.pipeline import run_pipeline
+from hub.pipeline import run_pipeline, step_count
 from hub.publish.snapshot import rollback
 from hub.sample import generate_sample
 from hub.status import status as read_status
@@ -58,7 +58,7 @@ def run(
     """运行全部流程：加载新文件 → 规范化与校验 → 一人一档 → 发布快照。"""
     s = ctx.settings()
     reg = ctx.registry(s)
-    with ctx.steps(not as_json) as say:
+    with ctx.steps(not as_json, step_count(reg, not no_gx)) as say:
         summary = run_pipeline(s, reg, progress=say, validate_with_gx=not no_gx)
     if as_json:
         doc = summary_json(summary)
@@ -83,7 +83,7 @@ def demo() -> None:
     for f in files:
         shutil.copy2(f, s.incoming / f.name)
     ctx.console.print(f"已将 {len(files)} 个样例文件放入待加载目录 {s.incoming}")
-    with ctx.steps() as say:
+    with ctx.steps(total=step_count(reg)) as say:
         summary = run_pipeline(s, reg, progress=say)
     print_run(summary, read_status(s, reg))
 

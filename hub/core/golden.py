@@ -10,7 +10,12 @@ from dataclasses import dataclass
 
 import duckdb
 
-from hub.core.observations import CORE_ENTITIES, DERIVED_SOURCE, build_observations
+from hub.core.observations import (
+    CORE_ENTITIES,
+    DERIVED_SOURCE,
+    OBSERVATIONS,
+    build_observations,
+)
 from hub.normalize.stage import SQL_TYPES
 from hub.registry.loader import Registry
 from hub.warehouse import lit, one, q
@@ -25,18 +30,28 @@ class CoreResult:
 
 def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult:
     n_obs = build_observations(con, registry)
+    # one aggregate per person and field: the surviving value, and whether departments
+    # disagree (min <> max is count(DISTINCT) > 1 without the distinct)
+    reported = f"source <> {lit(DERIVED_SOURCE)}"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hub_chosen AS SELECT citizen_id, field, min(rank_key) AS rank_key, "
+        f"arg_min(value, rank_key) AS value, min(value) FILTER (WHERE {reported}) "
+        f"IS DISTINCT FROM max(value) FILTER (WHERE {reported}) AS disagree "
+        f"FROM {OBSERVATIONS} GROUP BY ALL"
+    )
     con.execute(
         "CREATE OR REPLACE TABLE core.provenance AS "
-        "SELECT citizen_id, field, value, source, department, batch_id, source_row, observed_at, "
-        "row_number() OVER (PARTITION BY citizen_id, field ORDER BY authority_rank, observed_at DESC, "
-        "source, batch_id DESC, source_row) = 1 AS selected FROM core.observations "
-        "ORDER BY citizen_id, field, selected DESC, observed_at DESC, source"
+        "SELECT o.citizen_id, o.field, o.value, o.source, o.department, o.batch_id, o.source_row, "
+        f"o.observed_at, c.rank_key IS NOT NULL AS selected FROM {OBSERVATIONS} o "
+        "LEFT JOIN hub_chosen c ON c.citizen_id = o.citizen_id AND c.field = o.field "
+        "AND c.rank_key = o.rank_key"
     )
     _person(con, registry)
     _conflicts(con)
     persons, conflicts = one(
         con, "SELECT (SELECT count(*) FROM core.person), (SELECT count(*) FROM core.conflicts)"
     )
+    con.execute(f"DROP TABLE {OBSERVATIONS}; DROP TABLE hub_chosen")
     return CoreResult(persons=persons, observations=n_obs, conflicts=conflicts)
 
 
@@ -59,25 +74,26 @@ def _person(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
         )
     con.execute(
         "CREATE OR REPLACE TABLE core.person AS "
-        "WITH chosen AS (SELECT citizen_id, " + ", ".join(cols) + " FROM core.provenance "
-        "WHERE selected GROUP BY citizen_id), "
-        "seen AS (SELECT citizen_id, list(DISTINCT source ORDER BY source) AS sources, "
-        "max(observed_at) AS last_observed_at FROM core.provenance "
-        f"WHERE source <> {lit(DERIVED_SOURCE)} GROUP BY citizen_id) "
-        "SELECT * FROM chosen LEFT JOIN seen USING (citizen_id) ORDER BY citizen_id"
+        "WITH chosen AS (SELECT citizen_id, " + ", ".join(cols) + " FROM hub_chosen "
+        "GROUP BY citizen_id), "
+        "seen AS (SELECT citizen_id, list(source ORDER BY source) AS sources, "
+        "max(last_seen) AS last_observed_at FROM (SELECT citizen_id, source, "
+        f"max(observed_at) AS last_seen FROM {OBSERVATIONS} "
+        f"WHERE source <> {lit(DERIVED_SOURCE)} GROUP BY ALL) GROUP BY citizen_id) "
+        "SELECT * FROM chosen LEFT JOIN seen USING (citizen_id)"
     )
 
 
 def _conflicts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE OR REPLACE TABLE core.conflicts AS "
-        "WITH obs AS (SELECT * FROM core.provenance WHERE source <> " + lit(DERIVED_SOURCE) + "), "
-        "disagree AS (SELECT citizen_id, field FROM obs GROUP BY ALL HAVING count(DISTINCT value) > 1) "
         "SELECT o.citizen_id, o.field, "
-        "max(o.value) FILTER (WHERE o.selected) AS chosen_value, "
-        "max(o.source) FILTER (WHERE o.selected) AS chosen_source, "
+        "arg_min(o.value, o.rank_key) AS chosen_value, "
+        "arg_min(o.source, o.rank_key) AS chosen_source, "
         "count(DISTINCT o.value) AS n_values, "
         "list({'value': o.value, 'source': o.source, 'observed_at': o.observed_at} "
-        "ORDER BY o.observed_at DESC, o.source) AS candidates "
-        "FROM obs o JOIN disagree d USING (citizen_id, field) GROUP BY ALL ORDER BY 1, 2"
+        "ORDER BY o.observed_at DESC, o.source, o.value) AS candidates "
+        f"FROM {OBSERVATIONS} o SEMI JOIN (SELECT citizen_id, field FROM hub_chosen "
+        "WHERE disagree) d USING (citizen_id, field) "
+        f"WHERE o.source <> {lit(DERIVED_SOURCE)} GROUP BY ALL"
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -12,14 +10,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.ingest.encoding import decode
-
 
 @dataclass
 class Grid:
     """Columns of text (None for empty), `row_numbers[i]` the 1-based row in the file."""
 
-    columns: list[pa.Array]
+    columns: list[pa.Array | pa.ChunkedArray]
     row_numbers: pa.Array
     encoding: str | None = None
     sheet: str | None = None
@@ -34,24 +30,6 @@ class Grid:
 
     def row(self, i: int) -> list[str | None]:
         return [c[i].as_py() for c in self.columns]
-
-
-def read_csv_grid(path: Path, data: bytes, declared_encoding: str = "auto") -> Grid:
-    text, enc = decode(path, data, declared_encoding)
-    sample = text[:20000]
-    delim = "\t" if sample.count("\t") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    start = 1
-    for row in reader:
-        rows.append(row)
-        numbers.append(start)  # the line the row starts on, as an editor shows it
-        start = reader.line_num + 1
-    width = max((len(r) for r in rows), default=0)
-    padded = [r if len(r) == width else r + [""] * (width - len(r)) for r in rows]
-    columns = [_text_array(col) for col in zip(*padded, strict=True)] if padded else []
-    return Grid(columns=columns, row_numbers=pa.array(numbers, pa.int32()), encoding=enc)
 
 
 def read_xlsx_grid(path: Path, sheet: str | int | None) -> Grid:
@@ -71,15 +49,11 @@ def read_xlsx_grid(path: Path, sheet: str | int | None) -> Grid:
     first_row = _first_used_row(path, names.index(name))
     n = batch.num_rows
     numbers = pa.array(range(first_row, first_row + n), pa.int32())
-    columns = [_blank_to_null(c) for c in batch.columns]
+    columns = [blank_to_null(c) for c in batch.columns]
     return Grid(columns=columns, row_numbers=numbers, sheet=name)
 
 
-def _text_array(values: tuple[str, ...]) -> pa.Array:
-    return _blank_to_null(pa.array(values, pa.string()))
-
-
-def _blank_to_null(arr: pa.Array) -> pa.Array:
+def blank_to_null(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Whitespace-only cells are empty; other values stay exactly as written."""
     return pc.if_else(pc.equal(pc.utf8_trim_whitespace(arr), ""), None, arr)
 

@@ -41,6 +41,7 @@ class Layout:
     data_start: int
     data_end: int  # exclusive
     dropped_footer: list[int] = field(default_factory=list)  # file row numbers
+    column_index: list[int] = field(default_factory=list)  # grid column of each header
 
     def header_spec(self, grid: Grid) -> HeaderSpec:
         return HeaderSpec(row=grid.row_numbers[self.header_index].as_py(), rows=self.header_rows)
@@ -59,9 +60,16 @@ def find_layout(grid: Grid, spec: HeaderSpec | None = None) -> Layout:
     else:
         h, n = detect_header(head)
     rows = [head[h + k] for k in range(n)]
-    headers = _dedupe(join_header_rows(rows))
+    joined = join_header_rows(rows)
     data_end, dropped = _find_footer(grid, h + n)
-    return Layout(headers, h, n, h + n, data_end, dropped)
+    # a column with neither a header nor a value (a title row's trailing commas) holds nothing
+    keep = [
+        i
+        for i, name in enumerate(joined)
+        if name or grid.columns[i].slice(h + n, data_end - h - n).null_count < data_end - h - n
+    ]
+    headers = _dedupe([joined[i] for i in keep], [i + 1 for i in keep])
+    return Layout(headers, h, n, h + n, data_end, dropped, keep)
 
 
 def detect_header(rows: list[list[str | None]]) -> tuple[int, int]:
@@ -145,9 +153,10 @@ def _clean(cell: str | None) -> str | None:
     return text or None
 
 
-def _dedupe(headers: list[str]) -> list[str]:
+def _dedupe(headers: list[str], positions: list[int]) -> list[str]:
+    """Unique names; an unnamed column is called by its position in the file (第4列)."""
     out: list[str] = []
-    for i, h in enumerate(headers, 1):
+    for i, h in zip(positions, headers, strict=True):
         name = h or f"第{i}列"
         base, k = name, 2
         while name in out:

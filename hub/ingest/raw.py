@@ -113,17 +113,10 @@ def _store(
     stored = _archive(path, data, sha, archive / src.name)
     table = ft.table.rename_columns([*ft.headers, SOURCE_ROW])
     n = table.num_rows
-    meta = {
-        "_batch_id": pa.array([bid] * n),
-        "_file_name": pa.array([path.name] * n),
-        "_file_sha256": pa.array([sha] * n),
-        "_loaded_at": pa.array([now] * n, pa.timestamp("s")),
-    }
-    for k, v in meta.items():
-        table = table.append_column(k, v)
+    meta = {"_batch_id": bid, "_file_name": path.name, "_file_sha256": sha, "_loaded_at": now}
     con.execute("BEGIN TRANSACTION")
     try:
-        _append(con, src.name, table, ft.headers)
+        _append(con, src.name, table, ft.headers, meta)
         con.execute(
             "INSERT INTO raw._batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -156,9 +149,16 @@ def _store(
 
 
 def _append(
-    con: duckdb.DuckDBPyConnection, source: str, table: pa.Table, headers: list[str]
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    table: pa.Table,
+    headers: list[str],
+    meta: dict[str, object],
 ) -> None:
-    """Append by column name; a header never seen before becomes a new text column."""
+    """Append by column name; a header never seen before becomes a new text column.
+
+    The batch's constants (`meta`) are added by DuckDB rather than built as Python lists.
+    """
     con.register("_incoming_rows", table)
     try:
         if not table_exists(con, "raw", source):
@@ -174,7 +174,13 @@ def _append(
         for h in headers:
             if h not in have:
                 con.execute(f"ALTER TABLE raw.{q(source)} ADD COLUMN {q(h)} VARCHAR")
-        con.execute(f"INSERT INTO raw.{q(source)} BY NAME SELECT * FROM _incoming_rows")
+        consts = ", ".join(
+            f"?::{'TIMESTAMP' if k == '_loaded_at' else 'VARCHAR'} AS {q(k)}" for k in meta
+        )
+        con.execute(
+            f"INSERT INTO raw.{q(source)} BY NAME SELECT *, {consts} FROM _incoming_rows",
+            list(meta.values()),
+        )
     finally:
         con.unregister("_incoming_rows")
 

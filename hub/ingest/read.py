@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.ingest.grid import Grid, read_csv_grid, read_xlsx_grid
+from hub.ingest.csv_grid import read_csv_grid
+from hub.ingest.grid import Grid, read_xlsx_grid
 from hub.ingest.header import find_layout
 from hub.registry.models import HeaderSpec
 
@@ -71,6 +72,7 @@ def read_file(
     return _to_table(
         grid,
         layout.headers,
+        layout.column_index,
         layout.data_start,
         layout.data_end,
         layout.header_spec(grid),
@@ -79,10 +81,16 @@ def read_file(
 
 
 def _to_table(
-    grid: Grid, headers: list[str], start: int, end: int, spec: HeaderSpec, dropped: list[int]
+    grid: Grid,
+    headers: list[str],
+    index: list[int],
+    start: int,
+    end: int,
+    spec: HeaderSpec,
+    dropped: list[int],
 ) -> FileTable:
     length = max(0, end - start)
-    cols = {h: grid.columns[i].slice(start, length) for i, h in enumerate(headers)}
+    cols = {h: grid.columns[i].slice(start, length) for h, i in zip(headers, index, strict=True)}
     table = pa.table({**cols, SOURCE_ROW: grid.row_numbers.slice(start, length)})
     blank = _blank_mask(table, headers)
     blank_count = pc.sum(blank).as_py() or 0

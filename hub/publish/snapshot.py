@@ -6,7 +6,9 @@ Layout:
     published/CURRENT.json                       the release readers see, replaced atomically
 
 A dataset whose content is unchanged keeps its version; if no dataset changed no release is
-made, so re-running the pipeline on the same inputs publishes nothing new.
+made, so re-running the pipeline on the same inputs publishes nothing new. "Unchanged" is
+decided by a content fingerprint computed in DuckDB (order-independent, so the table need not
+be sorted to compare it), before anything is written.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import duckdb
 
 from hub.warehouse import lit
 
+# dataset -> (table, sort order of its file): sorted by the key readers look up, so Parquet
+# row-group statistics let a lookup skip most of the file
 DATASETS = {
     "person": ("core.person", "citizen_id"),
-    "provenance": ("core.provenance", "citizen_id, field, source, batch_id, source_row"),
+    "provenance": ("core.provenance", "citizen_id"),
     "conflicts": ("core.conflicts", "citizen_id, field"),
 }
 
@@ -97,35 +101,64 @@ def _snapshot(
     order: str,
     current_version: str | None,
 ) -> str:
+    rows, fingerprint = fingerprint_table(con, table)
+    if current_version and _manifest(folder / current_version).get("fingerprint") == fingerprint:
+        return current_version
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     target = tmp / "data.parquet"
     try:
-        # One thread and a fixed order make the bytes, and so the hash, repeatable.
         con.execute(
             f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {lit(str(target))} "
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
-        digest = hashlib.sha256(target.read_bytes()).hexdigest()
-        if current_version and current_version.endswith(digest[:12]):
-            shutil.rmtree(tmp)
-            return current_version
-        rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        digest = _file_sha256(target)
+        manifest = {
+            "table": table,
+            "rows": rows,
+            "fingerprint": fingerprint,
+            "sha256": digest,
+            "created_at": _now(),
+        }
         (tmp / "manifest.json").write_text(
-            json.dumps(
-                {"table": table, "rows": rows, "sha256": digest, "created_at": _now()},
-                ensure_ascii=False,
-                indent=2,
-            ),
-            encoding="utf-8",
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
         )
-        version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{digest[:12]}"
+        version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{fingerprint[:12]}"
         os.replace(tmp, folder / version)
         return version
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def fingerprint_table(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
+    """(rows, fingerprint): the same columns and rows, in any order, give the same fingerprint.
+
+    A sum (not xor) of row hashes, so two identical rows do not cancel out.
+    """
+    rows, total = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM {table} t"
+    ).fetchall()[0]
+    shape = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall()
+    digest = hashlib.sha256(f"{table}:{shape}:{rows}:{total}".encode()).hexdigest()
+    return int(rows), digest
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    path = folder / "manifest.json"
+    if not path.exists():
+        return {}
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _atomic_write(path: Path, doc: dict[str, Any]) -> None:
