@@ -33,6 +33,7 @@ check: setup
 
 bench: setup
 	$(BIN)/hub bench --residents 200000 --json
+	$(BIN)/hub bench suggest --rows 100000 --json
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: setup

@@ -72,6 +72,39 @@ def run_bench(
             shutil.rmtree(root, ignore_errors=True)
 
 
+def run_suggest_bench(
+    schemas: Path, rows: int, seed: int, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Seconds for `hub source suggest --json` (the whole command) on generated exports: the
+    household roster (GB18030 CSV, one row per resident) and the pension roster (XLSX)."""
+    say = progress or (lambda _m: None)
+    root = Path(tempfile.mkdtemp(prefix="hub-bench-suggest-"))
+    try:
+        env = {**os.environ, "HUB_DATA": str(root / "data"), "HUB_SCHEMAS": str(schemas.resolve())}
+        say(f"生成 {rows} 位居民的部门文件…")
+        _hub(["sample", "--residents", str(rows), "--seed", str(seed)], env)
+        out: dict[str, Any] = {"rows_requested": rows, "files": []}
+        for prefix in ("公安_", "人社_"):
+            f = next((root / "data" / "incoming").glob(f"{prefix}*"))
+            say(f"分析 {f.name}…")
+            t = time.perf_counter()
+            doc = json.loads(_hub(["source", "suggest", "--json", str(f)], env))
+            seconds = time.perf_counter() - t
+            out["files"].append(
+                {
+                    "file": f.name,
+                    "mb": round(f.stat().st_size / 2**20, 1),
+                    "columns": len(doc["columns"]),
+                    "mapped": sum(1 for c in doc["columns"] if c["field"]),
+                    "seconds": round(seconds, 2),
+                }
+            )
+        out["max_seconds"] = max(f["seconds"] for f in out["files"])
+        return out
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def raw_read(files: list[Path], out: Path) -> float:
     """Seconds for DuckDB to read `files` into Parquet with no processing at all."""
     out.mkdir(parents=True, exist_ok=True)

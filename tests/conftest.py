@@ -30,7 +30,12 @@ def registry() -> Registry:
 
 
 def hub_cli(
-    args: list[str], data: Path, schemas: Path = SCHEMAS, check: bool = True, timeout: int = 600
+    args: list[str],
+    data: Path,
+    schemas: Path = SCHEMAS,
+    check: bool = True,
+    timeout: int = 600,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `hub` command as a user would, against `data`."""
     env = {**os.environ, "HUB_DATA": str(data), "HUB_SCHEMAS": str(schemas), "COLUMNS": "200"}
@@ -41,6 +46,7 @@ def hub_cli(
         text=True,
         timeout=timeout,
         check=False,
+        input=input,
     )
     if check and proc.returncode != 0:
         raise AssertionError(

@@ -66,7 +66,7 @@ def test_encodings_are_detected():
         detect_encoding(b"\xff\x00\xfe\x81\x30")
 
 
-def test_gb18030_csv_reads_and_a_wrong_declared_encoding_is_a_clear_error(tmp_path):
+def test_gb18030_csv_reads_and_a_wrong_declared_encoding_is_detected_not_trusted(tmp_path):
     path = tmp_path / "roster.csv"
     path.write_bytes(
         "姓名,身份证号码,性别\n張三,11010519491231002X,男\n李四,110105491231002,女\n".encode(
@@ -75,8 +75,15 @@ def test_gb18030_csv_reads_and_a_wrong_declared_encoding_is_a_clear_error(tmp_pa
     )
     ft = read_file(path)
     assert ft.encoding == "gb18030" and ft.table.column("姓名").to_pylist() == ["張三", "李四"]
-    with pytest.raises(ReadError, match=r"roster\.csv.*utf-8"):
-        read_file(path, encoding="utf-8")
+    assert ft.notes == []
+    declared_utf8 = read_file(path, encoding="utf-8")
+    assert declared_utf8.table.column("姓名").to_pylist() == ["張三", "李四"]
+    assert declared_utf8.notes == ["文件编码为 gb18030，与登记的 utf-8 不同，已按 gb18030 读取"]
+    path.write_bytes("姓名,性别\n张三,男\n".encode())
+    assert read_file(path, encoding="gb18030").encoding == "utf-8"  # valid UTF-8 wins
+    path.write_bytes(b"\x81\x30\xff\xfe\xfd,\x80\x80\n")
+    with pytest.raises(ReadError, match=r"roster\.csv.*无法识别文件编码"):
+        read_file(path)
 
 
 def test_footer_rows_in_csv_with_fewer_cells_are_dropped_not_data(tmp_path):

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import typer
 
+from hub.cli import bench as bench_cli
 from hub.cli import context as ctx
+from hub.cli import source as source_cli
 from hub.cli.render import print_run, print_status, summary_json
 from hub.pipeline import run_pipeline, step_count
 from hub.publish.snapshot import rollback
@@ -20,6 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(source_cli.app, name="source")
+app.add_typer(bench_cli.app, name="bench")
 
 
 @app.command()
@@ -108,29 +112,6 @@ def rollback_cmd() -> None:
     except ValueError as exc:
         ctx.fail(str(exc))
     ctx.console.print(f"已回退到第 {doc['release']} 版发布。")
-
-
-@app.command()
-def bench(
-    residents: int = typer.Option(200_000, "--residents", "-n", help="居民人数"),
-    seed: int = typer.Option(7, "--seed"),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
-    workdir: Path | None = typer.Option(
-        None, "--workdir", help="工作目录（默认临时目录，结束后删除）"
-    ),
-) -> None:
-    """基准测试：生成 N 位居民的部门文件，单进程跑完整流程，并与 DuckDB 直接读取相比。"""
-    from hub.bench import run_bench
-
-    s = ctx.settings()
-    doc = run_bench(
-        s.schemas, residents, seed, workdir, progress=None if as_json else ctx.err_console.print
-    )
-    if as_json:
-        ctx.print_json(doc)
-    else:
-        for k, v in doc.items():
-            ctx.console.print(f"{k}: {v}")
 
 
 if __name__ == "__main__":

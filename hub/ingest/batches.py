@@ -28,9 +28,16 @@ CREATE TABLE IF NOT EXISTS raw._batches (
     missing_columns VARCHAR[],
     observed_at DATE NOT NULL,
     loaded_at TIMESTAMP NOT NULL,
-    archive_path VARCHAR NOT NULL
+    archive_path VARCHAR NOT NULL,
+    renamed_columns STRUCT(registered VARCHAR, in_file VARCHAR)[],
+    notes VARCHAR[]
 )
 """
+# columns added after the first release: a warehouse made before them gains them on open
+_LATER_COLUMNS = {
+    "renamed_columns": "STRUCT(registered VARCHAR, in_file VARCHAR)[]",
+    "notes": "VARCHAR[]",
+}
 REJECTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS raw._rejections (
     file_name VARCHAR, sha256 VARCHAR, source VARCHAR, error VARCHAR, rejected_at TIMESTAMP
@@ -43,6 +50,21 @@ _PERIOD = re.compile(r"(20\d{2}|19\d{2})[-_.年]?(0[1-9]|1[0-2])(?!\d)")
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(BATCHES_DDL)
     con.execute(REJECTIONS_DDL)
+    for name, sql_type in _LATER_COLUMNS.items():
+        con.execute(f"ALTER TABLE raw._batches ADD COLUMN IF NOT EXISTS {name} {sql_type}")
+
+
+def renamed_headers(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, list[str]]:
+    """Registered header -> the other headers it had in some loaded file of `source`."""
+    rows = con.execute(
+        "SELECT DISTINCT r.registered, r.in_file FROM (SELECT unnest(renamed_columns) AS r "
+        "FROM raw._batches WHERE source = ?) ORDER BY ALL",
+        [source],
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for registered, in_file in rows:
+        out.setdefault(registered, []).append(in_file)
+    return out
 
 
 def observed_at(file_name: str, loaded: date) -> date:

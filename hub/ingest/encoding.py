@@ -43,27 +43,26 @@ def _decodes(data: bytes, enc: str, complete: bool) -> bool:
 
 
 def decode(path: Path, data: bytes, declared: str) -> tuple[str, str]:
-    """Decode with the declared encoding, or the detected one when `declared` is `auto`.
+    """Decode `data`; returns (text, encoding).
 
-    Returns (text, encoding). A wrong declaration is an error naming the file, not garbage.
+    The file decides, the registration only breaks ties: a byte-order mark, then valid UTF-8
+    (Chinese text in another encoding is practically never valid UTF-8), then the declared
+    encoding, then GB18030. Exports change encoding when a department changes systems, so a
+    registered encoding is not trusted over the bytes.
     """
-    auto = declared == "auto"
-    if auto:
-        enc = detect_encoding(data[:SNIFF_BYTES], complete=len(data) <= SNIFF_BYTES)
+    head = data[:SNIFF_BYTES]
+    complete = len(data) <= SNIFF_BYTES
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        order = [detect_encoding(head, complete)]
+    elif b"\x00" in head:  # UTF-16 without a byte-order mark: only a declaration can say
+        order = [declared] if declared != "auto" else ["utf-16"]
     else:
-        enc = declared
-    try:
-        return data.decode(enc), enc
-    except UnicodeDecodeError as exc:
-        # an ASCII-only first megabyte says nothing about Chinese text further down
-        if auto and enc == "utf-8" and _decodes(data, "gb18030", True):
-            return data.decode("gb18030"), "gb18030"
-        if auto:
-            raise EncodingError(
-                f"文件 {path.name}：无法识别文件编码（已尝试 UTF-8、GB18030；"
-                f"第 {exc.start} 字节处出错）"
-            ) from None
-        raise EncodingError(
-            f"文件 {path.name} 不能按 {enc} 解码（第 {exc.start} 字节处出错）；"
-            "请检查来源登记中的 encoding，或改为 auto 自动识别"
-        ) from None
+        order = ["utf-8", *([declared] if declared not in ("auto", "utf-8") else []), "gb18030"]
+    for enc in dict.fromkeys(order):
+        if _decodes(head, enc, complete):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError:
+                continue  # the prefix fitted, the rest does not: try the next encoding
+    tried = "、".join(e.upper() for e in dict.fromkeys(order))
+    raise EncodingError(f"文件 {path.name}：无法识别文件编码（已尝试 {tried}）")

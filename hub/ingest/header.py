@@ -42,6 +42,7 @@ class Layout:
     data_end: int  # exclusive
     dropped_footer: list[int] = field(default_factory=list)  # file row numbers
     column_index: list[int] = field(default_factory=list)  # grid column of each header
+    title: str | None = None  # the title row above the header, if any (某某花名册)
 
     def header_spec(self, grid: Grid) -> HeaderSpec:
         return HeaderSpec(row=grid.row_numbers[self.header_index].as_py(), rows=self.header_rows)
@@ -69,7 +70,8 @@ def find_layout(grid: Grid, spec: HeaderSpec | None = None) -> Layout:
         if name or grid.columns[i].slice(h + n, data_end - h - n).null_count < data_end - h - n
     ]
     headers = _dedupe([joined[i] for i in keep], [i + 1 for i in keep])
-    return Layout(headers, h, n, h + n, data_end, dropped, keep)
+    title = next((_clean(c) for r in head[:h] for c in r if _clean(c)), None)
+    return Layout(headers, h, n, h + n, data_end, dropped, keep, title)
 
 
 def detect_header(rows: list[list[str | None]]) -> tuple[int, int]:

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from hub.ingest.batches import batch_id, ensure_tables, known, observed_at
+from hub.ingest.drift import Drift, detect_drift
 from hub.ingest.read import SOURCE_ROW, FileTable, ReadError, read_file
 from hub.registry.loader import Registry
 from hub.registry.models import HeaderSpec, Source
@@ -64,11 +65,13 @@ def load_incoming(
             continue
         if only is not None and src.name != only:
             continue
-        results.append(load_file(con, src, path, archive))
+        results.append(load_file(con, registry, src, path, archive))
     return results
 
 
-def load_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, archive: Path) -> LoadResult:
+def load_file(
+    con: duckdb.DuckDBPyConnection, registry: Registry, src: Source, path: Path, archive: Path
+) -> LoadResult:
     """Load one file as a new batch of `src`. The same bytes twice is a no-op."""
     ensure_tables(con)
     data = path.read_bytes()
@@ -83,17 +86,39 @@ def load_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, archive: 
             message="该文件已加载过，跳过",
         )
     header = src.header if isinstance(src.header, HeaderSpec) else None
+    expected = [h for c in src.columns for h in (c.header, *c.former_headers)]
     try:
         ft = read_file(
-            path, data, fmt=src.format, encoding=src.encoding, sheet=src.sheet, header=header
+            path,
+            data,
+            fmt=src.format,
+            encoding=src.encoding,
+            sheet=src.sheet,
+            header=header,
+            expected=expected,
         )
     except ReadError as exc:
-        con.execute(
-            "INSERT INTO raw._rejections VALUES (?, ?, ?, ?, ?)",
-            [path.name, sha, src.name, str(exc), datetime.now()],
-        )
-        return LoadResult(path.name, "rejected", src.name, message=str(exc))
-    return _store(con, src, path, data, sha, ft, archive)
+        return _reject(con, src, path, sha, str(exc))
+    drift = detect_drift(src, ft, registry)
+    if drift.missing_required:
+        return _reject(con, src, path, sha, drift.notes[-1], [*ft.notes, *drift.notes[:-1]])
+    return _store(con, src, path, data, sha, ft, archive, drift)
+
+
+def _reject(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    path: Path,
+    sha: str,
+    message: str,
+    notes: list[str] | None = None,
+) -> LoadResult:
+    """The file stays where it is (nothing lost); the rejection and its reason are kept."""
+    con.execute(
+        "INSERT INTO raw._rejections VALUES (?, ?, ?, ?, ?)",
+        [path.name, sha, src.name, message, datetime.now()],
+    )
+    return LoadResult(path.name, "rejected", src.name, message=message, notes=notes or [])
 
 
 def _store(
@@ -104,47 +129,48 @@ def _store(
     sha: str,
     ft: FileTable,
     archive: Path,
+    drift: Drift,
 ) -> LoadResult:
     bid = batch_id(src.name, sha)
     now = datetime.now().replace(microsecond=0)
-    registered = {c.header for c in src.columns}
-    unregistered = [h for h in ft.headers if h not in registered]
-    missing = [c.header for c in src.columns if c.header not in ft.headers]
     stored = _archive(path, data, sha, archive / src.name)
     table = ft.table.rename_columns([*ft.headers, SOURCE_ROW])
     n = table.num_rows
     meta = {"_batch_id": bid, "_file_name": path.name, "_file_sha256": sha, "_loaded_at": now}
+    notes = [*ft.notes, *drift.notes, *_layout_notes(ft)]
+    batch = {
+        "batch_id": bid,
+        "source": src.name,
+        "file_name": path.name,
+        "sha256": sha,
+        "rows": n,
+        "encoding": ft.encoding,
+        "sheet": ft.sheet,
+        "header_row": ft.header.row,
+        "header_rows": ft.header.rows,
+        "headers": ft.headers,
+        "footer_rows": ft.dropped_footer,
+        "blank_rows": ft.blank_rows,
+        "unregistered_columns": [h for h in drift.added if h not in drift.renamed.values()],
+        "missing_columns": drift.missing,
+        "observed_at": observed_at(path.name, now.date()),
+        "loaded_at": now,
+        "archive_path": str(stored),
+        "renamed_columns": [{"registered": k, "in_file": v} for k, v in drift.renamed.items()],
+        "notes": notes,
+    }
     con.execute("BEGIN TRANSACTION")
     try:
         _append(con, src.name, table, ft.headers, meta)
         con.execute(
-            "INSERT INTO raw._batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                bid,
-                src.name,
-                path.name,
-                sha,
-                n,
-                ft.encoding,
-                ft.sheet,
-                ft.header.row,
-                ft.header.rows,
-                ft.headers,
-                ft.dropped_footer,
-                ft.blank_rows,
-                unregistered,
-                missing,
-                observed_at(path.name, now.date()),
-                now,
-                str(stored),
-            ],
+            f"INSERT INTO raw._batches BY NAME SELECT {', '.join(f'? AS {k}' for k in batch)}",
+            list(batch.values()),
         )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     path.unlink()
-    notes = _notes(ft, unregistered, missing)
     return LoadResult(path.name, "loaded", src.name, bid, n, f"已加载 {n} 行", notes)
 
 
@@ -196,7 +222,7 @@ def _archive(path: Path, data: bytes, sha: str, folder: Path) -> Path:
     return target
 
 
-def _notes(ft: FileTable, unregistered: list[str], missing: list[str]) -> list[str]:
+def _layout_notes(ft: FileTable) -> list[str]:
     notes = []
     if ft.dropped_footer:
         notes.append(
@@ -204,10 +230,6 @@ def _notes(ft: FileTable, unregistered: list[str], missing: list[str]) -> list[s
         )
     if ft.blank_rows:
         notes.append(f"空行 {ft.blank_rows} 行已跳过")
-    if unregistered:
-        notes.append(f"未登记的列（已保留在原始层）：{'、'.join(unregistered)}")
-    if missing:
-        notes.append(f"登记的列在文件中缺失：{'、'.join(missing)}")
     return notes
 
 

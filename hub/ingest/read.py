@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from hub.ingest.csv_grid import read_csv_grid
 from hub.ingest.grid import Grid, read_xlsx_grid
-from hub.ingest.header import find_layout
+from hub.ingest.header import Layout, find_layout
 from hub.registry.models import HeaderSpec
 
 SOURCE_ROW = "_source_row"
@@ -29,6 +29,8 @@ class FileTable:
     header: HeaderSpec
     dropped_footer: list[int] = field(default_factory=list)
     blank_rows: int = 0
+    title: str | None = None
+    notes: list[str] = field(default_factory=list)  # where the file differs from its registration
 
 
 def file_format(path: Path, declared: str | None = None) -> str:
@@ -50,8 +52,13 @@ def read_file(
     encoding: str = "auto",
     sheet: str | int | None = None,
     header: HeaderSpec | None = None,
+    expected: list[str] | None = None,
 ) -> FileTable:
     """Read `path` as ingestion does: encoding, sheet, header rows and footers handled.
+
+    `encoding` and `header` are what the registration says; the file itself decides where
+    they disagree with it (an export changes over time), and `notes` says so. `expected`
+    (the registered headers) picks between a detected and a declared header row.
 
     Example:
         >>> ft = read_file(Path("data/sample/民政_城市低保花名册_202510.xlsx"))
@@ -64,12 +71,12 @@ def read_file(
             grid = read_csv_grid(path, data if data is not None else path.read_bytes(), encoding)
         else:
             grid = read_xlsx_grid(path, sheet)
-        layout = find_layout(grid, header)
+        layout = choose_layout(grid, header, expected)
     except ReadError:
         raise
     except Exception as exc:  # reader libraries raise many types; the user needs one message
         raise ReadError(f"文件 {path.name}：{exc}") from exc
-    return _to_table(
+    ft = _to_table(
         grid,
         layout.headers,
         layout.column_index,
@@ -78,6 +85,43 @@ def read_file(
         layout.header_spec(grid),
         layout.dropped_footer,
     )
+    ft.title = layout.title
+    ft.notes = _drift_notes(ft, encoding, header)
+    return ft
+
+
+def choose_layout(grid: Grid, declared: HeaderSpec | None, expected: list[str] | None) -> Layout:
+    """The detected header layout, or the declared one where it finds more expected headers."""
+    layouts: list[Layout] = []
+    errors: list[Exception] = []
+    for spec in (None, declared) if declared else (None,):
+        try:
+            layouts.append(find_layout(grid, spec))
+        except ValueError as exc:
+            errors.append(exc)
+    if not layouts:
+        raise errors[0]
+    if expected is None:
+        return layouts[-1]  # a declared layout, given no headers to judge by, is an override
+    want = set(expected)
+    return max(layouts, key=lambda lay: len(want.intersection(lay.headers)))
+
+
+def _drift_notes(ft: FileTable, encoding: str, header: HeaderSpec | None) -> list[str]:
+    notes = []
+    same = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "gbk": "gb18030", "gb18030": "gb18030"}
+    if (
+        encoding != "auto"
+        and ft.encoding
+        and same.get(encoding, encoding) != same.get(ft.encoding, ft.encoding)
+    ):
+        notes.append(f"文件编码为 {ft.encoding}，与登记的 {encoding} 不同，已按 {ft.encoding} 读取")
+    if header is not None and header != ft.header:
+        notes.append(
+            f"表头位置与登记不同：登记为第 {header.row} 行（{header.rows} 行表头），"
+            f"文件为第 {ft.header.row} 行（{ft.header.rows} 行表头），已按文件识别"
+        )
+    return notes
 
 
 def _to_table(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from hub.ingest.batches import ensure_tables, renamed_headers
+from hub.normalize.columns import RawColumn
 from hub.normalize.lookups import load_lookups
 from hub.registry.loader import Registry
 from hub.registry.models import Field, Source
@@ -49,12 +51,19 @@ def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str
         return StageResult(source, 0, 0, 0, 0)
     load_lookups(con, registry)
     present = set(table_columns(con, "raw", source))
-    fields = [(registry.fields[c.field], c.header) for c in src.mapped if c.field]
+    ensure_tables(con)  # a warehouse from an earlier release gains the rename columns
+    renamed = renamed_headers(con, source)
+    fields = [
+        (registry.fields[c.field], RawColumn.of(c, renamed, present)) for c in src.mapped if c.field
+    ]
+    ext = [
+        (c.extension or "", RawColumn.of(c, renamed, present)) for c in src.columns if c.extension
+    ]
     has_id = any(f.name == "citizen_id" for f, _ in fields)
     checks = [c for f, _ in fields for c in checks_for(f, has_id)]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _n AS {_normalize_sql(src, fields, present)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _n AS {_normalize_sql(src, fields)}")
     _write_issues(con, src, fields, checks)
-    _write_staged(con, registry, src, fields, checks, present)
+    _write_staged(con, src, fields, checks, ext)
     _write_quarantine(con, source)
     return _result(con, source)
 
@@ -80,16 +89,16 @@ _FINISH = {
 }
 
 
-def _normalize_sql(src: Source, fields: list[tuple[Field, str]], present: set[str]) -> str:
+def _normalize_sql(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
     prep = ["r._batch_id", "r._source_row", "r._file_name", "b.observed_at AS _observed_at"]
     parse = ["p._batch_id", "p._source_row", "p._file_name", "p._observed_at"]
     joins = []
     last = []
-    for f, header in fields:
-        raw, t = col(f.name, "raw"), col(f.name, "t")
-        source_col = f"r.{q(header)}" if header in present else "CAST(NULL AS VARCHAR)"
-        prep.append(f"{source_col} AS {raw}")
-        parse.append(f"p.{raw}")
+    for f, rc in fields:
+        raw, t, hdr = col(f.name, "raw"), col(f.name, "t"), col(f.name, "hdr")
+        source_col = rc.value("r")
+        prep += [f"{source_col} AS {raw}", f"{rc.header_in_file('r')} AS {hdr}"]
+        parse += [f"p.{raw}", f"p.{hdr}"]
         if f.normalize in ("code", "boolean", "orgunit"):
             table, kind, key = (
                 ("hub_orgs", "level", f.orgunit_level)
@@ -126,13 +135,12 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, str]], present: set[st
 def _write_issues(
     con: duckdb.DuckDBPyConnection,
     src: Source,
-    fields: list[tuple[Field, str]],
+    fields: list[tuple[Field, RawColumn]],
     checks: list[Check],
 ) -> None:
-    headers = {f.name: h for f, h in fields}
     parts = [
         f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
-        f"{lit(headers[c.field])}, {lit(c.kind)}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
+        f"{col(c.field, 'hdr')}, {lit(c.kind)}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
         f"FROM _n WHERE {c.predicate}"
         for c in checks
     ]
@@ -143,11 +151,10 @@ def _write_issues(
 
 def _write_staged(
     con: duckdb.DuckDBPyConnection,
-    registry: Registry,
     src: Source,
-    fields: list[tuple[Field, str]],
+    fields: list[tuple[Field, RawColumn]],
     checks: list[Check],
-    present: set[str],
+    ext: list[tuple[str, RawColumn]],
 ) -> None:
     sel = ["n._batch_id", "n._source_row", "n._file_name", "n._observed_at"]
     for f, _ in fields:
@@ -155,10 +162,8 @@ def _write_staged(
         v = col(f.name, "v")
         value = f"CASE WHEN {' OR '.join(bad)} THEN NULL ELSE {v} END" if bad else v
         sel.append(f"CAST({value} AS {SQL_TYPES[f.type]}) AS {q(f.name)}")
-    ext = [c for c in src.columns if c.extension]
-    for c in ext:
-        raw = f"r.{q(c.header)}" if c.header in present else "CAST(NULL AS VARCHAR)"
-        sel.append(f"hub_clean({raw}) AS {q(c.extension or '')}")
+    for name, rc in ext:
+        sel.append(f"hub_clean({rc.value('r')}) AS {q(name)}")
     con.execute(
         f"CREATE OR REPLACE TABLE staged.{q(src.name)} AS SELECT {', '.join(sel)} FROM _n n "
         f"JOIN raw.{q(src.name)} r USING (_batch_id, _source_row) "

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from hub.registry.errors import RegistryError
-from hub.registry.models import CodeList, Field, OrgTree, Source
+from hub.registry.models import CodeList, Field, MappingConfig, OrgTree, Source
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,6 +25,7 @@ class Registry:
     codelists: dict[str, CodeList]
     orgs: OrgTree
     sources: dict[str, Source]
+    mapping: MappingConfig
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -57,8 +58,21 @@ def load_registry(root: Path) -> Registry:
         codelists[cl.name] = cl
     orgs = _model(OrgTree, _read(root / "orgunits.yaml"), root / "orgunits.yaml", "")
     sources = load_sources(root / "sources", fields)
+    mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
     _cross_check(root, fields, codelists, sources)
-    return Registry(root=root, fields=fields, codelists=codelists, orgs=orgs, sources=sources)
+    for kind, name in mapping.content_defaults.items():
+        if name not in fields:
+            raise RegistryError(
+                root / "mapping.yaml", f"content_defaults.{kind}", f"未知字段 {name!r}"
+            )
+    return Registry(
+        root=root,
+        fields=fields,
+        codelists=codelists,
+        orgs=orgs,
+        sources=sources,
+        mapping=mapping,
+    )
 
 
 def load_sources(folder: Path, fields: dict[str, Field]) -> dict[str, Source]:

@@ -30,6 +30,24 @@ RuleKind = Literal[
 Severity = Literal["error", "warning"]
 Sensitivity = Literal["public", "internal", "sensitive"]
 Entity = Literal["person", "household", "organization"]
+# What a field's values look like, for proposing mappings from file content. Most follow
+# from the normalizer; text fields say it where they have a recognisable shape.
+ContentKind = Literal[
+    "cn_id",
+    "cert20",
+    "phone",
+    "date",
+    "person_name",
+    "address",
+    "bank_account",
+    "bank_name",
+    "money",
+    "small_int",
+    "code",
+    "orgunit",
+    "identifier",
+    "text",
+]
 
 # Which normalizers fit which field types; checked at load so a typo fails early.
 NORMALIZERS_BY_TYPE: dict[str, set[str]] = {
@@ -84,6 +102,7 @@ class Field(Strict):
     orgunit_level: Literal["street", "community", "grid"] | None = None
     authority: list[str] = PydField(default_factory=list)
     rules: list[Rule] = PydField(default_factory=list)
+    content: ContentKind | None = None
 
     @field_validator("name")
     @classmethod
@@ -109,8 +128,30 @@ class Field(Strict):
         return next((r for r in self.rules if r.kind == kind), None)
 
     @property
+    def content_kind(self) -> str:
+        """The shape of this field's values (declared, else implied by the normalizer)."""
+        if self.content:
+            return self.content
+        return _CONTENT_BY_NORMALIZER.get(self.normalize, "text")
+
+    @property
     def required(self) -> bool:
         return self.rule("required") is not None
+
+
+_CONTENT_BY_NORMALIZER = {
+    "cn_id": "cn_id",
+    "cert_no": "cert20",
+    "phone": "phone",
+    "date": "date",
+    "name": "person_name",
+    "account": "bank_account",
+    "decimal": "money",
+    "integer": "small_int",
+    "code": "code",
+    "boolean": "code",
+    "orgunit": "orgunit",
+}
 
 
 class CodeEntry(Strict):
@@ -229,6 +270,18 @@ def _nest(code: str, parent: str, name: str, seen: set[str]) -> None:
     seen.add(code)
 
 
+class MappingConfig(Strict):
+    """How `hub source suggest` weighs evidence (schemas/mapping.yaml)."""
+
+    threshold: float = PydField(default=0.6, gt=0, lt=1)
+    sample_rows: int = PydField(default=5000, ge=100)
+    other_person_words: list[str] = PydField(default_factory=list)
+    generic_words: list[str] = PydField(default_factory=list)
+    ignore_headers: list[str] = PydField(default_factory=list)
+    content_defaults: dict[str, str] = PydField(default_factory=dict)
+    surnames: str = ""
+
+
 class HeaderSpec(Strict):
     """Where the header sits: 1-based first row and how many rows it spans (2 = merged)."""
 
@@ -243,6 +296,8 @@ class SourceColumn(Strict):
     field: str | None = None
     extension: str | None = None
     required: bool | None = None
+    # headers this column had in earlier files: their data in older batches still maps here
+    former_headers: list[str] = PydField(default_factory=list)
 
     @model_validator(mode="after")
     def _one_target(self) -> SourceColumn:
@@ -301,6 +356,12 @@ class Source(Strict):
 
     def column_for(self, field: str) -> SourceColumn | None:
         return next((c for c in self.columns if c.field == field), None)
+
+    def is_required(self, col: SourceColumn, fields: dict[str, Field]) -> bool:
+        """A file without this column is not loaded: declared so, or its field is required."""
+        if col.required is not None:
+            return col.required
+        return bool(col.field and fields[col.field].required)
 
 
 def today_iso() -> str:

@@ -1,0 +1,57 @@
+"""`hub bench`: figures for speed goals (printed, never asserted in unit tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hub.cli import context as ctx
+
+app = typer.Typer(
+    help="基准测试：不带子命令时测完整流程；子命令测单项功能。",
+    invoke_without_command=True,
+)
+
+
+def _out(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        ctx.print_json(doc)
+    else:
+        for k, v in doc.items():
+            ctx.console.print(f"{k}: {v}")
+
+
+@app.callback()
+def pipeline(
+    context: typer.Context,
+    residents: int = typer.Option(200_000, "--residents", "-n", help="居民人数"),
+    seed: int = typer.Option(7, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="工作目录（默认临时目录，结束后删除）"
+    ),
+) -> None:
+    """生成 N 位居民的部门文件，单进程跑完整流程，并与 DuckDB 直接读取相比。"""
+    if context.invoked_subcommand is not None:
+        return
+    from hub.bench import run_bench
+
+    s = ctx.settings()
+    progress = None if as_json else ctx.err_console.print
+    _out(run_bench(s.schemas, residents, seed, workdir, progress=progress), as_json)
+
+
+@app.command("suggest")
+def suggest(
+    rows: int = typer.Option(100_000, "--rows", help="被分析文件的行数"),
+    seed: int = typer.Option(7, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """在 N 行的部门文件上测 hub source suggest 的耗时（CSV 与 XLSX）。"""
+    from hub.bench import run_suggest_bench
+
+    s = ctx.settings()
+    progress = None if as_json else ctx.err_console.print
+    _out(run_suggest_bench(s.schemas, rows, seed, progress=progress), as_json)

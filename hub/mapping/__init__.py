@@ -1,0 +1,1 @@
+"""Proposing how a department file's columns map onto canonical fields."""
