@@ -203,3 +203,44 @@ def test_add_refuses_a_taken_name_and_a_bad_name(hub_home):
         check=False,
     )
     assert bad.returncode == 2 and "snake_case" in bad.stderr
+
+
+def test_two_columns_for_one_field_back_each_other_up_and_say_so(hub_home):
+    people = _people(30, seed=4)
+    rows = [
+        ["王" + "伟芳娜敏静"[i % 5], cid, f"1390000{i:04d}" if i % 3 else "", f"0571-8765{i:04d}"]
+        for i, (cid, _) in enumerate(people)
+    ]
+    header = ["姓名", "身份证号码", "联系电话_手机", "联系电话_宅电"]
+    f = _write_csv(hub_home.data / "两部电话_202510.csv", header, rows)
+    doc = _suggest(f, hub_home.data, hub_home.schemas)
+    got = {c["header"]: c for c in doc["columns"]}
+    assert got["联系电话_手机"]["field"] == got["联系电话_宅电"]["field"] == "phone"
+    assert any("「联系电话_手机」为空时取本列" in e for e in got["联系电话_宅电"]["evidence"])
+    hub_cli(
+        ["source", "add", str(f), "--department", "测试", "--name", "two_phones", "--yes"],
+        hub_home.data,
+        hub_home.schemas,
+    )
+    reg = yaml.safe_load((hub_home.schemas / "sources" / "two_phones.yaml").read_text("utf-8"))
+    assert reg["columns"][3] == {"header": "联系电话_宅电", "field": "phone", "fallback": True}
+    shutil.move(f, hub_home.incoming / f.name)
+    hub_cli(["run", "--no-gx"], hub_home.data, hub_home.schemas)
+    import duckdb
+
+    with duckdb.connect(str(hub_home.warehouse), read_only=True) as con:
+        phones = dict(con.execute("SELECT citizen_id, phone FROM staged.two_phones").fetchall())
+    for i, (cid, _) in enumerate(people):
+        assert phones[cid] == (f"1390000{i:04d}" if i % 3 else f"0571-8765{i:04d}")
+
+
+def test_a_second_column_for_a_field_must_be_declared(hub_home):
+    path = hub_home.schemas / "sources" / "tuiyi_veterans.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "  - {header: 工作单位, field: employer}",
+        "  - {header: 工作单位, field: employer}\n  - {header: 手机, field: phone}",
+    )
+    path.write_text(text, encoding="utf-8")
+    proc = hub_cli(["status"], hub_home.data, hub_home.schemas, check=False)
+    assert proc.returncode == 2
+    assert "多个列映射到同一字段 phone" in proc.stderr and "fallback: true" in proc.stderr

@@ -37,7 +37,7 @@ def registry(s: Settings) -> Registry:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]错误：[/]{message}")
+    err_console.print(f"[bold red]错误：[/]{message}", soft_wrap=True)  # paths stay whole
     raise typer.Exit(code)
 
 

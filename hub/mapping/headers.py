@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import Any
 
 from hub.registry.loader import Registry
 from hub.registry.models import to_halfwidth
@@ -19,21 +20,48 @@ from hub.registry.models import to_halfwidth
 EXACT = 1.0
 INITIALS = 0.85  # initials are short and can collide; content has to agree
 _BRACKETED = re.compile(r"[（(\[【<《{].*?[）)\]】>》}]")
-_NUMBERING = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})[、.:)）]")
+_GROUP_SEP = re.compile(r"[/_]")  # 家庭成员信息/姓名, 证件信息_证件号码
+# 医疗保险号 is a number, not a type: these endings only fit identifier-like fields
+_ID_ENDINGS = ("号", "号码", "编号", "证号", "卡号", "账号")
+_ID_KINDS = {"cn_id", "cert20", "phone", "bank_account", "identifier"}
+_NAME_SUFFIXES = ("名称", "代码", "编码", "id")  # 救助类型名称, 社区ID: the field itself
+# 1、姓名 / 2.1姓名 / A.2.11 居住情况 / 三、家庭住址
+_NUMBERING = re.compile(
+    r"^(([a-z]\.?)?\d{1,2}(\.\d{1,2})*|[一二三四五六七八九十]{1,3})([、.:)）]|\s+|(?=[\u4e00-\u9fff]))"
+)
+# 性别：1男，2女 / 出生日期：yyyymmdd — what follows a colon explains the column
+_EXPLANATION = re.compile(r"(?<=..)[:：].*$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NOISE = re.compile(r"[\s*★☆※:;,，。；、\"'“”‘’`_\-—~～|]")
 
 
 def normalize_header(text: str) -> str:
-    """The form headers are compared in: half-width, lower case, no spaces, marks or numbering.
+    """The form headers are compared in: simplified, half-width, lower case, no spaces, marks
+    or numbering.
 
     Example:
-        >>> normalize_header(" 1、身份证号 * ")
+        >>> normalize_header(" 1、身份證號 * ")
         '身份证号'
     """
-    t = to_halfwidth(text).lower().strip()
+    t = to_simplified(to_halfwidth(text)).lower().strip()
     t = _NUMBERING.sub("", t)
+    t = _EXPLANATION.sub("", t)
     t = _NOISE.sub("", t)
     return t.replace("（", "(").replace("）", ")")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc  # the converter loads its dictionaries once
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters (性別, 聯繫電話) as their simplified forms."""
+    if text.isascii():
+        return text
+    return str(_t2s().convert(text))
 
 
 def strip_brackets(text: str) -> str:
@@ -109,6 +137,13 @@ class HeaderMatcher:
             for m in self._match(form, header):
                 if m.field not in best or m.score > best[m.field].score:
                     best[m.field] = m
+        # 联系方式（应急联系人及电话）, 户主信息/姓名: a person named anywhere in the header
+        # rules out fields whose aliases never name that person
+        named = [w for w in self.other_words if any(w in f for f in forms)]
+        if named:
+            for name, m in best.items():
+                if not any(w in a for w in named for a, _ in self.aliases[name]):
+                    best[name] = HeaderMatch(name, round(m.score * 0.3, 3), m.evidence)
         return sorted(best.values(), key=lambda m: -m.score)
 
     def names_other_person(self, header: str) -> bool:
@@ -119,19 +154,21 @@ class HeaderMatcher:
         return any(f in self.ignored for f in self.forms(header))
 
     def forms(self, header: str) -> list[str]:
-        """The spellings a header is matched in: the column's own header, with and without
-        brackets, and joined to its merged group header (户主信息/姓名 -> 户主姓名)."""
-        parts = [p for p in header.split("/") if p.strip()]
+        """The spellings a header is matched in: the column's own header, without brackets
+        and without a trailing 名称/代码, and joined to its merged group header
+        (户主信息/姓名 -> 户主姓名)."""
+        parts = [p for p in _GROUP_SEP.split(header) if p.strip()]
         if not parts:
             return []
-        leaf = parts[-1]
-        out = [normalize_header(leaf), normalize_header(strip_brackets(leaf))]
+        leaf = normalize_header(strip_brackets(parts[-1]))
+        out = [normalize_header(parts[-1]), leaf]
+        out += [leaf[: -len(x)] for x in _NAME_SUFFIXES if leaf.endswith(x) and len(leaf) > 3]
         if len(parts) > 1:
             parent = normalize_header(strip_brackets(parts[-2]))
             for w in self.generic:
                 parent = parent.replace(w, "")
             if parent:
-                out.insert(0, parent + normalize_header(strip_brackets(leaf)))
+                out.insert(0, parent + leaf)
         return list(dict.fromkeys(f for f in out if f))
 
     def _match(self, form: str, header: str) -> list[HeaderMatch]:
@@ -142,26 +179,38 @@ class HeaderMatcher:
         if re.fullmatch(r"[a-z]{2,8}", form) and form in self.initials:
             field, alias = self.initials[form]
             return [HeaderMatch(field, INITIALS, f"表头「{header}」是「{alias}」的拼音首字母")]
+        if "(" in form or not _CJK.search(form):
+            return []  # fuzzy matching on the bracket-free Chinese form only
         out = []
         for name, aliases in self.aliases.items():
             score, alias = max(
                 ((self._similar(form, a), written) for a, written in aliases),
                 key=lambda t: t[0],
             )
+            if score >= 0.5 and form.endswith(_ID_ENDINGS) and self.kinds[name] not in _ID_KINDS:
+                score *= 0.3
             if score >= 0.5:
                 out.append(HeaderMatch(name, score, self._why(header, alias, score)))
         return out
 
+    @cached_property
+    def kinds(self) -> dict[str, str]:
+        return {f.name: f.content_kind for f in self.registry.fields.values()}
+
     def _similar(self, form: str, alias: str) -> float:
-        if len(alias) < 2 or len(form) < 2:
+        if len(alias) < 2 or len(form) < 2 or not _CJK.search(alias):
             return 0.0
         if alias in form:
-            score = 0.7 + 0.25 * len(alias) / len(form)
-        elif form in alias:
-            score = 0.6 + 0.25 * len(form) / len(alias)
+            # the head of a Chinese compound comes last: 居民身份证号码 is an ID number,
+            # 户籍地派出所 is a police station
+            share = len(alias) / len(form)
+            score = (0.7 if form.endswith(alias) else 0.45) + 0.25 * share
+        elif alias.endswith(form) and len(form) >= 3 and len(form) / len(alias) >= 0.6:
+            # only if the header keeps the alias's head noun: 家庭成员 is not 家庭成员姓名
+            score = 0.55 + 0.3 * len(form) / len(alias)
         else:
             ratio = SequenceMatcher(None, form, alias).ratio()
-            score = ratio * 0.85 if ratio >= 0.75 else 0.0
+            score = ratio * 0.8 if ratio >= 0.85 else 0.0
         # a person named in one and not the other: 监护人电话 is not 电话
         if any((w in form) != (w in alias) for w in self.other_words):
             score *= 0.3

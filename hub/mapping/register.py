@@ -92,6 +92,8 @@ def render_source(
 
 def _column_line(c: ColumnSuggestion, taken: set[str]) -> str:
     target = f"field: {c.field}" if c.field else f"extension: {extension_name(c.header, taken)}"
+    if c.field and c.fallback_of:
+        target += ", fallback: true"
     why = "；".join(e for e in c.evidence if e).replace("\n", " ")
     return f"  - {{header: {_scalar(c.header)}, {target}}}  # {c.confidence:.2f} {why}"
 

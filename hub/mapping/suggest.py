@@ -33,6 +33,7 @@ class ColumnSuggestion:
     field: str | None
     confidence: float
     evidence: list[str] = dc_field(default_factory=list)
+    fallback_of: str | None = None  # the earlier column with the same field
 
 
 @dataclass
@@ -71,6 +72,7 @@ class _Candidate:
     field: str
     confidence: float
     evidence: list[str]
+    by_header: bool = True  # False: the values alone suggested it
 
 
 def suggest_file(path: Path, registry: Registry, sheet: str | int | None = None) -> Suggestion:
@@ -140,25 +142,40 @@ def _candidates(
             if conf and conf > (out[f.name].confidence if f.name in out else 0):
                 ce = content_evidence(p, f, registry)
                 lead = overruled or ["表头未提供线索，依据内容判断"]
-                out[f.name] = _Candidate(i, f.name, conf, [ce.evidence or "", *lead])
+                out[f.name] = _Candidate(i, f.name, conf, [ce.evidence or "", *lead], False)
     return list(out.values())
+
+
+FALLBACK_MIN = 0.85  # a second column for a taken field must be this sure to back it up
 
 
 def assign(
     headers: list[str], candidates: list[_Candidate], threshold: float, matcher: HeaderMatcher
 ) -> list[ColumnSuggestion]:
-    """Best candidates first; a field goes to one column, and a column that loses a field
-    to another says so."""
+    """Best candidates first; a field goes to one column. A column whose best field is taken
+    backs that column up (fallback) if it is as sure as an exact header, else it says why
+    it is not mapped."""
     ranked = sorted(candidates, key=lambda c: (-c.confidence, c.column))
+    best_of = {c.column: c for c in reversed(ranked)}
     chosen: dict[int, _Candidate] = {}
+    backup: dict[int, int] = {}  # column -> the earlier column it backs up
     taken: dict[str, int] = {}
     notes: dict[int, list[str]] = {i: [] for i in range(len(headers))}
     for c in ranked:
         if c.confidence < threshold or c.column in chosen:
             continue
         if c.field in taken:
+            first = taken[c.field]
+            if (
+                c is best_of[c.column]
+                and c.by_header
+                and c.confidence >= FALLBACK_MIN
+                and first < c.column
+            ):
+                chosen[c.column], backup[c.column] = c, first
+                continue
             notes[c.column].append(
-                f"也像 {c.field}（{c.confidence:.2f}），但该字段已由「{headers[taken[c.field]]}」列"
+                f"也像 {c.field}（{c.confidence:.2f}），但该字段已由「{headers[first]}」列"
                 "映射，不重复映射"
             )
             continue
@@ -167,7 +184,19 @@ def assign(
     for i, h in enumerate(headers):
         if i in chosen:
             c = chosen[i]
-            out.append(ColumnSuggestion(h, c.field, c.confidence, [*c.evidence, *notes[i]]))
+            first_header = headers[backup[i]] if i in backup else None
+            extra = (
+                [
+                    f"与「{first_header}」列同为 {c.field}：登记为 fallback，「{first_header}」为空时取本列"
+                ]
+                if first_header
+                else []
+            )
+            out.append(
+                ColumnSuggestion(
+                    h, c.field, c.confidence, [*c.evidence, *extra, *notes[i]], first_header
+                )
+            )
             continue
         best = max(
             (c for c in candidates if c.column == i), key=lambda c: c.confidence, default=None

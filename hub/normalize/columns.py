@@ -12,11 +12,20 @@ from hub.warehouse import lit, q
 @dataclass(frozen=True)
 class RawColumn:
     header: str  # as registered
-    names: tuple[str, ...]  # the registered header first, then earlier names, present in raw
+    names: tuple[str, ...]  # registered header, earlier names, fallback columns; those in raw
 
     @classmethod
-    def of(cls, col: SourceColumn, renamed: dict[str, list[str]], present: set[str]) -> RawColumn:
-        names = [col.header, *col.former_headers, *renamed.get(col.header, [])]
+    def of(
+        cls,
+        col: SourceColumn,
+        renamed: dict[str, list[str]],
+        present: set[str],
+        fallbacks: list[SourceColumn] | None = None,
+    ) -> RawColumn:
+        """`fallbacks` come last: their cells are used only where the column's own is empty."""
+        names: list[str] = []
+        for c in [col, *(fallbacks or [])]:
+            names += [c.header, *c.former_headers, *renamed.get(c.header, [])]
         return cls(col.header, tuple(n for n in dict.fromkeys(names) if n in present))
 
     def value(self, alias: str = "r") -> str:
@@ -30,5 +39,6 @@ class RawColumn:
         """The header the row's own file used, for messages that point into that file."""
         if len(self.names) <= 1:
             return lit(self.names[0] if self.names else self.header)
-        whens = " ".join(f"WHEN {alias}.{q(n)} IS NOT NULL THEN {lit(n)}" for n in self.names[1:])
+        # the same order as `value`: the name whose cell the value came from
+        whens = " ".join(f"WHEN {alias}.{q(n)} IS NOT NULL THEN {lit(n)}" for n in self.names)
         return f"CASE {whens} ELSE {lit(self.names[0])} END"

@@ -54,7 +54,9 @@ def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str
     ensure_tables(con)  # a warehouse from an earlier release gains the rename columns
     renamed = renamed_headers(con, source)
     fields = [
-        (registry.fields[c.field], RawColumn.of(c, renamed, present)) for c in src.mapped if c.field
+        (registry.fields[c.field], RawColumn.of(c, renamed, present, src.fallbacks(c)))
+        for c in src.mapped
+        if c.field
     ]
     ext = [
         (c.extension or "", RawColumn.of(c, renamed, present)) for c in src.columns if c.extension

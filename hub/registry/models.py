@@ -298,6 +298,9 @@ class SourceColumn(Strict):
     required: bool | None = None
     # headers this column had in earlier files: their data in older batches still maps here
     former_headers: list[str] = PydField(default_factory=list)
+    # a second column for the same field as an earlier one (手机 and 宅电 both phone): its
+    # value is used where the earlier column is empty
+    fallback: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> SourceColumn:
@@ -305,6 +308,8 @@ class SourceColumn(Strict):
             raise ValueError(f"列 {self.header!r} 须且只能指定 field 或 extension 之一")
         if self.extension is not None and not _NAME.match(self.extension):
             raise ValueError(f"扩展列名 {self.extension!r} 须为 snake_case")
+        if self.fallback and self.field is None:
+            raise ValueError(f"列 {self.header!r}：fallback 只能用于映射到字段的列")
         return self
 
 
@@ -340,10 +345,20 @@ class Source(Strict):
             raise ValueError(f"表头重复登记：{', '.join(sorted(dup))}")
         if self.group is not None and not _NAME.match(self.group):
             raise ValueError(f"group {self.group!r} 须为小写字母、数字和下划线")
-        targets = [c.field for c in self.columns if c.field]
-        dupf = {f for f in targets if targets.count(f) > 1}
-        if dupf:
-            raise ValueError(f"多个列映射到同一字段：{', '.join(sorted(dupf))}")
+        seen: set[str] = set()
+        for c in self.columns:
+            if not c.field:
+                continue
+            if c.field in seen and not c.fallback:
+                raise ValueError(
+                    f"多个列映射到同一字段 {c.field}：后面的列「{c.header}」须写 fallback: true"
+                    "（前一列为空时取本列），或改为扩展列"
+                )
+            if c.field not in seen and c.fallback:
+                raise ValueError(
+                    f"列「{c.header}」写了 fallback: true，但前面没有映射到 {c.field} 的列"
+                )
+            seen.add(c.field)
         return self
 
     @property
@@ -352,7 +367,12 @@ class Source(Strict):
 
     @property
     def mapped(self) -> list[SourceColumn]:
-        return [c for c in self.columns if c.field]
+        """The column of each mapped field (fallback columns are reached through it)."""
+        return [c for c in self.columns if c.field and not c.fallback]
+
+    def fallbacks(self, col: SourceColumn) -> list[SourceColumn]:
+        """Later columns whose values stand in where `col` is empty, in order."""
+        return [c for c in self.columns if c.fallback and c.field == col.field]
 
     def column_for(self, field: str) -> SourceColumn | None:
         return next((c for c in self.columns if c.field == field), None)
