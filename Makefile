@@ -34,6 +34,7 @@ check: setup
 bench: setup
 	$(BIN)/hub bench --residents 200000 --json
 	$(BIN)/hub bench suggest --rows 100000 --json
+	$(BIN)/hub bench linkage --records 200000 --json
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: setup

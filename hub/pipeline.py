@@ -1,4 +1,5 @@
-"""The whole flow in one process: incoming -> raw -> staged -> validated -> core -> published.
+"""The whole flow in one process: incoming -> raw -> staged -> validated -> linked -> core ->
+published.
 
 `hub run` calls this; the Dagster assets in `pipelines/` call the same step functions.
 """
@@ -15,6 +16,7 @@ import duckdb
 
 from hub.core.golden import CoreResult, build_core
 from hub.ingest.raw import LoadResult, load_incoming
+from hub.link.run import LinkResult, link
 from hub.normalize.stage import StageResult, stage_source
 from hub.publish.snapshot import PublishResult, publish
 from hub.registry.loader import Registry
@@ -33,6 +35,7 @@ class RunSummary:
     stages: list[StageResult] = field(default_factory=list)
     checks: dict[str, list[CheckOutcome]] = field(default_factory=dict)
     expectations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    link: LinkResult | None = None
     core: CoreResult | None = None
     published: PublishResult | None = None
     blocked: list[str] = field(default_factory=list)
@@ -72,6 +75,9 @@ def run_pipeline(
                     settings.data,
                     progress=lambda name: say(f"数据质量期望 {name}"),
                 )
+        with _timed(out, "link"):
+            say("关联同一居民（身份证号码与概率匹配）")
+            out.link = link(con, registry, settings.decisions, settings.secret())
         with _timed(out, "core"):
             say("合并一人一档")
             out.core = build_core(con, registry)
@@ -86,7 +92,7 @@ def run_pipeline(
 def step_count(registry: Registry, validate_with_gx: bool = True) -> int:
     """How many times `run_pipeline` reports progress: for a progress bar's total."""
     per_source = 2 if validate_with_gx else 1
-    return 3 + per_source * len(registry.sources)
+    return 4 + per_source * len(registry.sources)
 
 
 def publish_guards(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> list[str]:
@@ -103,13 +109,16 @@ def publish_guards(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> list[
         for e in exps
         if e["severity"] == "error" and not e["success"] and e["rule"] != "rows_present"
     ]
-    dup, bad = one(
+    dup_person, dup, bad = one(
         con,
-        "SELECT count(*) - count(DISTINCT citizen_id), "
+        "SELECT count(*) - count(DISTINCT person_id), count(citizen_id) - count(DISTINCT citizen_id), "
         "count(*) FILTER (WHERE hub_id_problem(citizen_id) IS NOT NULL) FROM core.person",
     )
-    if dup or bad:
-        reasons.append(f"core.person：{dup} 个重复的身份证号码，{bad} 个无效的身份证号码")
+    if dup_person or dup or bad:
+        reasons.append(
+            f"core.person：{dup_person} 个重复的人员编号，{dup} 个重复的身份证号码，"
+            f"{bad} 个无效的身份证号码"
+        )
     return reasons
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,25 @@ class Settings:
     @property
     def sample(self) -> Path:
         return self.data / "sample"
+
+    @property
+    def decisions(self) -> Path:
+        """Review decisions on uncertain links (appended by `hub review`, read by runs)."""
+        return self.data / "review" / "decisions.jsonl"
+
+    def secret(self) -> str:
+        """This installation's key for opaque person ids (created once, never committed).
+
+        Person ids are published; a hash of the citizen ID alone could be reversed by trying
+        every plausible ID, a keyed one cannot.
+        """
+        path = self.data / "hub.secret"
+        if not path.exists():
+            self.data.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip()
 
     def ensure(self) -> None:
         for p in (self.data, self.incoming, self.archive, self.published):

@@ -11,7 +11,13 @@ from hub.warehouse import q, table_exists, warehouse
 
 
 def status(settings: Settings, registry: Registry) -> dict[str, Any]:
-    out: dict[str, Any] = {"sources": [], "persons": 0, "conflicts": 0, "published": None}
+    out: dict[str, Any] = {
+        "sources": [],
+        "persons": 0,
+        "conflicts": 0,
+        "linkage": _no_links(),
+        "published": None,
+    }
     current = read_current(settings.published)
     if current:
         out["published"] = {
@@ -47,6 +53,25 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
         for key, table in (("persons", "person"), ("conflicts", "conflicts")):
             if table_exists(con, "core", table):
                 out[key] = int(con.execute(f"SELECT count(*) FROM core.{table}").fetchall()[0][0])
+        if table_exists(con, "core", "links"):
+            out["linkage"] = _linkage(con)
+    return out
+
+
+def _no_links() -> dict[str, int]:
+    return {"by_id": 0, "probabilistic": 0, "reviewed": 0, "alone": 0, "review_pairs": 0}
+
+
+def _linkage(con: Any) -> dict[str, int]:
+    """Rows by how they were linked, and pairs waiting in `hub review`."""
+    out = _no_links()
+    for method, n in con.execute("SELECT method, count(*) FROM core.links GROUP BY 1").fetchall():
+        key = {"id": "by_id", "review": "reviewed"}.get(method, method)
+        out[key] = int(n)
+    if table_exists(con, "core", "review_queue"):
+        out["review_pairs"] = int(
+            con.execute("SELECT count(*) FROM core.review_queue").fetchall()[0][0]
+        )
     return out
 
 

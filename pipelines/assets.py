@@ -1,5 +1,6 @@
-"""Assets generated from `schemas/sources/*.yaml`: raw/<source> -> staged/<source> -> core/person
--> published/core. A new source YAML is new assets on the next load, with no code change."""
+"""Assets generated from `schemas/sources/*.yaml`: raw/<source> -> staged/<source> -> core/links
+-> core/person -> published/core. A new source YAML is new assets on the next load, with no
+code change."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ import dagster as dg
 
 from hub.core.golden import build_core
 from hub.ingest.raw import load_incoming
+from hub.link.run import link
 from hub.normalize.stage import stage_source
 from hub.pipeline import RunSummary, publish_guards
 from hub.publish.snapshot import publish
@@ -25,6 +27,7 @@ def staged_key(src: str) -> dg.AssetKey:
     return dg.AssetKey(["staged", src])
 
 
+LINKS = dg.AssetKey(["core", "links"])
 CORE = dg.AssetKey(["core", "person"])
 PUBLISHED = dg.AssetKey(["published", "core"])
 
@@ -90,8 +93,32 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     staged = [staged_key(name) for name in registry.sources]
 
     @dg.asset(
-        key=CORE,
+        key=LINKS,
         deps=staged,
+        group_name="core",
+        kinds={"duckdb", "splink"},
+        description="关联：身份证号码可信的行按号码归人，其余行用概率模型（Splink）匹配，"
+        "介于两个阈值之间的配对进入人工复核",
+    )
+    def core_links(hub: HubResource) -> dg.MaterializeResult:
+        s = hub.settings()
+        with warehouse(s.warehouse) as con:
+            r = link(con, hub.registry(), s.decisions, s.secret())
+        return dg.MaterializeResult(
+            metadata={
+                "rows": r.rows,
+                "by_id": r.by_id,
+                "probabilistic": r.probabilistic,
+                "reviewed": r.reviewed,
+                "alone": r.alone,
+                "persons": r.persons,
+                "review_pairs": r.review_pairs,
+            }
+        )
+
+    @dg.asset(
+        key=CORE,
+        deps=[LINKS],
         group_name="core",
         kinds={"duckdb"},
         description="一人一档：按权威来源、其次最新的规则选取每个字段，附来源追溯与冲突表",
@@ -125,7 +152,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         meta: dict[str, Any] = {"release": r.release, "changed": r.changed, **r.versions}
         return dg.MaterializeResult(metadata=meta)
 
-    return [core_person, published_core]
+    return [core_links, core_person, published_core]
 
 
 def build_assets(registry: Registry) -> list[dg.AssetsDefinition]:

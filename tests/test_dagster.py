@@ -13,6 +13,7 @@ from pipelines.definitions import build_definitions
 from tests.conftest import REPO, hub_cli
 
 ASSET_KEYS = [
+    "core/links",
     "core/person",
     "published/core",
     "raw/canlian_disabled",
@@ -34,8 +35,10 @@ def test_asset_graph_snapshot():
     graph = build_definitions().resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == ASSET_KEYS
     assert graph.get(dg.AssetKey(["staged", "minzheng_dibao"])).group_name == "minzheng"
-    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["core", "person"])).parent_keys}
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["core", "links"])).parent_keys}
     assert parents == {k for k in ASSET_KEYS if k.startswith("staged/")}
+    person = graph.get(dg.AssetKey(["core", "person"])).parent_keys
+    assert {k.to_user_string() for k in person} == {"core/links"}
 
 
 def test_checks_take_severity_and_blocking_from_the_rules():
@@ -45,8 +48,10 @@ def test_checks_take_severity_and_blocking_from_the_rules():
         for a in defs.resolve_asset_graph().assets_defs
         for s in a.check_specs
     }
-    assert specs[("staged/gongan_household", "citizen_id_format")].blocking
-    assert specs[("staged/gongan_household", "birth_date_agrees_with_citizen_id")].blocking
+    assert specs[("staged/gongan_household", "name_required")].blocking
+    # ID problems are reported but do not block: such rows are linked by their other facts
+    assert not specs[("staged/gongan_household", "citizen_id_format")].blocking
+    assert not specs[("staged/gongan_household", "birth_date_agrees_with_citizen_id")].blocking
     assert not specs[("staged/gongan_household", "phone_format")].blocking
     assert ("staged/weijian_elderly", "gx_in_codelist_self_care_ability") in specs
 
@@ -61,9 +66,9 @@ def test_full_run_in_process(tmp_path: Path):
     assert result.success
     evals = result.get_asset_check_evaluations()
     by_name = {(e.asset_key.to_user_string(), e.check_name): e for e in evals}
-    assert by_name[("staged/gongan_household", "citizen_id_format")].passed
+    assert by_name[("staged/gongan_household", "name_required")].passed
     assert (
-        by_name[("staged/gongan_household", "citizen_id_format")].severity
+        by_name[("staged/gongan_household", "name_required")].severity
         == dg.AssetCheckSeverity.ERROR
     )
     warn = by_name[("staged/gongan_household", "phone_format")]
@@ -73,6 +78,7 @@ def test_full_run_in_process(tmp_path: Path):
         for m in result.get_asset_materialization_events()
     }
     assert materialized["core/person"]["persons"].value == 150
+    assert materialized["core/links"]["by_id"].value > 150
     assert materialized["published/core"]["release"].value == 1
     assert not list((data / "incoming").iterdir())
 

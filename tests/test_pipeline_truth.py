@@ -8,8 +8,9 @@ from hub.validate.expectations import docs_index
 
 def test_persons_equal_true_distinct_residents(sample_run):
     true_residents = {r["citizen_id"] for r in sample_run.truth_rows}
-    persons = {r[0] for r in sample_run.sql("SELECT citizen_id FROM core.person")}
-    assert persons == true_residents
+    persons = sample_run.sql("SELECT citizen_id FROM core.person")
+    assert len(persons) == len(true_residents)
+    assert {r[0] for r in persons} == true_residents
 
 
 def test_every_injected_error_is_caught_by_its_rule(sample_run):
@@ -30,22 +31,40 @@ def test_every_injected_error_is_caught_by_its_rule(sample_run):
     assert missed == []
 
 
-def test_blocking_errors_are_quarantined_with_the_original_row(sample_run):
+def test_a_row_without_a_name_is_quarantined_with_the_original_row(sample_run):
     blocking = {
         (r["source"], int(r["source_row"]))
         for r in sample_run.truth_rows
-        if r["error_kind"] in ("bad_check_digit", "birth_mismatch")
+        if r["error_kind"] == "name_missing"
     }
     assert blocking
     for source, row in blocking:
         quarantined = sample_run.sql(
             f"SELECT _errors FROM quarantine.{source} WHERE _source_row = ?", [row]
         )
-        assert len(quarantined) == 1 and quarantined[0][0]
+        assert len(quarantined) == 1 and "姓名为空" in quarantined[0][0]
         staged = sample_run.sql(
             f"SELECT count(*) FROM staged.{source} WHERE _source_row = ?", [row]
         )
         assert staged[0][0] == 0
+
+
+def test_rows_with_a_bad_or_missing_id_are_kept_and_linked_to_their_resident(sample_run):
+    """A bad check digit, no ID, or a birth date that disagrees with the ID: the row is
+    flagged for the department and still joins the right person."""
+    damaged = [
+        r
+        for r in sample_run.truth_rows
+        if r["error_kind"] in ("bad_check_digit", "id_missing", "birth_mismatch")
+    ]
+    assert damaged
+    for r in damaged:
+        linked = sample_run.sql(
+            "SELECT l.method, p.citizen_id FROM core.links l JOIN core.person p USING (person_id) "
+            "WHERE l.source = ? AND l.source_row = ?",
+            [r["source"], int(r["source_row"])],
+        )
+        assert linked == [("probabilistic", r["citizen_id"])], r
 
 
 def test_under_half_a_percent_of_clean_rows_are_flagged(sample_run):
@@ -93,7 +112,7 @@ def test_survivorship_prefers_authority_then_recency(sample_run):
     # phone has no authority: the newest observation wins
     stale = sample_run.sql(
         "SELECT count(*) FROM core.provenance p WHERE field = 'phone' AND selected AND EXISTS ("
-        " SELECT 1 FROM core.provenance o WHERE o.citizen_id = p.citizen_id AND o.field = 'phone' "
+        " SELECT 1 FROM core.provenance o WHERE o.person_id = p.person_id AND o.field = 'phone' "
         " AND o.observed_at > p.observed_at)"
     )
     assert stale[0][0] == 0

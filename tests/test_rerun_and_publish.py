@@ -95,6 +95,6 @@ def test_bench_prints_every_figure(tmp_path):
     for key in ("residents", "source_rows", "stage_s", "total_s", "peak_rss_mb", "raw_read_s"):
         assert key in doc
     assert doc["residents"] == doc["persons"] == 300
-    assert set(doc["stage_s"]) == {"load", "stage", "expectations", "core", "publish"}
+    assert set(doc["stage_s"]) == {"load", "stage", "expectations", "link", "core", "publish"}
     assert doc["ratio"] == pytest.approx(doc["total_s"] / doc["raw_read_s"], rel=0.15)
     assert doc["ratio"] > 1

@@ -10,6 +10,7 @@ import typer
 
 from hub.cli import bench as bench_cli
 from hub.cli import context as ctx
+from hub.cli import review as review_cli
 from hub.cli import source as source_cli
 from hub.cli.render import print_run, print_status, summary_json
 from hub.pipeline import run_pipeline, step_count
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(source_cli.app, name="source")
 app.add_typer(bench_cli.app, name="bench")
+app.add_typer(review_cli.app, name="review")
 
 
 @app.command()

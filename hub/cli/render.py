@@ -51,6 +51,7 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
             for e in es
             if not e["success"]
         ],
+        "link": summary.link.__dict__ if summary.link else None,
         "core": summary.core.__dict__ if summary.core else None,
         "published": summary.published.__dict__ if summary.published else None,
         "blocked": summary.blocked,
@@ -92,6 +93,13 @@ def print_status(doc: dict[str, Any]) -> None:
         f"居民（一人一档）：[bold]{doc['persons']}[/] 人；来源不一致的字段：{doc['conflicts']} 处；"
         f"发布：{pub_text}"
     )
+    k = doc.get("linkage")
+    if k:
+        console.print(
+            f"关联：按身份证号码 {k['by_id']} 行；概率匹配 {k['probabilistic']} 行"
+            f"（人工确认 {k['reviewed']} 行）；未匹配、单独成人 {k['alone']} 行；"
+            f"待人工复核 [bold]{k['review_pairs']}[/] 对（hub review）"
+        )
 
 
 def print_run(summary: RunSummary, doc: dict[str, Any]) -> None:

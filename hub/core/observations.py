@@ -1,5 +1,10 @@
-"""Every staged value as one observation (citizen_id, field, value, source, batch, observed_at),
-each with the key that ranks it for survivorship."""
+"""Every staged value as one observation (person_id, field, value, source, batch, observed_at),
+each with the key that ranks it for survivorship.
+
+A row's person comes from linkage (`core.links`). Its citizen ID, and the birth date and
+gender read off it, are observations only where linkage trusted the ID: an ID that
+disagrees with its row's own facts may be someone else's.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import pyarrow as pa
 from hub.registry.loader import Registry
 from hub.warehouse import lit, q, table_exists
 
-DERIVED_SOURCE = "citizen_id"  # birth date and gender read off the ID number itself
+DERIVED_SOURCE = "id_number"  # birth date and gender read off a trusted ID number
 CORE_ENTITIES = ("person", "household")
 OBSERVATIONS = "hub_observations"  # a temp table: core.provenance is its persisted form
 
@@ -38,17 +43,27 @@ def build_observations(con: duckdb.DuckDBPyConnection, registry: Registry) -> in
     for src in registry.sources.values():
         if src.entity != "person" or not table_exists(con, "staged", src.name):
             continue
+        linked = (
+            f"FROM staged.{q(src.name)} s JOIN core.links l ON l.source = {lit(src.name)} "
+            "AND l.batch_id = s._batch_id AND l.source_row = s._source_row"
+        )
         for c in src.mapped:
             f = registry.fields[c.field or ""]
             if f.name == "citizen_id" or f.entity not in CORE_ENTITIES:
                 continue
             parts.append(
-                f"SELECT citizen_id, {lit(f.name)} AS field, CAST({q(f.name)} AS VARCHAR) AS value, "
-                f"{lit(src.name)} AS source, {lit(src.department)} AS department, _batch_id AS batch_id, "
-                f"_source_row AS source_row, _observed_at AS observed_at "
-                f"FROM staged.{q(src.name)} WHERE {q(f.name)} IS NOT NULL AND citizen_id IS NOT NULL"
+                f"SELECT l.person_id, {lit(f.name)} AS field, CAST(s.{q(f.name)} AS VARCHAR) AS value, "
+                f"{lit(src.name)} AS source, {lit(src.department)} AS department, s._batch_id AS batch_id, "
+                f"s._source_row AS source_row, s._observed_at AS observed_at "
+                f"{linked} WHERE s.{q(f.name)} IS NOT NULL"
             )
-        parts.extend(_derived(src.name))
+        if src.column_for("citizen_id"):
+            parts.append(
+                f"SELECT l.person_id, 'citizen_id', l.citizen_id, {lit(src.name)}, "
+                f"{lit(src.department)}, s._batch_id, s._source_row, s._observed_at "
+                f"{linked} WHERE l.citizen_id IS NOT NULL"
+            )
+            parts.extend(_derived(linked))
     _authority_table(con, registry)
     body = " UNION ALL ".join(parts) if parts else _EMPTY
     con.execute(
@@ -62,20 +77,21 @@ def build_observations(con: duckdb.DuckDBPyConnection, registry: Registry) -> in
 
 
 _EMPTY = (
-    "SELECT NULL::VARCHAR citizen_id, NULL::VARCHAR field, NULL::VARCHAR value, "
+    "SELECT NULL::VARCHAR person_id, NULL::VARCHAR field, NULL::VARCHAR value, "
     "NULL::VARCHAR source, NULL::VARCHAR department, NULL::VARCHAR batch_id, "
     "NULL::INTEGER source_row, NULL::DATE observed_at WHERE false"
 )
 
 
-def _derived(source: str) -> list[str]:
+def _derived(linked: str) -> list[str]:
+    """Birth date and gender read off trusted IDs: ranked below every department's value."""
     return [
-        f"SELECT citizen_id, {lit(field)}, CAST({expr} AS VARCHAR), {lit(DERIVED_SOURCE)}, "
-        f"'身份证号码推算', _batch_id, _source_row, DATE '1900-01-01' "
-        f"FROM staged.{q(source)} WHERE citizen_id IS NOT NULL"
+        f"SELECT l.person_id, {lit(field)}, CAST({expr} AS VARCHAR), {lit(DERIVED_SOURCE)}, "
+        f"'身份证号码推算', s._batch_id, s._source_row, DATE '1900-01-01' "
+        f"{linked} WHERE l.citizen_id IS NOT NULL"
         for field, expr in (
-            ("birth_date", "hub_id_birth(citizen_id)"),
-            ("gender", "hub_id_gender(citizen_id)"),
+            ("birth_date", "hub_id_birth(l.citizen_id)"),
+            ("gender", "hub_id_gender(l.citizen_id)"),
         )
     ]
 

@@ -166,6 +166,8 @@ def _write_staged(
         sel.append(f"CAST({value} AS {SQL_TYPES[f.type]}) AS {q(f.name)}")
     for name, rc in ext:
         sel.append(f"hub_clean({rc.value('r')}) AS {q(name)}")
+    if src.entity == "person":
+        sel += _link_columns({f.name for f, _ in fields}, checks)
     con.execute(
         f"CREATE OR REPLACE TABLE staged.{q(src.name)} AS SELECT {', '.join(sel)} FROM _n n "
         f"JOIN raw.{q(src.name)} r USING (_batch_id, _source_row) "
@@ -173,6 +175,38 @@ def _write_staged(
         "AND i.severity = 'error' AND i.batch_id = n._batch_id AND i.source_row = n._source_row) "
         "ORDER BY n._batch_id, n._source_row"
     )
+
+
+def _link_columns(mapped: set[str], checks: list[Check]) -> list[str]:
+    """What linkage needs that staging withholds: the ID as written (valid or not), whether
+    the ID can be trusted (valid, agreeing with the row's own birth date and gender), and the
+    birth date and gender as written."""
+    if "citizen_id" not in mapped:
+        return [
+            "CAST(NULL AS VARCHAR) AS _id_text",
+            "false AS _id_trusted",
+            *_as_written(mapped),
+        ]
+    disagree = [
+        c.predicate
+        for c in checks
+        if c.kind == "agrees_with_citizen_id" and c.field in ("birth_date", "gender")
+    ]
+    doubt = f" AND NOT ({' OR '.join(disagree)})" if disagree else ""
+    valid = f"{col('citizen_id', 'v')} IS NOT NULL AND {col('citizen_id', 'problem')} IS NULL"
+    return [
+        f"{col('citizen_id', 'v')} AS _id_text",
+        f"coalesce({valid}{doubt}, false) AS _id_trusted",
+        *_as_written(mapped),
+    ]
+
+
+def _as_written(mapped: set[str]) -> list[str]:
+    out = []
+    for name, sql_type in (("birth_date", "DATE"), ("gender", "VARCHAR")):
+        value = col(name, "v") if name in mapped else "NULL"
+        out.append(f"CAST({value} AS {sql_type}) AS _{name}_written")
+    return out
 
 
 def _write_quarantine(con: duckdb.DuckDBPyConnection, source: str) -> None:

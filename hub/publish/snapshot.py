@@ -30,9 +30,9 @@ from hub.warehouse import lit
 # dataset -> (table, sort order of its file): sorted by the key readers look up, so Parquet
 # row-group statistics let a lookup skip most of the file
 DATASETS = {
-    "person": ("core.person", "citizen_id"),
-    "provenance": ("core.provenance", "citizen_id"),
-    "conflicts": ("core.conflicts", "citizen_id, field"),
+    "person": ("core.person", "person_id"),
+    "provenance": ("core.provenance", "person_id"),
+    "conflicts": ("core.conflicts", "person_id, field"),
 }
 
 

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from hub.registry.errors import RegistryError
-from hub.registry.models import CodeList, Field, MappingConfig, OrgTree, Source
+from hub.registry.models import CodeList, Field, LinkageConfig, MappingConfig, OrgTree, Source
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,6 +26,7 @@ class Registry:
     orgs: OrgTree
     sources: dict[str, Source]
     mapping: MappingConfig
+    linkage: LinkageConfig
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -59,6 +60,7 @@ def load_registry(root: Path) -> Registry:
     orgs = _model(OrgTree, _read(root / "orgunits.yaml"), root / "orgunits.yaml", "")
     sources = load_sources(root / "sources", fields)
     mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
+    linkage = _model(LinkageConfig, _read(root / "linkage.yaml"), root / "linkage.yaml", "")
     _cross_check(root, fields, codelists, sources)
     for kind, name in mapping.content_defaults.items():
         if name not in fields:
@@ -72,6 +74,7 @@ def load_registry(root: Path) -> Registry:
         orgs=orgs,
         sources=sources,
         mapping=mapping,
+        linkage=linkage,
     )
 
 
@@ -123,12 +126,16 @@ def _cross_check(
                 raise RegistryError(
                     path, f.name, f"权威来源 {s!r} 未登记（允许：{', '.join(sorted(sources))}）"
                 )
+    linkable = {"birth_date", "phone", "current_address", "registered_address"}
     for src in sources.values():
-        if not src.column_for("citizen_id") and src.entity == "person":
+        mapped = {c.field for c in src.mapped}
+        linkable_without_id = "name" in mapped and bool(mapped & linkable)
+        if src.entity == "person" and "citizen_id" not in mapped and not linkable_without_id:
             raise RegistryError(
                 root / "sources" / f"{src.name}.yaml",
                 "columns",
-                "人员类来源必须有一列映射到 citizen_id",
+                "人员类来源须有一列映射到 citizen_id；没有身份证号的表至少要有 name，"
+                "以及 birth_date、phone、current_address、registered_address 之一，才能与居民关联",
             )
 
 

@@ -1,8 +1,9 @@
 """Real errors, a few per cent of rows, each recorded in the truth with the rule that must catch it.
 
-Blocking errors (bad check digit, birth date disagreeing with the ID) go only into tables
-whose residents also appear in the household roster, so every true resident still has a
-clean row and the persons count can be scored exactly.
+ID errors (bad check digit, no ID, birth date disagreeing with the ID) go only into tables
+whose residents also appear in the household roster: every true resident keeps a row with a
+trusted ID, and the damaged row must be linked to that resident by its other facts. A row
+with no name cannot be linked at all and is quarantined.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from hub.sample.people import Resident
 # error kind -> the issue rule the pipeline must raise for it
 EXPECTED_RULE = {
     "bad_check_digit": "cn_id_checksum",
+    "id_missing": "required_missing",
+    "name_missing": "required_missing",
     "impossible_date": "date_invalid",
     "bad_phone": "phone_invalid",
     "birth_mismatch": "birth_date_mismatch",
@@ -49,7 +52,7 @@ class ErrorInjector:
         col = spec.columns[idx]
         value = self._corrupt(kind, spec, person, row[idx], col.date_styles or spec.date_styles)
         row[idx] = value
-        return kind, col.target, col.header, str(value)
+        return kind, col.target, col.header, "" if value is None else str(value)
 
     def _options(self, spec: SourceSpec, row: list[object]) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
@@ -57,7 +60,9 @@ class ErrorInjector:
             if row[i] is None:
                 continue
             if col.target == "citizen_id" and spec.blocking_errors:
-                out.append(("bad_check_digit", i))
+                out += [("bad_check_digit", i), ("id_missing", i)]
+            elif col.target == "name" and spec.blocking_errors:
+                out.append(("name_missing", i))
             elif col.target == "birth_date":
                 out.append(("impossible_date", i))
                 if spec.blocking_errors:
@@ -83,6 +88,8 @@ class ErrorInjector:
             good = person.citizen_id
             bad = rng.choice([c for c in "0123456789X" if c != good[-1]])
             return good[:-1] + bad
+        if kind in ("id_missing", "name_missing"):
+            return None
         if kind == "impossible_date":
             return impossible_date(rng, styles[0])
         if kind == "birth_mismatch":

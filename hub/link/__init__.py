@@ -1,0 +1,1 @@
+"""Record linkage: which department rows are the same resident, with or without a clean ID."""

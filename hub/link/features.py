@@ -1,0 +1,141 @@
+"""What linkage compares, per department row: the ID's parts, the name in simplified
+characters and in pinyin, the birth date, and address tokens instead of the raw string.
+
+`link_rows` gathers rows from every staged person table in one shape; `build_features`
+turns them into the `link_features` table. Names are folded per distinct character (a few
+thousand), not per row, so this stays set-at-a-time over large inputs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from hub.registry.loader import Registry
+from hub.warehouse import lit, q, table_columns, table_exists
+
+# the shape every source is brought to before linking
+LINK_COLUMNS = (
+    "record_key",
+    "source",
+    "batch_id",
+    "source_row",
+    "id_text",
+    "trusted",
+    "name",
+    "birth_date",
+    "gender",
+    "phone",
+    "head_name",
+    "address",
+)
+_FROM_STAGED = {
+    "id_text": "_id_text",
+    "trusted": "_id_trusted",
+    "name": "name",
+    "birth_date": "_birth_date_written",
+    "gender": "_gender_written",
+    "phone": "phone",
+    "head_name": "household_head_name",
+}
+_ADDRESSES = ("current_address", "registered_address")  # where they live, else the hukou one
+_CJK = r"\x{4e00}-\x{9fff}"
+
+
+def record_key(source: str, batch: str, row: str) -> str:
+    """SQL for a row's stable key: the batch id is derived from the file's content."""
+    return f"{source} || '|' || {batch} || '|' || CAST({row} AS VARCHAR)"
+
+
+def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | None:
+    """One SELECT over every staged person table, in the LINK_COLUMNS shape (None if empty)."""
+    parts = []
+    for src in registry.sources.values():
+        if src.entity != "person" or not table_exists(con, "staged", src.name):
+            continue
+        have = set(table_columns(con, "staged", src.name))
+        cols = [
+            f"{record_key(lit(src.name), '_batch_id', '_source_row')} AS record_key",
+            f"{lit(src.name)} AS source",
+            "_batch_id AS batch_id",
+            "_source_row AS source_row",
+        ]
+        for out, column in _FROM_STAGED.items():
+            missing = "false" if out == "trusted" else "NULL"
+            cols.append(f"{column if column in have else missing} AS {q(out)}")
+        addresses = [c for c in _ADDRESSES if c in have]
+        cols.append(f"coalesce({', '.join(addresses) or 'NULL'}, NULL) AS address")
+        parts.append(f"SELECT {', '.join(cols)} FROM staged.{q(src.name)}")
+    return " UNION ALL ".join(parts) if parts else None
+
+
+def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str) -> int:
+    """Create the temp table `link_features` from `rows_sql`; returns its row count."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE link_rows AS {rows_sql}")
+    _name_lookup(con)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE link_features AS SELECT r.*, "
+        "n.name_s, n.name_py, h.name_py AS head_py, "
+        "CASE WHEN length(r.id_text) = 18 THEN substr(r.id_text, 7, 8) END AS id_birth, "
+        "CASE WHEN length(r.id_text) = 18 THEN substr(r.id_text, 1, 6) END AS id_area, "
+        "coalesce(strftime(r.birth_date, '%Y%m%d'), "
+        "CASE WHEN r.trusted THEN substr(r.id_text, 7, 8) END) AS birth, "
+        f"nullif(regexp_extract(r.address, '([{_CJK}]{{2,6}}(社区|村))', 1), '') AS addr_comm, "
+        r"nullif(regexp_extract(r.address, '(\d+)\s*号', 1), '') AS addr_no, "
+        "nullif(regexp_replace(regexp_extract(r.address, "
+        r"'号\s*(\d+\s*[幢栋-]\s*\d+\s*[单元-]*\s*\d+)', 1), '[^0-9]+', '-', 'g'), '') AS addr_unit "
+        "FROM link_rows r LEFT JOIN _link_names n ON n.name = r.name "
+        "LEFT JOIN _link_names h ON h.name = r.head_name"
+    )
+    return int(con.execute("SELECT count(*) FROM link_features").fetchall()[0][0])
+
+
+def _name_lookup(con: duckdb.DuckDBPyConnection) -> None:
+    """name -> simplified form and toneless pinyin (張偉, 张玮 and 张伟 all read zhangwei)."""
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM link_rows WHERE name IS NOT NULL UNION "
+            "SELECT head_name FROM link_rows WHERE head_name IS NOT NULL"
+        ).fetchall()
+    ]
+    simplified = fold_names(names)
+    table = pa.table(
+        {
+            "name": pa.array(names, pa.string()),
+            "name_s": pa.array(simplified, pa.string()),
+            "name_py": pa.array(pinyin_of(simplified), pa.string()),
+        }
+    )
+    con.register("_link_names_src", table)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _link_names AS SELECT * FROM _link_names_src")
+    finally:
+        con.unregister("_link_names_src")
+
+
+def fold_names(names: list[str]) -> list[str]:
+    """Traditional characters as simplified, in one converter call for all names."""
+    if not names:
+        return []
+    return str(_t2s().convert("\n".join(names))).split("\n")
+
+
+def pinyin_of(names: list[str]) -> list[str]:
+    """Toneless pinyin, character by character (polyphones read one way on both sides)."""
+    from pypinyin import Style, pinyin
+
+    chars = sorted({c for n in names for c in n})
+    readings = pinyin(chars, style=Style.NORMAL, errors="default")
+    table = {c: r[0] for c, r in zip(chars, readings, strict=True)}
+    return ["".join(table.get(c, c) for c in n) for n in names]
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")

@@ -1,0 +1,228 @@
+"""Link every staged department row to a person: by trusted ID, else probabilistically.
+
+Writes `core.links` (each row's person, how it was linked, the probability and the
+comparison levels that decided it), `core.link_nodes` (what each side of a pair looked
+like, for review) and `core.review_queue` (pairs waiting for a person's decision).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from hub.link.assign import assign
+from hub.link.decisions import load_decisions
+from hub.link.features import build_features, link_rows_sql
+from hub.link.model import MODEL_COLUMNS, apply_priors, level_labels, settings
+from hub.registry.loader import Registry
+from hub.registry.models import LinkageConfig
+from hub.warehouse import lit
+
+log = logging.getLogger(__name__)
+METHOD_LABEL = {
+    "id": "身份证号码",
+    "probabilistic": "概率匹配",
+    "review": "人工确认",
+    "alone": "新建",
+}
+
+
+@dataclass
+class LinkResult:
+    rows: int = 0
+    by_id: int = 0
+    probabilistic: int = 0  # rows joined to a person by the model
+    reviewed: int = 0  # rows joined by an accepted review decision
+    alone: int = 0  # rows that are a person of their own (no trusted ID, no match)
+    persons: int = 0
+    review_pairs: int = 0
+    seconds: float = 0.0
+
+
+def link(
+    con: duckdb.DuckDBPyConnection, registry: Registry, decisions: Path, secret: str
+) -> LinkResult:
+    """Link all staged person rows of the warehouse behind `con`."""
+    t = time.perf_counter()
+    rows_sql = link_rows_sql(con, registry)
+    if rows_sql is None:
+        _empty_outputs(con)
+        return LinkResult()
+    build_features(con, rows_sql)
+    result = link_features(con, registry.linkage, decisions, secret)
+    result.seconds = round(time.perf_counter() - t, 3)
+    return result
+
+
+def link_features(
+    con: duckdb.DuckDBPyConnection, config: LinkageConfig, decisions: Path, secret: str
+) -> LinkResult:
+    """Link the rows of the temp table `link_features` (see hub.link.features)."""
+    _nodes(con)
+    n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
+    edges = _score(con, config) if n_u else None
+    con.register("_scored", edges if edges is not None else _no_edges())
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE link_edges AS SELECT * FROM _scored")
+    finally:
+        con.unregister("_scored")
+    load_decisions(con, decisions)
+    assign(con, config.thresholds.link, config.thresholds.review)
+    _write(con, secret)
+    return _result(con)
+
+
+def _nodes(con: duckdb.DuckDBPyConnection) -> None:
+    """One node per person known by a trusted ID (its values as most rows give them), and
+    one per row the ID could not link."""
+    agg = ", ".join(
+        f"mode({c}) AS {c}"
+        for c in MODEL_COLUMNS
+        if c not in ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender")
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE link_nodes AS "
+        "SELECT 'id:' || id_text AS unique_id, 'R' AS grp, id_text, any_value(id_birth) AS id_birth, "
+        "any_value(id_area) AS id_area, any_value(id_birth) AS birth, hub_id_gender(id_text) AS gender, "
+        f"{agg}, mode(name) AS name, mode(address) AS address, list(DISTINCT source) AS sources "
+        "FROM link_features WHERE trusted GROUP BY id_text "
+        "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
+        "gender, name_s, name_py, phone, addr_comm, addr_no, addr_unit, head_py, name, address, "
+        "[source] AS sources FROM link_features WHERE NOT trusted"
+    )
+
+
+def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> pa.Table:
+    """Train on the rows the ID links, score candidate pairs; Splink works in a connection
+    of its own so none of its tables reach the warehouse."""
+    from splink import DuckDBAPI, Linker
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    cols = ", ".join(MODEL_COLUMNS)
+    nodes = con.sql(f"SELECT {cols} FROM link_nodes").to_arrow_table()
+    train = con.sql(
+        f"SELECT record_key AS unique_id, 'T' AS grp, {cols.replace('unique_id, grp, ', '')} "
+        "FROM link_features WHERE trusted AND id_text IN ("
+        "SELECT id_text FROM link_features WHERE trusted GROUP BY 1 HAVING count(*) > 1)"
+    ).to_arrow_table()
+    n = nodes.num_rows
+    n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
+    prior = min(0.5, n_u / max(1, n * (n - 1) / 2))
+    with duckdb.connect() as sc:
+        api = DuckDBAPI(sc)
+        model = _train(api, train, nodes, prior, config)
+        linker = Linker(
+            api.register(nodes, table_name="link_nodes"), model, log_level=logging.WARNING
+        )
+        pred = linker.inference.predict(
+            threshold_match_probability=config.thresholds.review, warning_mode="never"
+        )
+        return sc.sql(
+            f"SELECT unique_id_l AS a, unique_id_r AS b, match_probability AS p, "
+            f"match_weight AS w, {_evidence_sql(model)} AS evidence FROM {pred.physical_name}"
+        ).to_arrow_table()
+
+
+def _train(
+    api: Any, train: pa.Table, nodes: pa.Table, prior: float, config: LinkageConfig
+) -> dict[str, Any]:
+    """u on the nodes (one per person: random pairs are almost never a match), m on rows
+    sharing a trusted ID (known matches)."""
+    from splink import Linker
+
+    quiet = logging.WARNING
+    linker = Linker(api.register(nodes, table_name="link_u"), settings(prior), log_level=quiet)
+    linker.training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs)
+    model: dict[str, Any] = linker.misc.save_model_to_json()
+    if train.num_rows >= 2:
+        linker = Linker(api.register(train, table_name="link_training"), model, log_level=quiet)
+        linker.training.estimate_m_from_label_column("id_text")
+        model = linker.misc.save_model_to_json()
+    model["retain_matching_columns"] = True  # the levels (gamma) are each link's evidence
+    return apply_priors(model, config)
+
+
+def _evidence_sql(model: dict[str, Any]) -> str:
+    """The decisive levels of a scored pair in Chinese, from its gamma columns."""
+    parts = []
+    for column, labels in level_labels(model).items():
+        whens = " ".join(f"WHEN {g} THEN {lit(label)}" for g, label in labels.items())
+        parts.append(f"CASE gamma_{column} {whens} END")
+    return f"concat_ws('；', {', '.join(parts)})"
+
+
+def _no_edges() -> pa.Table:
+    return pa.table(
+        {
+            "a": pa.array([], pa.string()),
+            "b": pa.array([], pa.string()),
+            "p": pa.array([], pa.float64()),
+            "w": pa.array([], pa.float64()),
+            "evidence": pa.array([], pa.string()),
+        }
+    )
+
+
+def _write(con: duckdb.DuckDBPyConnection, secret: str) -> None:
+    person = f"'P' || substr(sha256({lit(secret)} || cluster), 1, 16)"
+    con.execute(
+        "CREATE OR REPLACE TABLE core.links AS "
+        f"WITH c AS (SELECT *, {person} AS person_id FROM link_clusters) "
+        "SELECT f.source, f.batch_id, f.source_row, f.record_key, r.person_id, "
+        "CASE WHEN f.trusted THEN f.id_text END AS citizen_id, "
+        "CASE WHEN f.trusted THEN 'id' ELSE u.method END AS method, "
+        "CASE WHEN f.trusted THEN 1.0 ELSE u.p END AS match_probability, "
+        "CASE WHEN f.trusted THEN '身份证号码有效，且与本行出生日期、性别一致' ELSE u.evidence END AS evidence, "
+        "CASE WHEN f.trusted THEN NULL ELSE u.via END AS matched_to "
+        "FROM link_features f "
+        "LEFT JOIN c u ON u.unique_id = f.record_key AND NOT f.trusted "
+        "JOIN c r ON r.unique_id = CASE WHEN f.trusted THEN 'id:' || f.id_text ELSE f.record_key END"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.link_nodes AS SELECT unique_id, grp, id_text, name, birth, "
+        "gender, phone, address, sources FROM link_nodes"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.review_queue AS SELECT "
+        f"substr(sha256({lit(secret)} || a || '~' || b), 1, 10) AS pair_id, a, b, "
+        "round(p, 4) AS match_probability, evidence FROM link_review ORDER BY p DESC, a, b"
+    )
+
+
+def _result(con: duckdb.DuckDBPyConnection) -> LinkResult:
+    counts = dict(con.execute("SELECT method, count(*) FROM core.links GROUP BY method").fetchall())
+    persons, rows, pairs = con.execute(
+        "SELECT (SELECT count(DISTINCT person_id) FROM core.links), (SELECT count(*) FROM core.links), "
+        "(SELECT count(*) FROM core.review_queue)"
+    ).fetchall()[0]
+    return LinkResult(
+        rows=rows,
+        by_id=counts.get("id", 0),
+        probabilistic=counts.get("probabilistic", 0),
+        reviewed=counts.get("review", 0),
+        alone=counts.get("alone", 0),
+        persons=persons,
+        review_pairs=pairs,
+    )
+
+
+def _empty_outputs(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE OR REPLACE TABLE core.links (source VARCHAR, batch_id VARCHAR, source_row INTEGER, "
+        "record_key VARCHAR, person_id VARCHAR, citizen_id VARCHAR, method VARCHAR, "
+        "match_probability DOUBLE, evidence VARCHAR, matched_to VARCHAR)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.link_nodes (unique_id VARCHAR, grp VARCHAR, id_text VARCHAR, "
+        "name VARCHAR, birth VARCHAR, gender VARCHAR, phone VARCHAR, address VARCHAR, sources VARCHAR[])"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.review_queue (pair_id VARCHAR, a VARCHAR, b VARCHAR, "
+        "match_probability DOUBLE, evidence VARCHAR)"
+    )
