@@ -124,7 +124,7 @@ def baseline_linkage(con: duckdb.DuckDBPyConnection) -> pa.Table:
             cl.ExactMatch("head"),
         ],
     )
-    linker = Linker(api.register("base_input"), settings, log_level=logging.WARNING)
+    linker = Linker(api.register("base_input"), settings, log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("citizen_id")], recall=0.8
     )

@@ -47,12 +47,14 @@ MODEL_COLUMNS = (
     "birth",
     "gender",
     "phone",
+    "phones",
     "addr_comm",
     "addr_no",
     "addr_unit",
     "head_py",
 )
 ID_LEVELS = ("exact", "one_edit", "same_birth_area", "other")
+CHANGEABLE = ("phone", "address")  # facts that change over time: see changeable_floor
 # An agreeing ID counts only where the names read the same (or one is missing): relatives
 # share a surname and often most of a given name, so "similar" names are no gate.
 _ALIKE = '("name_py_l" IS NULL OR "name_py_r" IS NULL OR "name_py_l" = "name_py_r")'
@@ -99,7 +101,16 @@ def comparisons() -> list[Any]:
         ),
         _exact("birth", "出生日期"),
         _exact("gender", "性别"),
-        _exact("phone", "联系电话"),
+        cl.CustomComparison(
+            output_column_name="phone",
+            comparison_description="联系电话",
+            comparison_levels=[
+                cll.NullLevel("phones"),
+                # a person known by ID keeps every number departments gave for them
+                _level('len(list_intersect("phones_l", "phones_r")) > 0', "联系电话相同"),
+                _level("ELSE", "联系电话不同"),
+            ],
+        ),
         cl.CustomComparison(
             output_column_name="address",
             comparison_description="地址",
@@ -179,6 +190,8 @@ def apply_priors(model: dict[str, Any], config: LinkageConfig) -> dict[str, Any]
         for i, lvl in enumerate(levels):
             if lvl.get("m_probability") is None:
                 lvl["m_probability"] = defaults[i] if i < len(defaults) else 0.01
+        if name in CHANGEABLE:
+            levels[-1]["m_probability"] = max(levels[-1]["m_probability"], config.changeable_floor)
     return model
 
 

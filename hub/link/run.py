@@ -84,16 +84,19 @@ def _nodes(con: duckdb.DuckDBPyConnection) -> None:
     agg = ", ".join(
         f"mode({c}) AS {c}"
         for c in MODEL_COLUMNS
-        if c not in ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender")
+        if c
+        not in ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender", "phones")
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE link_nodes AS "
         "SELECT 'id:' || id_text AS unique_id, 'R' AS grp, id_text, any_value(id_birth) AS id_birth, "
         "any_value(id_area) AS id_area, any_value(id_birth) AS birth, hub_id_gender(id_text) AS gender, "
-        f"{agg}, mode(name) AS name, mode(address) AS address, list(DISTINCT source) AS sources "
+        f"{agg}, nullif(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL), []) AS phones, "
+        "mode(name) AS name, mode(address) AS address, list(DISTINCT source) AS sources "
         "FROM link_features WHERE trusted GROUP BY id_text "
         "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
-        "gender, name_s, name_py, phone, addr_comm, addr_no, addr_unit, head_py, name, address, "
+        "gender, name_s, name_py, phone, CASE WHEN phone IS NOT NULL THEN [phone] END AS phones, "
+        "addr_comm, addr_no, addr_unit, head_py, name, address, "
         "[source] AS sources FROM link_features WHERE NOT trusted"
     )
 
@@ -107,7 +110,8 @@ def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> pa.Table:
     cols = ", ".join(MODEL_COLUMNS)
     nodes = con.sql(f"SELECT {cols} FROM link_nodes").to_arrow_table()
     train = con.sql(
-        f"SELECT record_key AS unique_id, 'T' AS grp, {cols.replace('unique_id, grp, ', '')} "
+        f"SELECT record_key AS unique_id, 'T' AS grp, "
+        f"{cols.replace('unique_id, grp, ', '').replace(', phones', ', CASE WHEN phone IS NOT NULL THEN [phone] END AS phones')} "
         "FROM link_features WHERE trusted AND id_text IN ("
         "SELECT id_text FROM link_features WHERE trusted GROUP BY 1 HAVING count(*) > 1)"
     ).to_arrow_table()

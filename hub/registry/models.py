@@ -320,6 +320,7 @@ class LinkageConfig(Strict):
     id_match_priors: IdPriors
     agreement_priors: AgreementPriors
     m_defaults: dict[str, list[float]]
+    changeable_floor: float = PydField(default=0.1, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _defaults(self) -> LinkageConfig:
