@@ -58,6 +58,10 @@ class Settings:
         return self.data / "sample"
 
     @property
+    def reports(self) -> Path:
+        return self.data / "reports"
+
+    @property
     def decisions(self) -> Path:
         """Review decisions on uncertain links (appended by `hub review`, read by runs)."""
         return self.data / "review" / "decisions.jsonl"

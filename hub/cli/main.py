@@ -10,6 +10,8 @@ import typer
 
 from hub.cli import bench as bench_cli
 from hub.cli import context as ctx
+from hub.cli import form as form_cli
+from hub.cli import reports as reports_cli
 from hub.cli import review as review_cli
 from hub.cli import source as source_cli
 from hub.cli.render import print_run, print_status, summary_json
@@ -26,6 +28,9 @@ app = typer.Typer(
 app.add_typer(source_cli.app, name="source")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(review_cli.app, name="review")
+app.add_typer(form_cli.app, name="form")
+app.add_typer(reports_cli.app, name="report")
+app.command("burden")(reports_cli.burden_command)
 
 
 @app.command()

@@ -20,7 +20,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
 
-from hub.registry.models import LinkageConfig
+from hub.registry.config import LinkageConfig
 
 # Every candidate pair involves at least one row that the ID could not link (group 'U'):
 # pairs of ID-linked persons are already decided.

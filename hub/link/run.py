@@ -20,8 +20,8 @@ from hub.link.assign import assign
 from hub.link.decisions import load_decisions
 from hub.link.features import build_features, link_rows_sql
 from hub.link.model import MODEL_COLUMNS, apply_priors, level_labels, settings
+from hub.registry.config import LinkageConfig
 from hub.registry.loader import Registry
-from hub.registry.models import LinkageConfig
 from hub.warehouse import lit
 
 log = logging.getLogger(__name__)

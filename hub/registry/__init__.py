@@ -2,7 +2,8 @@
 
 from hub.registry.errors import RegistryError
 from hub.registry.loader import Registry, load_registry
-from hub.registry.models import CodeList, Field, OrgTree, Rule, Source, SourceColumn
+from hub.registry.models import CodeList, Field, Rule, Source, SourceColumn
+from hub.registry.orgunits import OrgTree
 
 __all__ = [
     "CodeList",

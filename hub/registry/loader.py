@@ -10,8 +10,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from hub.registry.config import LinkageConfig, MappingConfig
 from hub.registry.errors import RegistryError
-from hub.registry.models import CodeList, Field, LinkageConfig, MappingConfig, OrgTree, Source
+from hub.registry.models import CodeList, Field, Source
+from hub.registry.orgunits import OrgTree
+from hub.registry.reports import Condition, Report
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,6 +30,7 @@ class Registry:
     sources: dict[str, Source]
     mapping: MappingConfig
     linkage: LinkageConfig
+    reports: dict[str, Report]
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -61,6 +65,7 @@ def load_registry(root: Path) -> Registry:
     sources = load_sources(root / "sources", fields)
     mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
     linkage = _model(LinkageConfig, _read(root / "linkage.yaml"), root / "linkage.yaml", "")
+    reports = load_reports(root / "reports", fields, codelists)
     _cross_check(root, fields, codelists, sources)
     for kind, name in mapping.content_defaults.items():
         if name not in fields:
@@ -75,6 +80,7 @@ def load_registry(root: Path) -> Registry:
         sources=sources,
         mapping=mapping,
         linkage=linkage,
+        reports=reports,
     )
 
 
@@ -93,6 +99,52 @@ def load_sources(folder: Path, fields: dict[str, Field]) -> dict[str, Source]:
                 )
         sources[src.name] = src
     return sources
+
+
+def load_reports(
+    folder: Path, fields: dict[str, Field], codelists: dict[str, CodeList]
+) -> dict[str, Report]:
+    reports: dict[str, Report] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        rep = _model(Report, _read(path), path, "")
+        if rep.name != path.stem:
+            raise RegistryError(path, rep.name, f"报表名应与文件名一致（{path.stem}）")
+        for i, col in enumerate(rep.columns):
+            if col.field and col.field not in fields:
+                raise RegistryError(
+                    path,
+                    f"columns[{i}] ({col.header})",
+                    f"未知字段 {col.field!r}（允许：fields.yaml 中的字段）",
+                )
+        for i, cond in enumerate(rep.population):
+            _check_condition(path, f"population[{i}]", cond, fields, codelists)
+        reports[rep.name] = rep
+    return reports
+
+
+def _check_condition(
+    path: Path,
+    where: str,
+    cond: Condition,
+    fields: dict[str, Field],
+    codelists: dict[str, CodeList],
+) -> None:
+    if cond.field is None:
+        return
+    f = fields.get(cond.field)
+    if f is None:
+        raise RegistryError(path, where, f"未知字段 {cond.field!r}")
+    if cond.in_ is not None:
+        if not f.codelist:
+            raise RegistryError(path, where, f"字段 {f.name} 没有代码表，不能用 in 条件")
+        codes = {e.code for e in codelists[f.codelist].entries}
+        unknown = [c for c in cond.in_ if c not in codes]
+        if unknown:
+            raise RegistryError(
+                path,
+                where,
+                f"代码 {', '.join(unknown)} 不在代码表《{f.label}》中（允许：{', '.join(sorted(codes))}）",
+            )
 
 
 def _load_fields(path: Path) -> dict[str, Field]:

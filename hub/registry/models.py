@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -93,6 +92,7 @@ class Field(Strict):
 
     name: str
     label: str
+    group: str = "其他"  # the section of the consolidated form that asks it
     entity: Entity
     type: FieldType
     normalize: Normalizer
@@ -212,126 +212,6 @@ def to_halfwidth(value: str) -> str:
     return "".join(out).strip()
 
 
-class Grid(Strict):
-    code: str
-    name: str
-
-
-class Community(Strict):
-    code: str
-    name: str
-    road: str | None = None
-    grids: list[Grid] = PydField(default_factory=list)
-
-
-class Street(Strict):
-    code: str
-    name: str
-    communities: list[Community]
-
-
-class District(Strict):
-    code: str
-    name: str
-    province: str
-    city: str
-
-
-class OrgTree(Strict):
-    """The administrative tree: district -> street/town -> community/village -> grid."""
-
-    district: District
-    streets: list[Street]
-
-    @model_validator(mode="after")
-    def _codes_nest(self) -> OrgTree:
-        seen: set[str] = set()
-        for s in self.streets:
-            _nest(s.code, self.district.code, s.name, seen)
-            for c in s.communities:
-                _nest(c.code, s.code, c.name, seen)
-                for g in c.grids:
-                    _nest(g.code, c.code, g.name, seen)
-        return self
-
-    @property
-    def communities(self) -> list[Community]:
-        return [c for s in self.streets for c in s.communities]
-
-    def street_of(self, community_code: str) -> Street:
-        return next(s for s in self.streets if any(c.code == community_code for c in s.communities))
-
-
-def _nest(code: str, parent: str, name: str, seen: set[str]) -> None:
-    if not code.startswith(parent) or len(code) != len(parent) + 3:
-        raise ValueError(f"{name} 的代码 {code} 应为上级代码 {parent} 加 3 位数字")
-    if code in seen:
-        raise ValueError(f"代码 {code} 重复")
-    seen.add(code)
-
-
-class MappingConfig(Strict):
-    """How `hub source suggest` weighs evidence (schemas/mapping.yaml)."""
-
-    threshold: float = PydField(default=0.6, gt=0, lt=1)
-    sample_rows: int = PydField(default=5000, ge=100)
-    other_person_words: list[str] = PydField(default_factory=list)
-    generic_words: list[str] = PydField(default_factory=list)
-    ignore_headers: list[str] = PydField(default_factory=list)
-    content_defaults: dict[str, str] = PydField(default_factory=dict)
-    surnames: str = ""
-
-
-class Thresholds(Strict):
-    link: float = PydField(gt=0, lt=1)
-    review: float = PydField(gt=0, lt=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Thresholds:
-        if self.review >= self.link:
-            raise ValueError(f"review（{self.review}）须小于 link（{self.link}）")
-        return self
-
-
-class IdPriors(Strict):
-    exact: float = PydField(gt=0, lt=1)
-    one_edit: float = PydField(gt=0, lt=1)
-    same_birth_area: float = PydField(gt=0, lt=1)
-    other: float = PydField(gt=0, lt=1)
-
-    @model_validator(mode="after")
-    def _sum(self) -> IdPriors:
-        total = self.exact + self.one_edit + self.same_birth_area + self.other
-        if abs(total - 1) > 1e-6:
-            raise ValueError(f"各项之和须为 1（现为 {total:.3f}）")
-        return self
-
-
-class AgreementPriors(Strict):
-    birth_differs: float = PydField(gt=0, lt=1)
-    gender_differs: float = PydField(gt=0, lt=1)
-
-
-class LinkageConfig(Strict):
-    """How rows are linked to residents (schemas/linkage.yaml)."""
-
-    thresholds: Thresholds
-    u_sample_pairs: int = PydField(default=100_000, ge=1000)
-    id_match_priors: IdPriors
-    agreement_priors: AgreementPriors
-    m_defaults: dict[str, list[float]]
-    changeable_floor: float = PydField(default=0.1, ge=0, lt=1)
-
-    @model_validator(mode="after")
-    def _defaults(self) -> LinkageConfig:
-        levels = {"name": 4, "phone": 2, "address": 4, "head_py": 2}
-        for comp, n in levels.items():
-            got = self.m_defaults.get(comp)
-            if got is None or len(got) != n or abs(sum(got) - 1) > 1e-6:
-                raise ValueError(f"m_defaults.{comp} 须为 {n} 个概率，且之和为 1")
-        return self
-
-
 class HeaderSpec(Strict):
     """Where the header sits: 1-based first row and how many rows it spans (2 = merged)."""
 
@@ -432,7 +312,3 @@ class Source(Strict):
         if col.required is not None:
             return col.required
         return bool(col.field and fields[col.field].required)
-
-
-def today_iso() -> str:
-    return date.today().isoformat()

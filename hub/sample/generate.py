@@ -109,7 +109,7 @@ def _format_row(spec: SourceSpec, person: Resident, speller: Speller) -> list[ob
 
 
 def _assign_programmes(rng: random.Random, people: list[Resident], factory: PeopleFactory) -> None:
-    """Decide who is on 低保, 持证残疾, 养老保险 and veterans' rolls, with the facts they carry."""
+    """Decide who is on 低保 / 特困, 持证残疾, 养老保险 and veterans' rolls, with their facts."""
     households: dict[str, list[Resident]] = {}
     for p in people:
         households.setdefault(p.household_id, []).append(p)
@@ -149,6 +149,16 @@ def _assign_programmes(rng: random.Random, people: list[Resident], factory: Peop
                 self_care=rng.choices("123", weights=[75, 18, 7])[0],
                 medical=rng.choices("12", weights=[40, 60])[0],
                 visit=fmt_date(AS_OF - timedelta(days=rng.randint(1, 300)), "iso"),
+            )
+        if p.extra.get("alone") == "1" and "dibao_type" not in p.extra and rng.random() < 0.1:
+            cert += 1  # 特困供养: old, living alone, with nobody to support them
+            p.extra.update(
+                dibao_type="03",
+                dibao_cert=f"TK{AS_OF.year}{cert:05d}",
+                dibao_size=1,
+                dibao_income=f"{rng.randint(0, 600)}.00",
+                bank=rng.choice(BANKS),
+                account=f"6228{rng.randrange(10**15):015d}",
             )
         if age >= 16 and p.employment != "31" and rng.random() < 0.5:
             p.extra.update(

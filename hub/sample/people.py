@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from hub.normalize.cn_id import make_id
-from hub.registry.models import OrgTree
+from hub.registry.orgunits import OrgTree
 
 AS_OF = date(2025, 10, 31)  # the sample's reporting date, fixed so runs are reproducible
 

@@ -1,0 +1,82 @@
+"""Department reports (报表) as data: who is in one, which columns in which order, how often.
+
+A report's population is a list of conditions, all of which must hold:
+    {field: assistance_type, in: ["01"]}    the field's code is one of these
+    {field: disability_cert_no, present: true}   the field has a value (false: has none)
+    {age: {min: 80}}                         age at the end of the reporting period
+Columns are fields, or one of the computed values `seq` (序号) and `age` (年龄).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field as PydField
+from pydantic import field_validator, model_validator
+
+from hub.registry.models import _NAME, Strict
+
+Period = Literal["monthly", "quarterly", "yearly"]
+PER_MONTH = {"monthly": 1.0, "quarterly": 1 / 3, "yearly": 1 / 12}
+
+
+class AgeRange(Strict):
+    min: int | None = PydField(default=None, ge=0, le=130)
+    max: int | None = PydField(default=None, ge=0, le=130)
+
+
+class Condition(Strict):
+    field: str | None = None
+    in_: list[str] | None = PydField(default=None, alias="in")
+    present: bool | None = None
+    age: AgeRange | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        if self.age is not None:
+            if self.field or self.in_ is not None or self.present is not None:
+                raise ValueError("age 条件不能与 field/in/present 写在同一条中")
+            return self
+        if not self.field:
+            raise ValueError("条件须写 field（配合 in 或 present），或写 age")
+        if (self.in_ is None) == (self.present is None):
+            raise ValueError(f"字段 {self.field} 的条件须且只能写 in 或 present 之一")
+        return self
+
+
+class ReportColumn(Strict):
+    header: str
+    field: str | None = None
+    value: Literal["seq", "age"] | None = None
+    show: Literal["label", "code"] = "label"  # code fields: the Chinese label, or the code
+    total: bool = False  # summed in the 合计 row
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReportColumn:
+        if (self.field is None) == (self.value is None):
+            raise ValueError(f"列「{self.header}」须且只能写 field 或 value（seq / age）之一")
+        return self
+
+
+class Report(Strict):
+    """One department report (one YAML file under `schemas/reports/`)."""
+
+    name: str
+    department: str
+    title: str
+    period: Period
+    population: list[Condition] = PydField(default_factory=list)
+    columns: list[ReportColumn]
+    sheet: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _snake(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"报表名 {v!r} 须为 snake_case")
+        return v
+
+    @property
+    def fields(self) -> list[str]:
+        """The data elements this report asks for (computed columns excluded), in order."""
+        return [c.field for c in self.columns if c.field]

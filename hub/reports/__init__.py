@@ -1,0 +1,1 @@
+"""Department reports generated from the golden records, and the burden the one form removes."""

@@ -1,0 +1,83 @@
+"""`hub report generate`: every department's report for a period, from the published data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from hub.publish.snapshot import dataset_path, read_current
+from hub.registry.loader import Registry
+from hub.registry.reports import Report
+from hub.reports.build import Period, load_labels, report_rows
+from hub.reports.write import write_csv, write_xlsx
+from hub.settings import Settings
+from hub.warehouse import lit
+
+MADE_BY = "社区一张表 Hub（由已归集数据自动生成）"
+
+
+@dataclass
+class ReportResult:
+    name: str
+    department: str
+    title: str
+    period: str
+    rows: int
+    xlsx: Path
+    csv: Path
+    release: int
+
+
+def open_published_person(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """The view `person` over the current published snapshot; returns its release number."""
+    current = read_current(settings.published)
+    if current is None:
+        raise FileNotFoundError("尚未发布数据：请先运行 hub run")
+    path = dataset_path(settings.published, "person", current)
+    con.execute(f"CREATE OR REPLACE VIEW person AS SELECT * FROM read_parquet({lit(str(path))})")
+    return int(current["release"])
+
+
+def selected(registry: Registry, department: str | None) -> list[Report]:
+    """Reports of `department` (its name, or a report's name); all when None."""
+    if department is None:
+        return list(registry.reports.values())
+    chosen = [r for r in registry.reports.values() if department in (r.department, r.name)]
+    if not chosen:
+        known = "、".join(sorted({r.department for r in registry.reports.values()}))
+        raise LookupError(f"没有部门或报表 {department!r}（现有部门：{known}）")
+    return chosen
+
+
+def generate_reports(
+    settings: Settings, registry: Registry, period: Period, department: str | None = None
+) -> list[ReportResult]:
+    reports = selected(registry, department)
+    out = []
+    with duckdb.connect() as con:
+        release = open_published_person(con, settings)
+        load_labels(con, registry)
+        for report in reports:
+            table = report_rows(con, report, registry, period)
+            folder = settings.reports / period.key / report.department
+            folder.mkdir(parents=True, exist_ok=True)
+            label = period.label(report.period)
+            stem = f"{report.title}_{label}"
+            xlsx, csv = folder / f"{stem}.xlsx", folder / f"{stem}.csv"
+            write_xlsx(xlsx, report, f"{report.title}（{label}）", table, MADE_BY)
+            write_csv(csv, report, table)
+            out.append(
+                ReportResult(
+                    report.name,
+                    report.department,
+                    report.title,
+                    label,
+                    table.num_rows,
+                    xlsx,
+                    csv,
+                    release,
+                )
+            )
+    return out
