@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: setup demo test test-fast check bench lock clean
+.PHONY: setup browser demo test test-fast check bench lock clean
 
 setup: $(STAMP)
 
@@ -17,10 +17,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
+# Installed as root, or through sudo when it can run without a password.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "正在安装 chromium（浏览器测试需要）"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+	@test -x /usr/bin/chromium || { echo "缺少 /usr/bin/chromium：请安装 Debian 的 chromium 包"; exit 1; }
+
 demo: setup
 	$(BIN)/hub demo
 
-test: setup
+test: setup browser
 	$(BIN)/pytest
 
 test-fast: setup
@@ -42,4 +53,5 @@ lock: setup
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v "^pip==" > requirements.lock
 
 clean:
-	rm -rf $(VENV) data/warehouse.duckdb* data/incoming data/archive data/published data/gx data/truth
+	rm -rf $(VENV) data/warehouse.duckdb* data/incoming data/archive data/published data/gx data/truth \
+		data/reports data/submissions data/templates

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from hub.core.golden import CoreResult, build_core
+from hub.form.submissions import load_submissions
 from hub.ingest.raw import LoadResult, load_incoming
 from hub.link.run import LinkResult, link
 from hub.normalize.stage import StageResult, stage_source
@@ -61,6 +62,9 @@ def run_pipeline(
         with _timed(out, "load"):
             say("读取新文件")
             out.loads = load_incoming(con, registry, settings.incoming, settings.archive)
+            form = load_submissions(con, registry, settings.submissions, settings.archive)
+            if form is not None:
+                out.loads.append(form)
         with _timed(out, "stage"):
             for name in registry.sources:
                 say(f"规范化与校验 {name}")

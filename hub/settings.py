@@ -62,6 +62,16 @@ class Settings:
         return self.data / "reports"
 
     @property
+    def submissions(self) -> Path:
+        """Form submissions, appended by the web app; the pipeline only reads them."""
+        return self.data / "submissions"
+
+    @property
+    def users(self) -> Path:
+        """Staff accounts (password hashes): outside the repository like the warehouse."""
+        return self.data / "users.json"
+
+    @property
     def decisions(self) -> Path:
         """Review decisions on uncertain links (appended by `hub review`, read by runs)."""
         return self.data / "review" / "decisions.jsonl"

@@ -1,18 +1,24 @@
 """Assets generated from `schemas/sources/*.yaml`: raw/<source> -> staged/<source> -> core/links
--> core/person -> published/core. A new source YAML is new assets on the next load, with no
+-> core/person -> published/core -> report/<report>. A new source YAML is new assets on the next load, with no
 code change."""
 
+from datetime import date
 from typing import Any
 
 import dagster as dg
 
 from hub.core.golden import build_core
+from hub.form.submissions import load_submissions
 from hub.ingest.raw import load_incoming
 from hub.link.run import link
 from hub.normalize.stage import stage_source
 from hub.pipeline import RunSummary, publish_guards
 from hub.publish.snapshot import publish
 from hub.registry import Registry, Source
+from hub.registry.formsource import FORM_SOURCE
+from hub.registry.reports import Report
+from hub.reports.build import Period
+from hub.reports.generate import generate_reports
 from hub.validate.expectations import run_suites
 from hub.warehouse import warehouse
 from pipelines.checks import check_results, check_specs_for
@@ -48,6 +54,9 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         s.ensure()
         with warehouse(s.warehouse) as con:
             results = load_incoming(con, hub.registry(), s.incoming, s.archive, only=src.name)
+            if src.name == FORM_SOURCE:  # the web form's submissions are this source too
+                form = load_submissions(con, hub.registry(), s.submissions, s.archive)
+                results += [form] if form else []
         for r in results:
             (context.log.warning if r.status == "rejected" else context.log.info)(
                 f"{r.file}: {r.message} {'；'.join(r.notes)}"
@@ -155,9 +164,32 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     return [core_links, core_person, published_core]
 
 
+def report_asset(report: Report) -> dg.AssetsDefinition:
+    """One department report of the current month, generated from the published snapshot."""
+
+    @dg.asset(
+        key=dg.AssetKey(["report", report.name]),
+        deps=[PUBLISHED],
+        group_name="reports",
+        kinds={"xlsx", "csv"},
+        metadata={"部门": report.department, "报表": report.title},
+        description=f"{report.department}《{report.title}》：由一人一档自动生成",
+    )
+    def report_file(hub: HubResource) -> dg.MaterializeResult:
+        (r,) = generate_reports(
+            hub.settings(), hub.registry(), Period.of(date.today()), report.name
+        )
+        return dg.MaterializeResult(
+            metadata={"rows": r.rows, "period": r.period, "xlsx": str(r.xlsx), "csv": str(r.csv)}
+        )
+
+    return report_file
+
+
 def build_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     out: list[dg.AssetsDefinition] = []
     for src in registry.sources.values():
         out.extend(source_assets(registry, src))
     out.extend(core_assets(registry))
+    out.extend(report_asset(r) for r in registry.reports.values())
     return out

@@ -22,8 +22,10 @@ def build_incoming_sensor(job: Any) -> dg.SensorDefinition:
         if not s.incoming.exists():
             return dg.SensorResult(skip_reason="待加载目录不存在")
         files = sorted(p for p in s.incoming.iterdir() if p.is_file() and match_source(reg, p.name))
+        # the web form's store: a new submission changes a day file's size
+        files += sorted(s.submissions.glob("*.jsonl")) if s.submissions.exists() else []
         if not files:
-            return dg.SensorResult(skip_reason="待加载目录中没有已登记来源的文件")
+            return dg.SensorResult(skip_reason="待加载目录中没有已登记来源的文件，也没有表单提交")
         stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
         run_key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
         return dg.SensorResult(

@@ -17,12 +17,23 @@ ASSET_KEYS = [
     "core/person",
     "published/core",
     "raw/canlian_disabled",
+    "raw/community_form",
     "raw/gongan_household",
     "raw/minzheng_dibao",
     "raw/renshe_pension",
     "raw/tuiyi_veterans",
     "raw/weijian_elderly",
+    "report/canlian_liangxiang",
+    "report/minzheng_dibao_monthly",
+    "report/minzheng_dujulaoren",
+    "report/minzheng_gaoling",
+    "report/minzheng_tekun",
+    "report/renshe_jumin_yanglao",
+    "report/tuiyi_xinxi_caiji",
+    "report/wangge_changzhu",
+    "report/weijian_laonian_jiankang",
     "staged/canlian_disabled",
+    "staged/community_form",
     "staged/gongan_household",
     "staged/minzheng_dibao",
     "staged/renshe_pension",
@@ -78,6 +89,8 @@ def test_full_run_in_process(tmp_path: Path):
         for m in result.get_asset_materialization_events()
     }
     assert materialized["core/person"]["persons"].value == 150
+    dibao = materialized["report/minzheng_dibao_monthly"]
+    assert dibao["rows"].value > 0 and Path(dibao["xlsx"].value).exists()
     assert materialized["core/links"]["by_id"].value > 150
     assert materialized["published/core"]["release"].value == 1
     assert not list((data / "incoming").iterdir())

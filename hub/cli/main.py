@@ -13,6 +13,7 @@ from hub.cli import context as ctx
 from hub.cli import form as form_cli
 from hub.cli import reports as reports_cli
 from hub.cli import review as review_cli
+from hub.cli import serve as serve_cli
 from hub.cli import source as source_cli
 from hub.cli.render import print_run, print_status, summary_json
 from hub.pipeline import run_pipeline, step_count
@@ -31,6 +32,8 @@ app.add_typer(review_cli.app, name="review")
 app.add_typer(form_cli.app, name="form")
 app.add_typer(reports_cli.app, name="report")
 app.command("burden")(reports_cli.burden_command)
+app.add_typer(serve_cli.users, name="user")
+app.command("serve")(serve_cli.serve_command)
 
 
 @app.command()

@@ -28,12 +28,13 @@ _RANK_KEY = (
     "+ ((100000 - (o.observed_at - DATE '1900-01-01'))::HUGEINT << 56) "
     "+ (k.batch_rank::HUGEINT << 32) + o.source_row"
 )
-# Tie-breakers after recency: source name ascending, then the newest batch. Every batch is
-# also a batch of the derived source (values read off its ID numbers).
+# Tie-breakers after recency: source name ascending, then the batch loaded last (two form
+# batches of one day: the later edits win). Every batch is also a batch of the derived source
+# (values read off its ID numbers).
 _BATCH_RANKS = (
-    "SELECT source, batch_id, row_number() OVER (ORDER BY source, batch_id DESC) AS batch_rank "
-    f"FROM (SELECT source, batch_id FROM raw._batches UNION SELECT '{DERIVED_SOURCE}', batch_id "
-    "FROM raw._batches)"
+    "SELECT source, batch_id, row_number() OVER (ORDER BY source, loaded_at DESC, batch_id DESC) "
+    f"AS batch_rank FROM (SELECT source, batch_id, loaded_at FROM raw._batches UNION "
+    f"SELECT '{DERIVED_SOURCE}', batch_id, loaded_at FROM raw._batches)"
 )
 
 

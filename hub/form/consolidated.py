@@ -13,6 +13,7 @@ from typing import Any
 
 from hub.registry.loader import Registry
 from hub.registry.models import Field
+from hub.registry.reports import form_field_names
 
 GROUP_ORDER = [
     "基本信息",
@@ -63,19 +64,11 @@ class ConsolidatedForm:
 
 def derive_form(registry: Registry) -> ConsolidatedForm:
     """Every field any report needs, once, grouped; the resident's key fields first."""
-    used: dict[str, list[str]] = {}
-    for rep in registry.reports.values():
-        for name in rep.fields:
-            used.setdefault(name, [])
-            if rep.title not in used[name]:
-                used[name].append(rep.title)
-    # who the form is about and where they live: always asked, so a new resident can be added
-    for key in ("citizen_id", "name", "gender", "birth_date", "community_code"):
-        used.setdefault(key, [])
     groups: dict[str, list[FormField]] = {g: [] for g in GROUP_ORDER}
-    for f in registry.fields.values():  # registry order is the order staff see
-        if f.name in used:
-            groups.setdefault(f.group, []).append(_form_field(registry, f, used[f.name]))
+    for name in form_field_names(registry.fields, registry.reports):
+        f = registry.fields[name]
+        titles = [r.title for r in registry.reports.values() if name in r.fields]
+        groups.setdefault(f.group, []).append(_form_field(registry, f, titles))
     return ConsolidatedForm({g: fs for g, fs in groups.items() if fs})
 
 

@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -131,17 +131,57 @@ def _store(
     archive: Path,
     drift: Drift,
 ) -> LoadResult:
+    stored = _archive(path.name, data, sha, archive / src.name)
+    result = _record(con, src, path.name, sha, ft, stored, drift)
+    path.unlink()
+    return result
+
+
+def store_table(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    name: str,
+    data: bytes,
+    table: pa.Table,
+    archive: Path,
+    observed: date | None = None,
+) -> LoadResult:
+    """Load rows that did not come as a file (form submissions) as a batch of `src`: `data`
+    is what gets archived and hashed, so the same rows twice are a no-op too."""
+    ensure_tables(con)
+    sha = hashlib.sha256(data).hexdigest()
+    if known(con, src.name, sha):
+        return LoadResult(
+            name, "duplicate", src.name, batch_id(src.name, sha), message="已加载过，跳过"
+        )
+    headers = table.column_names
+    rows = pa.array(range(1, table.num_rows + 1), pa.int32())
+    ft = FileTable(table.append_column(SOURCE_ROW, rows), headers, "utf-8", None, HeaderSpec(row=1))
+    stored = _archive(name, data, sha, archive / src.name)
+    return _record(con, src, name, sha, ft, stored, Drift(), observed)
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    file_name: str,
+    sha: str,
+    ft: FileTable,
+    stored: Path,
+    drift: Drift,
+    observed: date | None = None,
+) -> LoadResult:
+    """Append the rows and their batch in one transaction."""
     bid = batch_id(src.name, sha)
     now = datetime.now().replace(microsecond=0)
-    stored = _archive(path, data, sha, archive / src.name)
     table = ft.table.rename_columns([*ft.headers, SOURCE_ROW])
     n = table.num_rows
-    meta = {"_batch_id": bid, "_file_name": path.name, "_file_sha256": sha, "_loaded_at": now}
+    meta = {"_batch_id": bid, "_file_name": file_name, "_file_sha256": sha, "_loaded_at": now}
     notes = [*ft.notes, *drift.notes, *_layout_notes(ft)]
     batch = {
         "batch_id": bid,
         "source": src.name,
-        "file_name": path.name,
+        "file_name": file_name,
         "sha256": sha,
         "rows": n,
         "encoding": ft.encoding,
@@ -153,7 +193,7 @@ def _store(
         "blank_rows": ft.blank_rows,
         "unregistered_columns": [h for h in drift.added if h not in drift.renamed.values()],
         "missing_columns": drift.missing,
-        "observed_at": observed_at(path.name, now.date()),
+        "observed_at": observed or observed_at(file_name, now.date()),
         "loaded_at": now,
         "archive_path": str(stored),
         "renamed_columns": [{"registered": k, "in_file": v} for k, v in drift.renamed.items()],
@@ -170,8 +210,7 @@ def _store(
     except Exception:
         con.execute("ROLLBACK")
         raise
-    path.unlink()
-    return LoadResult(path.name, "loaded", src.name, bid, n, f"已加载 {n} 行", notes)
+    return LoadResult(file_name, "loaded", src.name, bid, n, f"已加载 {n} 行", notes)
 
 
 def _append(
@@ -211,10 +250,10 @@ def _append(
         con.unregister("_incoming_rows")
 
 
-def _archive(path: Path, data: bytes, sha: str, folder: Path) -> Path:
+def _archive(name: str, data: bytes, sha: str, folder: Path) -> Path:
     """Keep the original unchanged; written to a temp name first so a crash leaves no half file."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{sha[:12]}_{path.name}"
+    target = folder / f"{sha[:12]}_{name}"
     if not target.exists():
         tmp = target.with_name(target.name + ".part")
         tmp.write_bytes(data)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.registry.config import LinkageConfig, MappingConfig
 from hub.registry.errors import RegistryError
+from hub.registry.formsource import FORM_SOURCE, form_source
 from hub.registry.models import CodeList, Field, Source
 from hub.registry.orgunits import OrgTree
 from hub.registry.reports import Condition, Report
@@ -66,6 +67,8 @@ def load_registry(root: Path) -> Registry:
     mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
     linkage = _model(LinkageConfig, _read(root / "linkage.yaml"), root / "linkage.yaml", "")
     reports = load_reports(root / "reports", fields, codelists)
+    if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
+        sources[FORM_SOURCE] = form_source(fields, reports)
     _cross_check(root, fields, codelists, sources)
     for kind, name in mapping.content_defaults.items():
         if name not in fields:

@@ -258,6 +258,8 @@ class Source(Strict):
     period: Literal["daily", "monthly", "quarterly", "yearly", "adhoc"] = "monthly"
     owner: str | None = None
     group: str | None = None  # ASCII group name for the Dagster UI; default: the name's prefix
+    # false for a table that is rightly empty at times (the form before anyone submitted)
+    expect_rows: bool = True
     columns: list[SourceColumn]
 
     @field_validator("name")

@@ -9,7 +9,8 @@ Columns are fields, or one of the computed values `seq` (序号) and `age` (年�
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import Field as PydField
 from pydantic import field_validator, model_validator
@@ -80,3 +81,13 @@ class Report(Strict):
     def fields(self) -> list[str]:
         """The data elements this report asks for (computed columns excluded), in order."""
         return [c.field for c in self.columns if c.field]
+
+
+# who the form is about and where they live: always asked, so a new resident can be added
+FORM_KEYS = ("citizen_id", "name", "gender", "birth_date", "community_code")
+
+
+def form_field_names(fields: Mapping[str, Any], reports: Mapping[str, Report]) -> list[str]:
+    """Every field some report needs (and the keys), once, in registry order."""
+    used = set(FORM_KEYS) | {name for rep in reports.values() for name in rep.fields}
+    return [name for name in fields if name in used]

@@ -52,7 +52,7 @@ def expectations_for(registry: Registry, source: str) -> list[Expectation]:
         Expectation(
             "ExpectTableRowCountToBeBetween", {"min_value": 1}, "rows_present", "error", True
         )
-    ]
+    ][: int(src.expect_rows)]
     for c in src.mapped:
         f = registry.fields[c.field or ""]
         req = f.rule("required")

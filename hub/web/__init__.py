@@ -1,0 +1,1 @@
+"""The web app for community staff (`hub serve`): the consolidated form, prefilled."""

@@ -1,0 +1,100 @@
+"""What staff see of residents: the published snapshot, scoped to one community.
+
+Readers never open the warehouse: this reads the current release's Parquet files and notices
+a new release on the next request. Every lookup takes the staff member's community, so a
+resident of another community is simply not found.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hub.publish.snapshot import dataset_path, read_current
+from hub.warehouse import lit
+
+SEARCH_LIMIT = 50
+
+
+@dataclass
+class Origin:
+    department: str
+    observed_at: date | None
+
+    @property
+    def text(self) -> str:
+        when = f" {self.observed_at:%Y-%m}" if self.observed_at else ""
+        return f"来自 {self.department}{when}"
+
+
+class Directory:
+    """Lookups over the current published release (thread-safe: one cursor per call)."""
+
+    def __init__(self, published: Path) -> None:
+        self.published = published
+        self._con = duckdb.connect()
+        self._release: int | None = None
+        self._lock = threading.Lock()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            current = read_current(self.published)
+            if current is None:
+                raise FileNotFoundError("尚未发布数据：请数据专班先运行 hub run")
+            if current["release"] != self._release:
+                for name in ("person", "provenance"):
+                    path = dataset_path(self.published, name, current)
+                    self._con.execute(
+                        f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({lit(str(path))})"
+                    )
+                self._release = current["release"]
+            return self._con.cursor()
+
+    def search(self, community: str, text: str) -> list[dict[str, Any]]:
+        """Residents of `community` whose name contains `text` or whose ID starts with it."""
+        text = text.strip()
+        cur = self._cursor()
+        rows = cur.execute(
+            "SELECT person_id, name, citizen_id, gender, birth_date, current_address FROM person "
+            "WHERE community_code = ? AND (? = '' OR contains(name, ?) "
+            "OR starts_with(upper(citizen_id), upper(?))) ORDER BY name, person_id LIMIT ?",
+            [community, text, text, text, SEARCH_LIMIT],
+        ).fetchall()
+        cols = ["person_id", "name", "citizen_id", "gender", "birth_date", "current_address"]
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def person(self, community: str, person_id: str) -> dict[str, Any] | None:
+        """The golden record, or None if there is none in this staff member's community."""
+        cur = self._cursor()
+        res = cur.execute(
+            "SELECT * FROM person WHERE person_id = ? AND community_code = ?",
+            [person_id, community],
+        )
+        cols = [d[0] for d in res.description]
+        rows = res.fetchall()
+        return dict(zip(cols, rows[0], strict=True)) if rows else None
+
+    def origins(self, person_id: str) -> dict[str, Origin]:
+        """Per field, the department and date of the value the golden record holds."""
+        cur = self._cursor()
+        rows = cur.execute(
+            "SELECT field, department, observed_at FROM provenance "
+            "WHERE person_id = ? AND selected",
+            [person_id],
+        ).fetchall()
+        return {f: Origin(d, None if o is None or o.year < 1901 else o) for f, d, o in rows}
+
+    def community_people(self, community: str) -> list[dict[str, Any]]:
+        """Every resident of `community` (for the Excel template), by grid and name."""
+        cur = self._cursor()
+        res = cur.execute(
+            "SELECT * FROM person WHERE community_code = ? ORDER BY grid_code, name, person_id",
+            [community],
+        )
+        cols = [d[0] for d in res.description]
+        return [dict(zip(cols, r, strict=True)) for r in res.fetchall()]
