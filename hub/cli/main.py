@@ -100,6 +100,8 @@ def demo() -> None:
     with ctx.steps(total=step_count(reg)) as say:
         summary = run_pipeline(s, reg, progress=say)
     print_run(summary, read_status(s, reg))
+    if summary.published is not None:
+        reports_cli.print_demo_reports(s, reg)
 
 
 @app.command()
