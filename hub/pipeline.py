@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -19,9 +20,10 @@ from hub.form.submissions import load_submissions
 from hub.ingest.raw import LoadResult, load_incoming
 from hub.link.run import LinkResult, link
 from hub.normalize.stage import StageResult, stage_source
-from hub.publish.snapshot import PublishResult, publish
+from hub.publish.snapshot import DATASETS, PublishResult, publish
 from hub.registry.loader import Registry
 from hub.settings import Settings
+from hub.share.tables import build_share_views
 from hub.validate.expectations import prefetch_gx, run_suites
 from hub.validate.staged_checks import CheckOutcome, run_checks
 from hub.warehouse import one, warehouse
@@ -89,8 +91,16 @@ def run_pipeline(
         if not out.blocked:
             with _timed(out, "publish"):
                 say("发布快照")
-                out.published = publish(con, settings.published)
+                out.published = publish_all(con, registry, settings)
     return out
+
+
+def publish_all(
+    con: duckdb.DuckDBPyConnection, registry: Registry, settings: Settings
+) -> PublishResult:
+    """The core datasets and every active grant's table, switched in one release."""
+    shares = build_share_views(con, registry, date.today())
+    return publish(con, settings.published, DATASETS | shares)
 
 
 def step_count(registry: Registry, validate_with_gx: bool = True) -> int:

@@ -72,6 +72,16 @@ class Settings:
         return self.data / "users.json"
 
     @property
+    def audit(self) -> Path:
+        """The access log of department reads (append-only, hash-chained)."""
+        return self.data / "audit"
+
+    @property
+    def tokens(self) -> Path:
+        """Department API tokens (hashes only)."""
+        return self.data / "api_tokens.json"
+
+    @property
     def decisions(self) -> Path:
         """Review decisions on uncertain links (appended by `hub review`, read by runs)."""
         return self.data / "review" / "decisions.jsonl"

@@ -12,8 +12,7 @@ from hub.form.submissions import load_submissions
 from hub.ingest.raw import load_incoming
 from hub.link.run import link
 from hub.normalize.stage import stage_source
-from hub.pipeline import RunSummary, publish_guards
-from hub.publish.snapshot import publish
+from hub.pipeline import RunSummary, publish_all, publish_guards
 from hub.registry import Registry, Source
 from hub.registry.formsource import FORM_SOURCE
 from hub.registry.reports import Report
@@ -157,7 +156,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
             blocked = publish_guards(con, RunSummary())
             if blocked:
                 raise dg.Failure("未发布：" + "；".join(blocked))
-            r = publish(con, s.published)
+            r = publish_all(con, hub.registry(), s)
         meta: dict[str, Any] = {"release": r.release, "changed": r.changed, **r.versions}
         return dg.MaterializeResult(metadata=meta)
 

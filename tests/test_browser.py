@@ -6,21 +6,16 @@ open that resident, not even by typing the URL."""
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from hub.registry import Registry
 from hub.settings import Settings
-from tests.conftest import REPO, SCHEMAS, Run, hub_cli
-from tests.test_form import PASSWORD, copy_run, free_port, other_community, person_where
+from tests.conftest import Run, hub_cli
+from tests.test_form import PASSWORD, copy_run, other_community, person_where, serve
 
 CHROMIUM = "/usr/bin/chromium"
 HEADLESS_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -41,27 +36,8 @@ def served(
     sample_run: Run, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Settings, str]]:
     s = copy_run(sample_run, tmp_path_factory.mktemp("browser") / "data")
-    port = free_port()
-    env = {**os.environ, "HUB_DATA": str(s.data), "HUB_SCHEMAS": str(SCHEMAS)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    try:
+    with serve(s) as (base, _):
         yield s, base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def log_in(browser: Browser, base: str, user: str):

@@ -13,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -264,14 +266,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_submission_survives_killing_the_server(sample_run: Run, tmp_path: Path):
-    s = copy_run(sample_run, tmp_path / "data")
-    p = person_where(s, "true")
-    hub_cli(
-        ["user", "add", "sun", "--community", p["community_code"], "--password", PASSWORD], s.data
-    )
+@contextmanager
+def serve(s: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`hub serve` as a real process on a free port; yields its base URL and the process."""
     port = free_port()
-    env = {**os.environ, "HUB_DATA": str(s.data), "HUB_SCHEMAS": str(SCHEMAS)}
+    env = {**os.environ, "HUB_DATA": str(s.data), "HUB_SCHEMAS": str(s.schemas)}
     server = subprocess.Popen(
         [sys.executable, "-m", "hub", "serve", "--port", str(port)],
         env=env,
@@ -281,22 +280,31 @@ def test_submission_survives_killing_the_server(sample_run: Run, tmp_path: Path)
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(200):
             try:
                 if httpx.get(f"{base}/healthz").status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        with httpx.Client(base_url=base) as http:
-            http.post("/login", data={"username": "sun", "password": PASSWORD})
-            page = http.get(f"/residents/{p['person_id']}").text
-            values = form_of(page) | {"phone": "13911118888"}
-            r = http.post(f"/residents/{p['person_id']}", data=values)
-            assert r.status_code == 303
-            server.send_signal(signal.SIGKILL)  # no shutdown, no flush: gone right after answering
+        yield base, server
     finally:
         server.kill()
         server.wait()
+
+
+def test_submission_survives_killing_the_server(sample_run: Run, tmp_path: Path):
+    s = copy_run(sample_run, tmp_path / "data")
+    p = person_where(s, "true")
+    hub_cli(
+        ["user", "add", "sun", "--community", p["community_code"], "--password", PASSWORD], s.data
+    )
+    with serve(s) as (base, server), httpx.Client(base_url=base) as http:
+        http.post("/login", data={"username": "sun", "password": PASSWORD})
+        page = http.get(f"/residents/{p['person_id']}").text
+        values = form_of(page) | {"phone": "13911118888"}
+        r = http.post(f"/residents/{p['person_id']}", data=values)
+        assert r.status_code == 303
+        server.send_signal(signal.SIGKILL)  # no shutdown, no flush: gone right after answering
     (sub,) = read_all(s.submissions)
     assert sub.values["phone"] == "13911118888" and sub.by == "sun"
     hub_cli(["run"], s.data)

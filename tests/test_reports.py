@@ -42,16 +42,16 @@ def published_people(data: Path) -> list[dict[str, Any]]:
         return [dict(zip(cols, r, strict=True)) for r in res.fetchall()]
 
 
-def age(born: date | None) -> int | None:
+def age(born: date | None, as_of: date = AS_OF) -> int | None:
     if born is None:
         return None
-    return AS_OF.year - born.year - ((AS_OF.month, AS_OF.day) < (born.month, born.day))
+    return as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
 
 
-def in_population(report: Report, p: dict[str, Any]) -> bool:
+def in_population(report: Report, p: dict[str, Any], as_of: date = AS_OF) -> bool:
     for c in report.population:
         if c.age is not None:
-            a = age(p["birth_date"])
+            a = age(p["birth_date"], as_of)
             if a is None or (c.age.min is not None and a < c.age.min):
                 return False
             if c.age.max is not None and a > c.age.max:

@@ -14,6 +14,7 @@ from hub.cli import form as form_cli
 from hub.cli import reports as reports_cli
 from hub.cli import review as review_cli
 from hub.cli import serve as serve_cli
+from hub.cli import share as share_cli
 from hub.cli import source as source_cli
 from hub.cli.render import print_run, print_status, summary_json
 from hub.pipeline import run_pipeline, step_count
@@ -34,6 +35,9 @@ app.add_typer(reports_cli.app, name="report")
 app.command("burden")(reports_cli.burden_command)
 app.add_typer(serve_cli.users, name="user")
 app.command("serve")(serve_cli.serve_command)
+app.command("query")(share_cli.query_command)
+app.command("audit")(share_cli.audit_command)
+app.add_typer(share_cli.tokens, name="token")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from hub.reports.build import Period
 from hub.reports.burden import burden as compute_burden
 from hub.reports.generate import generate_reports, open_published_person
 from hub.settings import Settings
+from hub.share.audit import answered_by_department
 
 app = typer.Typer(help="部门报表：由一人一档数据自动生成。", no_args_is_help=True)
 PERIOD_HELP = "报告期 YYYY-MM（默认本月）"
@@ -68,6 +69,8 @@ def burden_command(
         except FileNotFoundError as exc:
             ctx.fail(str(exc))
         doc = compute_burden(con, reg, _period(period))
+    answered = answered_by_department(s.audit, doc["period"])
+    doc["requests_answered"] = {"total": sum(answered.values()), "by_department": answered}
     if as_json:
         ctx.print_json(doc)
         return
@@ -98,6 +101,13 @@ def print_burden(doc: dict[str, Any]) -> None:
         f"{e['after_each_field_once']:,.0f} 项 → 再扣除已从部门数据预填的，只剩 [bold]{e['after']:,.0f}[/] 项，"
         f"减少 [bold green]{doc['reduction_percent']}%[/]。"
     )
+    req = doc.get("requests_answered")
+    if req is not None:
+        per = "、".join(f"{d} {n} 次" for d, n in sorted(req["by_department"].items())) or "尚无"
+        ctx.console.print(
+            f"本期由共享数据答复的数据需求：[bold]{req['total']}[/] 次（{per}）"
+            "——每一次都少向基层下发一张表。"
+        )
     if doc["most_duplicated"]:
         top = "、".join(f"{d['label']}（{d['reports']} 张表）" for d in doc["most_duplicated"][:6])
         ctx.console.print(f"重复最多的字段：{top}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +17,7 @@ from hub.registry.formsource import FORM_SOURCE, form_source
 from hub.registry.models import CodeList, Field, Source
 from hub.registry.orgunits import OrgTree
 from hub.registry.reports import Condition, Report
+from hub.registry.shares import Share
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,6 +34,7 @@ class Registry:
     mapping: MappingConfig
     linkage: LinkageConfig
     reports: dict[str, Report]
+    shares: dict[str, Share] = dataclasses.field(default_factory=dict)
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -67,6 +70,7 @@ def load_registry(root: Path) -> Registry:
     mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
     linkage = _model(LinkageConfig, _read(root / "linkage.yaml"), root / "linkage.yaml", "")
     reports = load_reports(root / "reports", fields, codelists)
+    shares = load_shares(root / "shares", fields, codelists, orgs)
     if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
         sources[FORM_SOURCE] = form_source(fields, reports)
     _cross_check(root, fields, codelists, sources)
@@ -84,6 +88,7 @@ def load_registry(root: Path) -> Registry:
         mapping=mapping,
         linkage=linkage,
         reports=reports,
+        shares=shares,
     )
 
 
@@ -123,6 +128,35 @@ def load_reports(
             _check_condition(path, f"population[{i}]", cond, fields, codelists)
         reports[rep.name] = rep
     return reports
+
+
+def load_shares(
+    folder: Path, fields: dict[str, Field], codelists: dict[str, CodeList], orgs: OrgTree
+) -> dict[str, Share]:
+    shares: dict[str, Share] = {}
+    codes = {s.code for s in orgs.streets} | {c.code for c in orgs.communities}
+    for path in sorted(folder.glob("*.yaml")):
+        share = _model(Share, _read(path), path, "")
+        if share.name != path.stem:
+            raise RegistryError(path, share.name, f"授权名应与文件名一致（{path.stem}）")
+        for key, names in (("fields", share.fields), ("unmasked", share.unmasked)):
+            unknown = [n for n in names if n not in fields]
+            if unknown:
+                raise RegistryError(path, key, f"未知字段 {', '.join(unknown)}")
+        stray = [n for n in share.unmasked if n not in share.fields]
+        if stray:
+            raise RegistryError(path, "unmasked", f"{', '.join(stray)} 不在授权字段 fields 中")
+        bad = [c for c in share.rows.jurisdiction if c not in codes]
+        if bad:
+            raise RegistryError(
+                path,
+                "rows.jurisdiction",
+                f"未知的街道或社区代码 {', '.join(bad)}（见 orgunits.yaml）",
+            )
+        for i, cond in enumerate(share.rows.population):
+            _check_condition(path, f"rows.population[{i}]", cond, fields, codelists)
+        shares[share.name] = share
+    return shares
 
 
 def _check_condition(

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,6 +21,7 @@ from hub.form.consolidated import ConsolidatedForm, derive_form
 from hub.registry.loader import Registry, load_registry
 from hub.settings import Settings
 from hub.web.accounts import Staff, authenticate, load_staff
+from hub.web.api import DESCRIPTION, TITLE, build_api
 from hub.web.residents import Directory
 from hub.web.session import Signer
 
@@ -54,7 +56,13 @@ def create_app(settings: Settings) -> FastAPI:
         Signer(settings.secret()),
         Jinja2Templates(directory=HERE / "templates"),
     )
-    app = FastAPI(title="一张表 Hub", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=TITLE,
+        version="1",
+        description=DESCRIPTION,
+        docs_url=None,  # the interactive docs pull scripts from a CDN; the JSON is enough
+        redoc_url=None,
+    )
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -106,6 +114,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     register_pages(app, ctx)
     register_uploads(app, ctx)
+    for route in app.routes:  # the OpenAPI description is the departments' API only
+        if isinstance(route, APIRoute):
+            route.include_in_schema = False
+    app.include_router(build_api())
     return app
 
 

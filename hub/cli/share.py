@@ -1,0 +1,191 @@
+"""`hub query`, `hub audit`, `hub token`: departments read shared data, every read is logged."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import sys
+from collections import Counter
+from typing import Any
+
+import pyarrow.parquet as pq
+import typer
+from rich.table import Table
+
+from hub.cli import context as ctx
+from hub.share.audit import entries, verify
+from hub.share.guard import QueryRefused
+from hub.share.query import run_query
+from hub.share.residents import person_id_of
+from hub.share.tokens import create_token, load_tokens, revoke_token
+
+tokens = typer.Typer(help="部门接口令牌（只保存哈希，可吊销）。", no_args_is_help=True)
+
+
+def query_command(
+    sql: str = typer.Argument(..., help="一条只读 SELECT 语句"),
+    department: str = typer.Option(..., "--as", help="以哪个部门的授权查询"),
+    purpose: str = typer.Option("", "--purpose", help="查询用途（必填，记入访问日志）"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json | parquet"),
+    out: str | None = typer.Option(
+        None, "--out", help="parquet 的输出文件（其他格式默认输出到屏幕）"
+    ),
+    user: str | None = typer.Option(None, "--user", help="查询人（默认：当前系统用户）"),
+) -> None:
+    """在本部门被授权的数据上运行只读 SQL（字段、行、打码都按授权）；每次查询都记入访问日志。"""
+    if fmt not in ("table", "csv", "json", "parquet"):
+        ctx.fail(f"--format 只能是 table、csv、json 或 parquet（收到 {fmt}）")
+    if fmt == "parquet" and not out:
+        ctx.fail("parquet 格式须用 --out 指定输出文件")
+    s = ctx.settings()
+    reg = ctx.registry(s)
+    try:
+        result = run_query(s, reg, department, sql, purpose, user or getpass.getuser())
+    except QueryRefused as exc:
+        ctx.fail(f"查询被拒绝：{exc}")
+    table = result.table
+    if fmt == "parquet":
+        pq.write_table(table, out)
+        ctx.err_console.print(f"已写出 {table.num_rows} 行 → {out}")
+    elif fmt == "json":
+        ctx.print_json(table.to_pylist())
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(table.column_names)
+        for row in table.to_pylist():
+            w.writerow(["" if v is None else v for v in row.values()])
+        sys.stdout.write(buf.getvalue())
+    else:
+        t = Table()
+        for name in table.column_names:
+            t.add_column(name, overflow="fold")
+        for row in table.to_pylist():
+            t.add_row(*("" if v is None else str(v) for v in row.values()))
+        ctx.console.print(t)
+        ctx.console.print(f"{table.num_rows} 行（已记入访问日志）")
+
+
+def audit_command(
+    resident: str | None = typer.Option(
+        None, "--resident", help="公民身份号码：谁、何时、为何查看过此人"
+    ),
+    department: str | None = typer.Option(None, "--department", help="汇总一个部门的查询"),
+    check: bool = typer.Option(False, "--verify", help="校验日志的哈希链是否完整"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """查看访问日志：某位居民的数据被谁查看过，或某个部门的查询汇总。"""
+    s = ctx.settings()
+    if check:
+        n, problem = verify(s.audit)
+        if as_json:
+            ctx.print_json({"entries": n, "intact": problem is None, "problem": problem})
+        elif problem:
+            ctx.err_console.print(f"[bold red]访问日志已被改动：[/]{problem}")
+        else:
+            ctx.console.print(f"访问日志完整：{n} 条，哈希链无断点。")
+        if problem:
+            raise typer.Exit(1)
+        return
+    if resident:
+        _resident(s, resident, as_json)
+    elif department:
+        _department(s, department, as_json)
+    else:
+        ctx.fail("请指定 --resident 公民身份号码、--department 部门，或 --verify")
+
+
+def _resident(s: Any, citizen_id: str, as_json: bool) -> None:
+    try:
+        pid = person_id_of(s, citizen_id)
+    except FileNotFoundError as exc:
+        ctx.fail(str(exc))
+    rows = [
+        {k: e[k] for k in ("at", "department", "user", "channel", "purpose", "tables", "fields")}
+        for e in entries(s.audit)
+        if pid and e["status"] == "ok" and pid in e["persons"]
+    ]
+    if as_json:
+        ctx.print_json({"resident": citizen_id, "accesses": rows})
+        return
+    if not rows:
+        ctx.console.print("没有部门查看过此人的数据。")
+        return
+    t = Table("时间", "部门", "查询人", "渠道", "用途", "查看的字段", title="谁查看过此人的数据")
+    for r in rows:
+        t.add_row(
+            r["at"], r["department"], r["user"], r["channel"], r["purpose"], "、".join(r["fields"])
+        )
+    ctx.console.print(t)
+
+
+def _department(s: Any, department: str, as_json: bool) -> None:
+    mine = [e for e in entries(s.audit) if e["department"] == department]
+    ok = [e for e in mine if e["status"] == "ok"]
+    doc = {
+        "department": department,
+        "reads": len(ok),
+        "refused": len(mine) - len(ok),
+        "rows": sum(e["rows"] for e in ok),
+        "residents": len({p for e in ok for p in e["persons"]}),
+        "by_table": dict(Counter(t for e in ok for t in e["tables"])),
+        "by_purpose": dict(Counter(e["purpose"] for e in ok)),
+        "last": [
+            {k: e[k] for k in ("at", "user", "channel", "status", "purpose", "rows", "reason")}
+            for e in mine[-10:]
+        ],
+    }
+    if as_json:
+        ctx.print_json(doc)
+        return
+    ctx.console.print(
+        f"{department}：查询 {doc['reads']} 次（被拒绝 {doc['refused']} 次），读取 {doc['rows']} 行，"
+        f"涉及 {doc['residents']} 位居民。"
+    )
+    for name, n in doc["by_table"].items():
+        ctx.console.print(f"  表 {name}：{n} 次")
+    for purpose, n in doc["by_purpose"].items():
+        ctx.console.print(f"  用途「{purpose}」：{n} 次")
+
+
+@tokens.command("create")
+def token_create(
+    department: str = typer.Option(..., "--department", help="令牌所属部门"),
+    name: str = typer.Option(..., "--name", help="用途或使用系统的名称"),
+) -> None:
+    """为部门创建接口令牌（只显示这一次）。"""
+    s = ctx.settings()
+    reg = ctx.registry(s)
+    if department not in {sh.department for sh in reg.shares.values()}:
+        ctx.fail(f"部门「{department}」没有任何共享授权（见 schemas/shares/）")
+    token, text = create_token(s.tokens, department, name)
+    ctx.err_console.print(
+        f"已创建令牌 {token.id}（{department}，{name}）。请妥善保存，只显示这一次："
+    )
+    sys.stdout.write(text + "\n")
+
+
+@tokens.command("revoke")
+def token_revoke(token_id: str = typer.Argument(..., help="令牌编号")) -> None:
+    """吊销令牌：之后用它的请求一律拒绝。"""
+    try:
+        t = revoke_token(ctx.settings().tokens, token_id)
+    except KeyError as exc:
+        ctx.fail(str(exc.args[0]))
+    ctx.console.print(f"已吊销令牌 {t.id}（{t.department}，{t.name}）")
+
+
+@tokens.command("list")
+def token_list(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
+    """列出令牌（不含密钥）。"""
+    rows = [
+        {k: v for k, v in t.__dict__.items() if k != "secret_sha256"}
+        for t in load_tokens(ctx.settings().tokens).values()
+    ]
+    if as_json:
+        ctx.print_json(rows)
+        return
+    for r in rows:
+        state = f"已吊销 {r['revoked_at']}" if r["revoked_at"] else "有效"
+        ctx.console.print(f"{r['id']}\t{r['department']}\t{r['name']}\t{state}")

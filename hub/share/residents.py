@@ -1,0 +1,18 @@
+"""From a citizen ID to the opaque person id the access log records."""
+
+from __future__ import annotations
+
+import duckdb
+
+from hub.publish.snapshot import dataset_path
+from hub.settings import Settings
+
+
+def person_id_of(settings: Settings, citizen_id: str) -> str | None:
+    path = dataset_path(settings.published, "person")
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "SELECT person_id FROM read_parquet(?) WHERE citizen_id = upper(?)",
+            [str(path), citizen_id.strip()],
+        ).fetchall()
+    return rows[0][0] if rows else None

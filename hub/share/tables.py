@@ -1,0 +1,75 @@
+"""What a grant lets a department see: its columns (sensitive ones masked), its rows.
+
+Each active grant becomes a view `shared.<grant>` over `core.person`, published with the
+core datasets as its own Parquet snapshot. Departments read the snapshot, never `core`:
+what is not granted is not in their file at all.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from hub.registry.loader import Registry
+from hub.registry.models import Field
+from hub.registry.shares import Share
+from hub.reports.build import population_sql
+from hub.warehouse import lit, q
+
+KEY = "person_id"  # opaque (keyed hash), in every shared table: joins and the access log
+# characters kept at each end when masking, by normalizer: 6501**********123X, 138****5678
+_KEEP = {"cn_id": (4, 4), "phone": (3, 4)}
+
+
+def shared_dataset(share: Share) -> str:
+    return f"shared/{share.name}"
+
+
+def masked(share: Share, f: Field) -> bool:
+    return f.sensitivity == "sensitive" and f.name not in share.unmasked
+
+
+def mask_sql(f: Field, column: str) -> str:
+    """The masked text of a value: its ends kept, the middle starred (numbers fully)."""
+    v = f"CAST({column} AS VARCHAR)"
+    if f.type in ("integer", "decimal"):
+        return f"CASE WHEN {column} IS NULL THEN NULL ELSE '***' END"
+    head, tail = _KEEP.get(f.normalize or "", (0, 4))
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN length({v}) <= {head + tail} THEN repeat('*', length({v})) "
+        f"ELSE left({v}, {head}) || repeat('*', length({v}) - {head + tail}) || right({v}, {tail}) END"
+    )
+
+
+def share_sql(share: Share, registry: Registry, as_of: date) -> str:
+    cols = [f"p.{KEY}"]
+    for name in share.fields:
+        f = registry.fields[name]
+        expr = mask_sql(f, f"p.{q(name)}") if masked(share, f) else f"p.{q(name)}"
+        cols.append(f"{expr} AS {q(name)}")
+    where = [population_sql(share.rows.population, registry, as_of)]
+    if share.rows.jurisdiction:
+        places = " OR ".join(
+            f"starts_with(p.community_code, {lit(c)})" for c in share.rows.jurisdiction
+        )
+        where.append(f"({places})")
+    return f"SELECT {', '.join(cols)} FROM core.person p WHERE {' AND '.join(where)}"
+
+
+def build_share_views(
+    con: duckdb.DuckDBPyConnection, registry: Registry, as_of: date
+) -> dict[str, tuple[str, str]]:
+    """Create `shared.<grant>` for every active grant; returns them as datasets to publish."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS shared")
+    out = {}
+    for share in registry.shares.values():
+        if not share.active(as_of):
+            con.execute(f"DROP VIEW IF EXISTS shared.{q(share.name)}")
+            continue
+        con.execute(
+            f"CREATE OR REPLACE VIEW shared.{q(share.name)} AS {share_sql(share, registry, as_of)}"
+        )
+        out[shared_dataset(share)] = (f"shared.{q(share.name)}", KEY)
+    return out

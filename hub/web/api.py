@@ -1,0 +1,194 @@
+"""The departments' HTTP API (/api/v1): their granted datasets, a resident by ID number.
+
+Every call needs a department token (`Authorization: Bearer hubt_…`); every data request
+needs its purpose in `X-Purpose` (percent-encoded UTF-8 for Chinese). Reads go through the
+same guarded query path as `hub query`, so the same grants, masking and access log apply.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from hub.share.guard import QueryRefused
+from hub.share.query import QueryResult, granted_tables, run_query
+from hub.share.residents import person_id_of
+from hub.share.tables import KEY, masked
+from hub.share.tokens import Token, check_token
+from hub.warehouse import lit, q
+
+bearer = HTTPBearer(auto_error=False, description="部门接口令牌：hub token create 创建")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "缺少用途（X-Purpose）或参数不正确"},
+    401: {"description": "缺少令牌、令牌无效或已吊销"},
+    403: {"description": "查询超出授权"},
+    404: {"description": "没有此数据集或此人不在授权范围内"},
+}
+
+
+class FieldInfo(BaseModel):
+    name: str
+    label: str
+    masked: bool
+
+
+class DatasetInfo(BaseModel):
+    name: str
+    title: str
+    share_type: str
+    purpose: str
+    expires: date | None
+    fields: list[FieldInfo]
+
+
+def token_of(
+    request: Request,
+    cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Token:
+    if cred is None:
+        raise HTTPException(401, "缺少令牌：请在 Authorization 头中提供 Bearer 令牌")
+    token, why = check_token(request.app.state.ctx.settings.tokens, cred.credentials)
+    if token is None:
+        raise HTTPException(401, why)
+    return token
+
+
+def purpose_of(
+    x_purpose: Annotated[str | None, Header(description="查询用途（UTF-8 百分号编码）")] = None,
+) -> str:
+    text = unquote(x_purpose or "").strip()
+    if not text:
+        raise HTTPException(400, "须在请求头 X-Purpose 中说明查询用途")
+    return text
+
+
+TokenDep = Annotated[Token, Depends(token_of)]
+PurposeDep = Annotated[str, Depends(purpose_of)]
+
+
+def build_api() -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["共享数据"], responses=ERRORS)
+
+    @api.get("/datasets", response_model=list[DatasetInfo], summary="本部门可读的数据集")
+    def datasets(request: Request, token: TokenDep) -> list[DatasetInfo]:
+        reg = request.app.state.ctx.registry
+        out = []
+        for name in granted_tables(reg, token.department, date.today()):
+            share = reg.shares[name]
+            fields = [
+                FieldInfo(name=f, label=reg.fields[f].label, masked=masked(share, reg.fields[f]))
+                for f in share.fields
+            ]
+            out.append(
+                DatasetInfo(
+                    name=name,
+                    title=share.title,
+                    share_type=share.share_type,
+                    purpose=share.purpose,
+                    expires=share.expires,
+                    fields=fields,
+                )
+            )
+        return out
+
+    @api.get("/datasets/{name}", summary="读取数据集（字段选择、筛选、分页）")
+    def dataset(
+        request: Request,
+        token: TokenDep,
+        purpose: PurposeDep,
+        name: Annotated[str, Path(description="数据集名（即授权名）")],
+        fields: Annotated[str | None, Query(description="逗号分隔的字段名，默认全部")] = None,
+        filter: Annotated[
+            list[str], Query(description="筛选条件 字段=值，可重复（同时满足）")
+        ] = [],  # noqa: B006 - FastAPI reads the default, never mutates it
+        limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        format: Literal["json", "csv", "parquet"] = "json",
+    ) -> Response:
+        ctx = request.app.state.ctx
+        tables = granted_tables(ctx.registry, token.department, date.today())
+        if name not in tables:
+            raise HTTPException(404, f"没有数据集 {name}，或未授权给本部门")
+        cols = [c.strip() for c in (fields or "").split(",") if c.strip()] or tables[name]
+        where = [_condition(f, tables[name]) for f in filter]
+        bad = [c for c in cols if c not in tables[name]]
+        if bad:
+            raise HTTPException(403, f"字段 {', '.join(bad)} 不在本部门的授权范围内")
+        sql = (
+            f"SELECT {', '.join(q(c) for c in cols)} FROM {q(name)}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + f" ORDER BY {KEY} LIMIT {limit} OFFSET {offset}"
+        )
+        result = _run(request, token, sql, purpose)
+        return _respond(result, name, format, limit, offset)
+
+    @api.get("/persons/{citizen_id}", summary="按公民身份号码读取一位居民（仅授权字段）")
+    def person(request: Request, token: TokenDep, purpose: PurposeDep, citizen_id: str) -> Response:
+        ctx = request.app.state.ctx
+        pid = person_id_of(ctx.settings, citizen_id)
+        tables = granted_tables(ctx.registry, token.department, date.today())
+        found: dict[str, Any] = {}
+        if pid is not None:
+            for name in tables:
+                sql = f"SELECT * FROM {q(name)} WHERE {KEY} = {lit(pid)}"
+                rows = _run(request, token, sql, purpose).table.to_pylist()
+                if rows:
+                    found[name] = rows[0]
+        if not found:
+            raise HTTPException(404, "没有此人，或此人不在本部门的授权范围内")
+        return JSONResponse(jsonable_encoder({"citizen_id": citizen_id, "datasets": found}))
+
+    return api
+
+
+def _condition(text: str, columns: list[str]) -> str:
+    field, sep, value = text.partition("=")
+    if not sep or field.strip() not in columns:
+        raise HTTPException(400, f"筛选条件应写作 字段=值，字段须为已授权字段（收到 {text!r}）")
+    return f"CAST({q(field.strip())} AS VARCHAR) = {lit(value)}"
+
+
+def _run(request: Request, token: Token, sql: str, purpose: str) -> QueryResult:
+    ctx = request.app.state.ctx
+    user = f"token:{token.id}（{token.name}）"
+    try:
+        return run_query(ctx.settings, ctx.registry, token.department, sql, purpose, user, "api")
+    except QueryRefused as exc:
+        raise HTTPException(403, str(exc)) from exc
+
+
+def _respond(result: QueryResult, name: str, fmt: str, limit: int, offset: int) -> Response:
+    table = result.table
+    if fmt == "csv":
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8")
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        return Response(buf.getvalue(), media_type="application/vnd.apache.parquet")
+    doc = {"dataset": name, "offset": offset, "limit": limit, "rows": table.num_rows}
+    return JSONResponse(jsonable_encoder(doc | {"data": table.to_pylist()}))
+
+
+TITLE = "一张表 Hub 共享数据接口"
+DESCRIPTION = "部门凭令牌读取被授权的数据；每次读取须说明用途，并记入访问日志。"
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The API's OpenAPI description, without an installation (for tools and tests)."""
+    from fastapi import FastAPI
+
+    app = FastAPI(title=TITLE, version="1", description=DESCRIPTION)
+    app.include_router(build_api())
+    return app.openapi()
