@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from hub.normalize.macros import register_macros
 
@@ -78,3 +79,25 @@ def q(identifier: str) -> str:
 def lit(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def temp_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: list[str],
+    rows: Sequence[tuple[Any, ...]],
+    types: Mapping[str, pa.DataType] | None = None,
+) -> None:
+    """Small lookup rows from Python as TEMP TABLE `name` (text columns unless typed)."""
+    types = types or {}
+    table = pa.table(
+        {
+            c: pa.array([r[i] for r in rows], types.get(c, pa.string()))
+            for i, c in enumerate(columns)
+        }
+    )
+    con.register("_hub_rows", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _hub_rows")
+    finally:
+        con.unregister("_hub_rows")

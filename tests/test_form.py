@@ -60,6 +60,13 @@ def login(client: TestClient, user: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/residents/new").text).group(1)
 
 
+def staff_client(s: Settings, user: str, community: str) -> tuple[TestClient, str]:
+    """A new staff account of `community`, logged in; returns the client and its CSRF token."""
+    hub_cli(["user", "add", user, "--community", community, "--password", PASSWORD], s.data)
+    client = TestClient(create_app(s))
+    return client, login(client, user)
+
+
 def form_of(page: str) -> dict[str, str]:
     """The values a browser would post from the resident page."""
     values = dict(re.findall(r'<input id="f-[^"]+" name="([^"]+)" value="([^"]*)"', page))
@@ -107,12 +114,7 @@ def test_staff_see_only_their_community(district: Settings, registry: Registry):
 
 def test_prefilled_form_shows_where_values_came_from(district: Settings):
     p = person_where(district, "assistance_type = '01'")
-    hub_cli(
-        ["user", "add", "wang", "--community", p["community_code"], "--password", PASSWORD],
-        district.data,
-    )
-    client = TestClient(create_app(district))
-    login(client, "wang")
+    client, _ = staff_client(district, "wang", p["community_code"])
     assert p["person_id"] in client.get("/", params={"q": p["name"]}).text
     page = client.get(f"/residents/{p['person_id']}").text
     assert f'value="{p["citizen_id"]}"' in page
@@ -123,12 +125,7 @@ def test_prefilled_form_shows_where_values_came_from(district: Settings):
 
 def test_inline_and_submit_validation_use_the_pipeline_rules(district: Settings):
     p = person_where(district, "true")
-    hub_cli(
-        ["user", "add", "zhao", "--community", p["community_code"], "--password", PASSWORD],
-        district.data,
-    )
-    client = TestClient(create_app(district))
-    csrf = login(client, "zhao")
+    client, csrf = staff_client(district, "zhao", p["community_code"])
     r = client.post("/check", json={"phone": "12345", "name": "某"}, headers={"X-CSRF-Token": csrf})
     issues = {i["field"]: i["message"] for i in r.json()["issues"]}
     assert "电话号码格式不正确" in issues["phone"]
@@ -143,12 +140,7 @@ def test_inline_and_submit_validation_use_the_pipeline_rules(district: Settings)
 
 def test_changes_reach_every_report_using_the_field(district: Settings, registry: Registry):
     p = person_where(district, "assistance_type = '01' AND employment_status IS DISTINCT FROM '80'")
-    hub_cli(
-        ["user", "add", "chen", "--community", p["community_code"], "--password", PASSWORD],
-        district.data,
-    )
-    client = TestClient(create_app(district))
-    login(client, "chen")
+    client, _ = staff_client(district, "chen", p["community_code"])
     page = client.get(f"/residents/{p['person_id']}").text
     values = form_of(page) | {"phone": "13700001111", "employment_status": "80"}
     r = client.post(f"/residents/{p['person_id']}", data=values, follow_redirects=False)

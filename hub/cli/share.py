@@ -7,13 +7,13 @@ import getpass
 import io
 import sys
 from collections import Counter
-from typing import Any
 
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
 from hub.cli import context as ctx
+from hub.settings import Settings
 from hub.share.audit import entries, verify
 from hub.share.guard import QueryRefused
 from hub.share.query import run_query
@@ -96,7 +96,7 @@ def audit_command(
         ctx.fail("请指定 --resident 公民身份号码、--department 部门，或 --verify")
 
 
-def _resident(s: Any, citizen_id: str, as_json: bool) -> None:
+def _resident(s: Settings, citizen_id: str, as_json: bool) -> None:
     try:
         pid = person_id_of(s, citizen_id)
     except FileNotFoundError as exc:
@@ -120,7 +120,7 @@ def _resident(s: Any, citizen_id: str, as_json: bool) -> None:
     ctx.console.print(t)
 
 
-def _department(s: Any, department: str, as_json: bool) -> None:
+def _department(s: Settings, department: str, as_json: bool) -> None:
     mine = [e for e in entries(s.audit) if e["department"] == department]
     ok = [e for e in mine if e["status"] == "ok"]
     doc = {

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from hub.registry.loader import Registry
-from hub.warehouse import lit, q, table_exists
+from hub.warehouse import lit, q, table_exists, temp_table
 
 DERIVED_SOURCE = "id_number"  # birth date and gender read off a trusted ID number
 CORE_ENTITIES = ("person", "household")
@@ -99,15 +99,4 @@ def _derived(linked: str) -> list[str]:
 
 def _authority_table(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     rows = [(f.name, s, i) for f in registry.fields.values() for i, s in enumerate(f.authority)]
-    table = pa.table(
-        {
-            "field": pa.array([r[0] for r in rows], pa.string()),
-            "source": pa.array([r[1] for r in rows], pa.string()),
-            "rank": pa.array([r[2] for r in rows], pa.int32()),
-        }
-    )
-    con.register("_authority_src", table)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE hub_authority AS SELECT * FROM _authority_src")
-    finally:
-        con.unregister("_authority_src")
+    temp_table(con, "hub_authority", ["field", "source", "rank"], rows, {"rank": pa.int32()})

@@ -9,15 +9,13 @@ quarantined with the same messages, nothing is lost.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.form.validate import form_issues, scratch
 from hub.ingest.raw import load_file, match_source
-from hub.normalize.stage import stage_source
 from hub.registry.formsource import FORM_SOURCE
 from hub.registry.loader import Registry
-from hub.warehouse import connect
 
 
 @dataclass
@@ -50,25 +48,17 @@ def check_file(registry: Registry, path: Path, name: str | None = None) -> Impor
     """Load and stage a copy of `path` (named `name`) as the form source; list its problems."""
     name = name or path.name
     out = ImportCheck(name)
-    src = registry.sources[FORM_SOURCE]
-    con = connect(Path(":memory:"))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            copy = Path(tmp) / name
-            shutil.copyfile(path, copy)
-            result = load_file(con, registry, src, copy, Path(tmp) / "archive")
+    with scratch() as (con, tmp):
+        copy = tmp / name
+        shutil.copyfile(path, copy)
+        result = load_file(con, registry, registry.sources[FORM_SOURCE], copy, tmp / "archive")
         out.notes = result.notes
         if result.status != "loaded":
             out.rejected = result.message
             return out
         out.rows = result.rows
-        stage_source(con, registry, FORM_SOURCE)
-        rows = con.execute(
-            "SELECT i.source_row, i.column_header, i.severity, i.message, i.value "
-            "FROM quarantine.issues i ORDER BY i.source_row, i.column_header"
-        ).fetchall()
-    finally:
-        con.close()
+        cols = "source_row, column_header, severity, message, value"
+        rows = form_issues(con, registry, cols, "source_row, column_header")
     out.issues = [CellIssue(r, h or "", s, m, v) for r, h, s, m, v in rows]
     return out
 

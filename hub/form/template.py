@@ -75,11 +75,8 @@ def _choice_lists(
     registry: Registry, form: ConsolidatedForm, community: str
 ) -> dict[str, dict[str, str]]:
     """Per select field, code -> the label shown in the cell."""
-    return {
-        f.name: dict(choices(registry, f, community))
-        for f in form.fields
-        if choices(registry, f, community)
-    }
+    lists = {f.name: dict(choices(registry, f, community)) for f in form.fields}
+    return {name: options for name, options in lists.items() if options}
 
 
 def _formats(wb: xlsxwriter.Workbook) -> dict[str, Any]:
@@ -128,9 +125,9 @@ def _hint(f: FormField) -> str:
         return "请填写日期，如 1950-03-08"
     if f.type in ("integer", "decimal"):
         return "请填写不小于 0 的数字"
-    if f.codelist or f.name in ("grid_code",):
-        return "请从下拉列表中选择"
-    return "公民身份号码应为 18 位（旧号 15 位）"
+    if f.name in ("citizen_id", "household_head_id"):
+        return "公民身份号码应为 18 位（旧号 15 位）"
+    return "请从下拉列表中选择"
 
 
 def _cell(

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from hub.form.submissions import Submission, submission_table
 from hub.ingest.raw import store_table
@@ -27,22 +32,33 @@ class FieldIssue:
     value: str | None
 
 
-def check_entry(registry: Registry, values: dict[str, str]) -> list[FieldIssue]:
-    """Every rule the entry breaks, per field, with the pipeline's Chinese message."""
-    entry = Submission(by="", community="", values=values)
-    src = registry.sources[FORM_SOURCE]
+@contextmanager
+def scratch() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A throwaway in-memory warehouse and folder, to stage input as the pipeline would."""
     con = connect(Path(":memory:"))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            body = json.dumps(values, ensure_ascii=False).encode("utf-8")
-            table = submission_table(registry, [entry])
-            store_table(con, src, "entry.json", body, table, Path(tmp))
-        stage_source(con, registry, FORM_SOURCE)
-        rows = con.execute(
-            "SELECT field, severity, message, value FROM quarantine.issues ORDER BY severity, field"
-        ).fetchall()
+            yield con, Path(tmp)
     finally:
         con.close()
+
+
+def form_issues(
+    con: duckdb.DuckDBPyConnection, registry: Registry, columns: str, order: str
+) -> list[tuple[Any, ...]]:
+    """Stage the loaded form rows; the `quarantine.issues` they raise."""
+    stage_source(con, registry, FORM_SOURCE)
+    return con.execute(f"SELECT {columns} FROM quarantine.issues ORDER BY {order}").fetchall()
+
+
+def check_entry(registry: Registry, values: dict[str, str]) -> list[FieldIssue]:
+    """Every rule the entry breaks, per field, with the pipeline's Chinese message."""
+    entry = Submission(by="", community="", values=values)
+    with scratch() as (con, tmp):
+        body = json.dumps(values, ensure_ascii=False).encode("utf-8")
+        table = submission_table(registry, [entry])
+        store_table(con, registry.sources[FORM_SOURCE], "entry.json", body, table, tmp)
+        rows = form_issues(con, registry, "field, severity, message, value", "severity, field")
     return [FieldIssue(*r) for r in rows]
 
 

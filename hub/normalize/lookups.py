@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 from hub.registry.loader import Registry
 from hub.registry.models import normalize_code_key
+from hub.warehouse import temp_table
 
 
 def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
@@ -16,8 +16,8 @@ def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
         for cl in registry.codelists.values()
         for key, code in cl.lookup().items()
     ]
-    _temp(con, "hub_codes", ["codelist", "key", "code"], codes)
-    _temp(con, "hub_orgs", ["level", "key", "code"], _org_keys(registry))
+    temp_table(con, "hub_codes", ["codelist", "key", "code"], codes)
+    temp_table(con, "hub_orgs", ["level", "key", "code"], _org_keys(registry))
 
 
 def _org_keys(registry: Registry) -> list[tuple[str, str, str]]:
@@ -39,14 +39,3 @@ def _org_keys(registry: Registry) -> list[tuple[str, str, str]]:
                 for spelling in (g.code, g.name, s.name + g.name):
                     rows.add(("grid", normalize_code_key(spelling), g.code))
     return sorted(rows)
-
-
-def _temp(
-    con: duckdb.DuckDBPyConnection, name: str, cols: list[str], rows: list[tuple[str, str, str]]
-) -> None:
-    table = pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(cols)})
-    con.register("_lookup_src", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _lookup_src")
-    finally:
-        con.unregister("_lookup_src")

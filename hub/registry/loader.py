@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,8 +19,6 @@ from hub.registry.models import CodeList, Field, Source
 from hub.registry.orgunits import OrgTree
 from hub.registry.reports import Condition, Report
 from hub.registry.shares import Share
-
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -92,19 +91,33 @@ def load_registry(root: Path) -> Registry:
     )
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _named_files(folder: Path, model: type[M], kind: str) -> Iterator[tuple[Path, M]]:
+    """Each YAML of `folder` as `model`, whose `name` must match its file name."""
+    for path in sorted(folder.glob("*.yaml")):
+        entry = _model(model, _read(path), path, "")
+        name = getattr(entry, "name", "")
+        if name != path.stem:
+            raise RegistryError(path, name, f"{kind}名应与文件名一致（{path.stem}）")
+        yield path, entry
+
+
+def _check_column_fields(path: Path, columns: list[Any], fields: dict[str, Field]) -> None:
+    for i, col in enumerate(columns):
+        if col.field and col.field not in fields:
+            raise RegistryError(
+                path,
+                f"columns[{i}] ({col.header})",
+                f"未知字段 {col.field!r}（允许：fields.yaml 中的字段，如 {_some(fields)}）",
+            )
+
+
 def load_sources(folder: Path, fields: dict[str, Field]) -> dict[str, Source]:
     sources: dict[str, Source] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        src = _model(Source, _read(path), path, "")
-        if src.name != path.stem:
-            raise RegistryError(path, src.name, f"来源名应与文件名一致（{path.stem}）")
-        for i, col in enumerate(src.columns):
-            if col.field and col.field not in fields:
-                raise RegistryError(
-                    path,
-                    f"columns[{i}] ({col.header})",
-                    f"未知字段 {col.field!r}（允许：fields.yaml 中的字段，如 {_some(fields)}）",
-                )
+    for path, src in _named_files(folder, Source, "来源"):
+        _check_column_fields(path, src.columns, fields)
         sources[src.name] = src
     return sources
 
@@ -113,17 +126,8 @@ def load_reports(
     folder: Path, fields: dict[str, Field], codelists: dict[str, CodeList]
 ) -> dict[str, Report]:
     reports: dict[str, Report] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        rep = _model(Report, _read(path), path, "")
-        if rep.name != path.stem:
-            raise RegistryError(path, rep.name, f"报表名应与文件名一致（{path.stem}）")
-        for i, col in enumerate(rep.columns):
-            if col.field and col.field not in fields:
-                raise RegistryError(
-                    path,
-                    f"columns[{i}] ({col.header})",
-                    f"未知字段 {col.field!r}（允许：fields.yaml 中的字段）",
-                )
+    for path, rep in _named_files(folder, Report, "报表"):
+        _check_column_fields(path, rep.columns, fields)
         for i, cond in enumerate(rep.population):
             _check_condition(path, f"population[{i}]", cond, fields, codelists)
         reports[rep.name] = rep
@@ -135,10 +139,7 @@ def load_shares(
 ) -> dict[str, Share]:
     shares: dict[str, Share] = {}
     codes = {s.code for s in orgs.streets} | {c.code for c in orgs.communities}
-    for path in sorted(folder.glob("*.yaml")):
-        share = _model(Share, _read(path), path, "")
-        if share.name != path.stem:
-            raise RegistryError(path, share.name, f"授权名应与文件名一致（{path.stem}）")
+    for path, share in _named_files(folder, Share, "授权"):
         for key, names in (("fields", share.fields), ("unmasked", share.unmasked)):
             unknown = [n for n in names if n not in fields]
             if unknown:

@@ -18,7 +18,6 @@ from hub.registry.models import _NAME, Strict
 from hub.registry.reports import Condition
 
 ShareType = Literal["无条件共享", "有条件共享", "不予共享"]
-DATASETS = ("person",)  # published datasets a grant may draw on
 
 
 class RowScope(Strict):

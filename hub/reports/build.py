@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +17,7 @@ import pyarrow as pa
 
 from hub.registry.loader import Registry
 from hub.registry.reports import Condition, Report
-from hub.warehouse import lit, q
+from hub.warehouse import lit, q, temp_table
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -64,8 +63,8 @@ def load_labels(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     for c in registry.orgs.communities:
         orgs.append((c.code, c.name))
         orgs += [(g.code, g.name) for g in c.grids]
-    _temp(con, "report_codes", ["codelist", "code", "label"], codes)
-    _temp(con, "report_orgs", ["code", "name"], orgs)
+    temp_table(con, "report_codes", ["codelist", "code", "label"], codes)
+    temp_table(con, "report_orgs", ["code", "name"], orgs)
 
 
 def population_sql(conditions: list[Condition], registry: Registry, as_of: date) -> str:
@@ -154,14 +153,3 @@ def _display(
     if f.type == "date":
         return f"strftime({value}, '%Y-%m-%d')", []
     return f"CAST({value} AS VARCHAR)", []
-
-
-def _temp(
-    con: duckdb.DuckDBPyConnection, name: str, cols: list[str], rows: Sequence[tuple[str, ...]]
-) -> None:
-    table = pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(cols)})
-    con.register("_labels_src", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _labels_src")
-    finally:
-        con.unregister("_labels_src")

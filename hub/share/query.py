@@ -13,6 +13,7 @@ from datetime import date
 
 import duckdb
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from hub.publish.snapshot import dataset_path, read_current
@@ -115,8 +116,6 @@ def run_query(
 
 def referenced_tables_loose(sql: str) -> list[str]:
     """Table names in SQL that the guard refused (for a more specific reason), best effort."""
-    import sqlglot
-
     try:
         return [
             t.name for s in sqlglot.parse(sql, read="duckdb") if s for t in s.find_all(exp.Table)

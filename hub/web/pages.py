@@ -11,13 +11,14 @@ from hub.form.submissions import Submission, append
 from hub.form.validate import FieldIssue, blocking, check_entry
 from hub.form.values import choices, form_values, locked, to_submit
 from hub.web.app import Caller, StaffDep, WebContext, check_csrf, page
+from hub.web.residents import SEARCH_LIMIT
 
 
 def register_pages(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/", response_class=HTMLResponse)
     def search(request: Request, caller: StaffDep, q: str = "") -> Response:
         found = ctx.directory.search(caller.staff.community, q)
-        return page(request, "search.html", caller, q=q, found=found)
+        return page(request, "search.html", caller, q=q, found=found, limit=SEARCH_LIMIT)
 
     @app.get("/residents/new", response_class=HTMLResponse)
     def new_resident(request: Request, caller: StaffDep) -> Response:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.background import BackgroundTask
 
 from hub.form.excel_import import check_file, hand_over
 from hub.form.template import template_name, write_template
@@ -29,7 +31,8 @@ def register_uploads(app: FastAPI, ctx: WebContext) -> None:
         folder = Path(tempfile.mkdtemp(prefix="hub-template-"))
         path = folder / name
         write_template(path, ctx.registry, ctx.form, community, people)
-        return FileResponse(path, filename=name)
+        # the temp folder goes once the file is sent
+        return FileResponse(path, filename=name, background=BackgroundTask(shutil.rmtree, folder))
 
     @app.post("/upload", response_class=HTMLResponse)
     async def upload(request: Request, caller: StaffDep) -> Response:
