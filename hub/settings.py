@@ -67,6 +67,11 @@ class Settings:
         return self.data / "submissions"
 
     @property
+    def form_conflicts(self) -> Path:
+        """Template cells changed in the hub meanwhile, waiting for the worker's decision."""
+        return self.data / "form_conflicts"
+
+    @property
     def users(self) -> Path:
         """Staff accounts (password hashes): outside the repository like the warehouse."""
         return self.data / "users.json"

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from hub.core.golden import build_core
+from hub.form.incoming import import_incoming_templates
 from hub.form.submissions import load_submissions
 from hub.ingest.raw import load_incoming
 from hub.link.run import link
@@ -18,7 +19,8 @@ from hub.registry.formsource import FORM_SOURCE
 from hub.registry.reports import Report
 from hub.reports.build import Period
 from hub.reports.generate import generate_reports
-from hub.validate.expectations import run_suites
+from hub.validate.gx_session import run_suites
+from hub.validate.quality_page import write_quality_page
 from hub.warehouse import warehouse
 from pipelines.checks import check_results, check_specs_for
 from pipelines.resources import HubResource
@@ -53,7 +55,8 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         s.ensure()
         with warehouse(s.warehouse) as con:
             results = load_incoming(con, hub.registry(), s.incoming, s.archive, only=src.name)
-            if src.name == FORM_SOURCE:  # the web form's submissions are this source too
+            if src.name == FORM_SOURCE:  # templates and the web form's submissions
+                results += import_incoming_templates(s, hub.registry())
                 form = load_submissions(con, hub.registry(), s.submissions, s.archive)
                 results += [form] if form else []
         for r in results:
@@ -84,6 +87,7 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
             result = stage_source(con, reg, src.name)
             expectations = run_suites(con, reg, [src.name], s.data)[src.name]
             checks = check_results(con, reg, src.name, expectations)
+            write_quality_page(con, reg, s.data)
         return dg.MaterializeResult(
             metadata={
                 "rows": result.rows,

@@ -1,4 +1,5 @@
-"""Asset checks of a staged table: the row-level rules (SQL) and the GX suite.
+"""Asset checks of a staged table: each row-level rule (SQL) and its GX twin, which judge the
+same rows and give the same verdict (`gx_<rule>` beside `<rule>`), plus GX's table checks.
 
 Severity comes from the rule in fields.yaml; a rule with `guards_publish` is blocking, so a
 failure stops core/person and publishing in the same run.
@@ -20,8 +21,8 @@ def _key(source: str) -> dg.AssetKey:
     return dg.AssetKey(["staged", source])
 
 
-def gx_check_name(rule: str, column: str | None) -> str:
-    return f"gx_{rule}" + (f"_{column.replace(',', '_').lstrip('_')}" if column else "")
+def gx_check_name(rule: str) -> str:
+    return f"gx_{rule}"
 
 
 def check_specs_for(registry: Registry, source: str) -> list[dg.AssetCheckSpec]:
@@ -31,11 +32,12 @@ def check_specs_for(registry: Registry, source: str) -> list[dg.AssetCheckSpec]:
         )
         for c in check_specs(registry, source)
     ]
+    labels = {c.name: c.description for c in check_specs(registry, source)}
     specs += [
         dg.AssetCheckSpec(
-            gx_check_name(e.rule, e.column),
+            gx_check_name(e.rule),
             asset=_key(source),
-            description=f"Great Expectations：{e.kind}（{e.column or '整表'}）",
+            description=f"Great Expectations {e.kind}：{labels.get(e.rule, '表中有数据')}",
             blocking=e.guards_publish,
         )
         for e in expectations_for(registry, source)
@@ -58,6 +60,7 @@ def check_results(
             metadata={
                 "staged_violations": c.staged_violations,
                 "flagged_rows": c.flagged,
+                "quarantined_rows": c.quarantined,
                 "rule": c.kind,
             },
         )
@@ -66,10 +69,10 @@ def check_results(
     out += [
         dg.AssetCheckResult(
             asset_key=_key(source),
-            check_name=gx_check_name(e["rule"], e["column"]),
+            check_name=gx_check_name(e["rule"]),
             passed=bool(e["success"]),
             severity=_severity(e["severity"]),
-            metadata={"expectation": e["expectation"]},
+            metadata={"expectation": e["expectation"], "unexpected_rows": e["unexpected"] or 0},
         )
         for e in expectations
     ]

@@ -64,7 +64,7 @@ def test_checks_take_severity_and_blocking_from_the_rules():
     assert not specs[("staged/gongan_household", "citizen_id_format")].blocking
     assert not specs[("staged/gongan_household", "birth_date_agrees_with_citizen_id")].blocking
     assert not specs[("staged/gongan_household", "phone_format")].blocking
-    assert ("staged/weijian_elderly", "gx_in_codelist_self_care_ability") in specs
+    assert ("staged/weijian_elderly", "gx_self_care_ability_format") in specs
 
 
 def test_full_run_in_process(tmp_path: Path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.sample.errors import EXPECTED_RULE
-from hub.validate.expectations import docs_index
+from hub.validate.quality_page import docs_index
 
 
 def test_persons_equal_true_distinct_residents(sample_run):

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from hub.registry.loader import Registry
+from hub.registry.models import Source
 from hub.warehouse import lit, q, table_exists, temp_table
 
 DERIVED_SOURCE = "id_number"  # birth date and gender read off a trusted ID number
@@ -56,15 +57,15 @@ def build_observations(con: duckdb.DuckDBPyConnection, registry: Registry) -> in
                 f"SELECT l.person_id, {lit(f.name)} AS field, CAST(s.{q(f.name)} AS VARCHAR) AS value, "
                 f"{lit(src.name)} AS source, {lit(src.department)} AS department, s._batch_id AS batch_id, "
                 f"s._source_row AS source_row, s._observed_at AS observed_at "
-                f"{linked} WHERE s.{q(f.name)} IS NOT NULL"
+                f"{linked} WHERE s.{q(f.name)} IS NOT NULL AND {_asserted(src, f.name)}"
             )
         if src.column_for("citizen_id"):
             parts.append(
                 f"SELECT l.person_id, 'citizen_id', l.citizen_id, {lit(src.name)}, "
                 f"{lit(src.department)}, s._batch_id, s._source_row, s._observed_at "
-                f"{linked} WHERE l.citizen_id IS NOT NULL"
+                f"{linked} WHERE l.citizen_id IS NOT NULL AND {_asserted(src, 'citizen_id')}"
             )
-            parts.extend(_derived(linked))
+            parts.extend(_derived(f"{linked} WHERE {_asserted(src, 'citizen_id')}"))
     _authority_table(con, registry)
     body = " UNION ALL ".join(parts) if parts else _EMPTY
     con.execute(
@@ -84,12 +85,21 @@ _EMPTY = (
 )
 
 
+def _asserted(src: Source, field: str) -> str:
+    """SQL: the row asserts `field` (a form row that only carries it to identify the resident
+    does not; a row of a source without an asserts column asserts every value)."""
+    if not src.asserts:
+        return "true"
+    listed = q(src.asserts)
+    return f"(s.{listed} IS NULL OR list_contains(string_split(s.{listed}, ','), {lit(field)}))"
+
+
 def _derived(linked: str) -> list[str]:
     """Birth date and gender read off trusted IDs: ranked below every department's value."""
     return [
         f"SELECT l.person_id, {lit(field)}, CAST({expr} AS VARCHAR), {lit(DERIVED_SOURCE)}, "
         f"'身份证号码推算', s._batch_id, s._source_row, DATE '1900-01-01' "
-        f"{linked} WHERE l.citizen_id IS NOT NULL"
+        f"{linked} AND l.citizen_id IS NOT NULL"
         for field, expr in (
             ("birth_date", "hub_id_birth(l.citizen_id)"),
             ("gender", "hub_id_gender(l.citizen_id)"),

@@ -53,13 +53,23 @@ def form_issues(
 
 def check_entry(registry: Registry, values: dict[str, str]) -> list[FieldIssue]:
     """Every rule the entry breaks, per field, with the pipeline's Chinese message."""
-    entry = Submission(by="", community="", values=values)
+    return check_submissions(registry, [Submission(by="", community="", values=values)])[0]
+
+
+def check_submissions(registry: Registry, subs: list[Submission]) -> list[list[FieldIssue]]:
+    """Per submission, every rule it breaks: staged together, in one scratch warehouse."""
+    out: list[list[FieldIssue]] = [[] for _ in subs]
+    if not subs:
+        return out
     with scratch() as (con, tmp):
-        body = json.dumps(values, ensure_ascii=False).encode("utf-8")
-        table = submission_table(registry, [entry])
+        body = json.dumps([s.values for s in subs], ensure_ascii=False).encode("utf-8")
+        table = submission_table(registry, subs)
         store_table(con, registry.sources[FORM_SOURCE], "entry.json", body, table, tmp)
-        rows = form_issues(con, registry, "field, severity, message, value", "severity, field")
-    return [FieldIssue(*r) for r in rows]
+        cols = "source_row, field, severity, message, value"
+        rows = form_issues(con, registry, cols, "source_row, severity, field")
+    for row, *issue in rows:
+        out[row - 1].append(FieldIssue(*issue))
+    return out
 
 
 def blocking(issues: list[FieldIssue]) -> list[FieldIssue]:

@@ -9,8 +9,11 @@ from typing import Any
 from hub.form.consolidated import ConsolidatedForm, FormField
 from hub.registry.loader import Registry
 
-# what identifies the resident in a submission, sent whether changed or not
-IDENTITY = ("citizen_id", "name", "gender", "birth_date", "community_code")
+# what identifies the resident in a submission, sent whether changed or not (an unchanged one
+# is carried for linkage only: it is not an observation)
+IDENTITY = ("citizen_id", "id_unverified", "name", "gender", "birth_date", "community_code")
+# fixed once known, like values held by an authority: the ID identifies the resident
+FIXED_ONCE_KNOWN = ("citizen_id",)
 
 
 def as_text(value: Any) -> str:
@@ -41,18 +44,26 @@ def choices(registry: Registry, f: FormField, community: str) -> list[tuple[str,
 
 
 def locked(f: FormField, original: dict[str, str]) -> bool:
-    """A value held by its authority (公安, 民政 …) is shown, not edited."""
-    return bool(f.authority) and bool(original.get(f.name))
+    """Shown, not edited: a value held by its authority (公安, 民政 …), a known ID number, and
+    the community (staff work in their own)."""
+    if f.name == "community_code":
+        return True
+    fixed = bool(f.authority) or f.name in FIXED_ONCE_KNOWN
+    return fixed and bool(original.get(f.name))
 
 
 def to_submit(
-    form: ConsolidatedForm, original: dict[str, str], entered: dict[str, str]
-) -> dict[str, str]:
-    """The identity keys and every field staff changed; locked fields keep their value."""
-    out = {}
+    form: ConsolidatedForm, original: dict[str, str], entered: dict[str, str], new: bool = False
+) -> tuple[dict[str, str], list[str]]:
+    """(values, changed): the identity keys and every field staff changed, and which fields
+    the submission asserts — what changed, or for a new resident every value given. Locked
+    fields keep their value."""
+    out, changed = {}, []
     for f in form.fields:
         before = original.get(f.name, "")
         after = before if locked(f, original) else entered.get(f.name, "").strip()
         if f.name in IDENTITY or after != before:
             out[f.name] = after
-    return out
+        if (after != before) or (new and after):
+            changed.append(f.name)
+    return out, changed

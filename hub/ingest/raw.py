@@ -65,6 +65,8 @@ def load_incoming(
             continue
         if only is not None and src.name != only:
             continue
+        if src.channel == "form":  # templates: only their changes, through hub.form
+            continue
         results.append(load_file(con, registry, src, path, archive))
     return results
 

@@ -17,10 +17,10 @@ def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
         for key, code in cl.lookup().items()
     ]
     temp_table(con, "hub_codes", ["codelist", "key", "code"], codes)
-    temp_table(con, "hub_orgs", ["level", "key", "code"], _org_keys(registry))
+    temp_table(con, "hub_orgs", ["level", "key", "code"], org_keys(registry))
 
 
-def _org_keys(registry: Registry) -> list[tuple[str, str, str]]:
+def org_keys(registry: Registry) -> list[tuple[str, str, str]]:
     d = registry.orgs.district
     rows: set[tuple[str, str, str]] = set()
     for s in registry.orgs.streets:

@@ -15,7 +15,7 @@ from hub.normalize.columns import RawColumn
 from hub.normalize.lookups import load_lookups
 from hub.registry.loader import Registry
 from hub.registry.models import Field, Source
-from hub.validate.rules import Check, checks_for, col
+from hub.validate.rules import Check, col, source_checks
 from hub.warehouse import lit, one, q, table_columns, table_exists
 
 ISSUES_DDL = """
@@ -49,6 +49,20 @@ def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str
     con.execute(ISSUES_DDL)
     if not table_exists(con, "raw", source):
         return StageResult(source, 0, 0, 0, 0)
+    fields, ext = _normalize(con, registry, source)
+    checks = source_checks(src, registry.fields)
+    _write_issues(con, src, fields, checks)
+    _write_staged(con, src, fields, checks, ext)
+    _write_quarantine(con, source)
+    return _result(con, source)
+
+
+def _normalize(
+    con: duckdb.DuckDBPyConnection, registry: Registry, source: str
+) -> tuple[list[tuple[Field, RawColumn]], list[tuple[str, RawColumn]]]:
+    """Build the temp table `_n`: every raw row of `source` with each field as written and
+    normalized (see `hub.validate.rules`). Returns the mapped and the extension columns."""
+    src = registry.sources[source]
     load_lookups(con, registry)
     present = set(table_columns(con, "raw", source))
     ensure_tables(con)  # a warehouse from an earlier release gains the rename columns
@@ -61,13 +75,19 @@ def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str
     ext = [
         (c.extension or "", RawColumn.of(c, renamed, present)) for c in src.columns if c.extension
     ]
-    has_id = any(f.name == "citizen_id" for f, _ in fields)
-    checks = [c for f, _ in fields for c in checks_for(f, has_id)]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _n AS {_normalize_sql(src, fields)}")
-    _write_issues(con, src, fields, checks)
-    _write_staged(con, src, fields, checks, ext)
-    _write_quarantine(con, source)
-    return _result(con, source)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _n_of AS SELECT {lit(source)} AS source")
+    return fields, ext
+
+
+def rule_inputs(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> None:
+    """Make `_n` hold `source`'s rows as staging judged them (rebuilt if it holds another's)."""
+    try:
+        held = con.execute("SELECT source FROM _n_of").fetchall()
+    except duckdb.CatalogException:
+        held = []
+    if held != [(source,)]:
+        _normalize(con, registry, source)
 
 
 # Normalizers in two steps: a cheap text preparation, then the parse on the prepared column.

@@ -9,8 +9,10 @@ from hub.registry.models import Field, Source, SourceColumn
 from hub.registry.reports import Report, form_field_names
 
 FORM_SOURCE = "community_form"
-# columns the form adds besides the fields: who the row is about, which submission, who filled it
-PERSON_REF, SUBMISSION, SUBMITTED_BY = "人员编号", "提交编号", "填报人"
+# columns the form adds besides the fields: who the row is about, which submission, who filled
+# it, and which fields it changes (the others are carried only to identify the resident)
+PERSON_REF, SUBMISSION, SUBMITTED_BY, CHANGED = "人员编号", "提交编号", "填报人", "变更字段"
+CHANGED_COLUMN = "changed_fields"
 
 
 def form_source(fields: Mapping[str, Field], reports: Mapping[str, Report]) -> Source:
@@ -21,6 +23,7 @@ def form_source(fields: Mapping[str, Field], reports: Mapping[str, Report]) -> S
         SourceColumn(header=PERSON_REF, extension="person_ref"),
         SourceColumn(header=SUBMISSION, extension="submission_id"),
         SourceColumn(header=SUBMITTED_BY, extension="submitted_by"),
+        SourceColumn(header=CHANGED, extension=CHANGED_COLUMN),
     ]
     return Source(
         name=FORM_SOURCE,
@@ -31,5 +34,7 @@ def form_source(fields: Mapping[str, Field], reports: Mapping[str, Report]) -> S
         period="adhoc",
         group="community",
         expect_rows=False,
+        channel="form",
+        asserts=CHANGED_COLUMN,
         columns=columns,
     )

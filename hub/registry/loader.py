@@ -211,6 +211,12 @@ def _cross_check(
                 f.name,
                 f"代码表 {f.codelist!r} 不存在（允许：{', '.join(sorted(codelists))}）",
             )
+        for rule in f.rules:
+            waiver = fields.get(rule.waived_by or "")
+            if rule.waived_by and (waiver is None or waiver.type != "boolean"):
+                raise RegistryError(
+                    path, f.name, f"waived_by {rule.waived_by!r} 须为是/否（boolean）字段"
+                )
         for s in f.authority:
             if s not in sources:
                 raise RegistryError(

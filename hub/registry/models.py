@@ -27,6 +27,9 @@ RuleKind = Literal[
     "required", "format", "pattern", "range", "agrees_with_citizen_id", "unique_in_batch"
 ]
 Severity = Literal["error", "warning"]
+# How rows arrive: a department's file, or the community form (web or Excel template). A rule
+# may be stricter on the form, where the person typing can fix the value on the spot.
+Channel = Literal["file", "form"]
 Sensitivity = Literal["public", "internal", "sensitive"]
 Entity = Literal["person", "household", "organization"]
 # What a field's values look like, for proposing mappings from file content. Most follow
@@ -66,10 +69,15 @@ class Strict(BaseModel):
 
 
 class Rule(Strict):
-    """One validation rule of a field, e.g. `{kind: range, min: 1, max: 30, severity: warning}`."""
+    """One validation rule of a field, e.g. `{kind: range, min: 1, max: 30, severity: warning}`.
+
+    `severity` is one level, or one per channel: `{file: warning, form: error}`. `waived_by`
+    names a yes/no field; where a row says yes there (无证 / 号码待核), the rule only warns.
+    """
 
     kind: RuleKind
-    severity: Severity = "warning"
+    severity: Severity | dict[Channel, Severity] = "warning"
+    waived_by: str | None = None
     guards_publish: bool = False
     pattern: str | None = None
     min: float | str | None = None
@@ -85,6 +93,13 @@ class Rule(Strict):
         if self.kind == "range" and self.min is None and self.max is None:
             raise ValueError("range 规则至少需要 min 或 max")
         return self
+
+    def severity_in(self, channel: str) -> Severity:
+        """The level of this rule for rows arriving through `channel` (file unless named)."""
+        if isinstance(self.severity, str):
+            return self.severity
+        by_channel: dict[str, Severity] = dict(self.severity.items())
+        return by_channel.get(channel, by_channel.get("file", "warning"))
 
 
 class Field(Strict):
@@ -260,6 +275,10 @@ class Source(Strict):
     group: str | None = None  # ASCII group name for the Dagster UI; default: the name's prefix
     # false for a table that is rightly empty at times (the form before anyone submitted)
     expect_rows: bool = True
+    channel: Channel = "file"
+    # an extension column listing, per row, the fields the row asserts (comma-separated); the
+    # row's other values only identify whom it is about and are not observations
+    asserts: str | None = None
     columns: list[SourceColumn]
 
     @field_validator("name")
@@ -277,6 +296,8 @@ class Source(Strict):
             raise ValueError(f"表头重复登记：{', '.join(sorted(dup))}")
         if self.group is not None and not _NAME.match(self.group):
             raise ValueError(f"group {self.group!r} 须为小写字母、数字和下划线")
+        if self.asserts and self.asserts not in {c.extension for c in self.columns}:
+            raise ValueError(f"asserts: 没有名为 {self.asserts!r} 的扩展列")
         seen: set[str] = set()
         for c in self.columns:
             if not c.field:

@@ -83,8 +83,9 @@ class Report(Strict):
         return [c.field for c in self.columns if c.field]
 
 
-# who the form is about and where they live: always asked, so a new resident can be added
-FORM_KEYS = ("citizen_id", "name", "gender", "birth_date", "community_code")
+# who the form is about and where they live: always asked, so a new resident can be added;
+# id_unverified is the worker's explicit 无证 / 号码待核 for a resident without a valid ID
+FORM_KEYS = ("citizen_id", "id_unverified", "name", "gender", "birth_date", "community_code")
 
 
 def form_field_names(fields: Mapping[str, Any], reports: Mapping[str, Report]) -> list[str]:

@@ -1,274 +1,111 @@
-"""A Great Expectations suite per staged table, built from `fields.yaml`, with data docs.
+"""A Great Expectations suite per staged table, built from `fields.yaml`, and the quality page.
 
-Table-level expectations only (row-level rules already ran as SQL): rows present, required
-fields complete, citizen_id unique within a batch, code values inside their code lists.
+Each row-level rule (see `staged_checks`) has a GX twin that validates the same rows — the rows
+staging kept, as written and as normalized — so GX and the Dagster check give one verdict per
+rule. Besides the twins, one table-level expectation: rows present.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import date
 from typing import Any
 
-import duckdb
-
+from hub.normalize.lookups import org_keys
 from hub.registry.loader import Registry
-from hub.warehouse import q, table_exists
+from hub.registry.models import Field
+from hub.validate.rules import Check, agreement_terms, col
+from hub.validate.staged_checks import rule_checks
 
-log = logging.getLogger(__name__)
-
-RESULTS_DDL = """
-CREATE TABLE IF NOT EXISTS staged._expectations (
-    source VARCHAR, expectation VARCHAR, column_name VARCHAR, rule VARCHAR, severity VARCHAR,
-    guards_publish BOOLEAN, success BOOLEAN, unexpected_count BIGINT, element_count BIGINT,
-    validated_at TIMESTAMP
-)
-"""
+ROWS_PRESENT = "rows_present"
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
 class Expectation:
     kind: str  # GX class name
     kwargs: dict[str, Any]
-    rule: str
+    rule: str  # the rule it twins (e.g. citizen_id_format), or rows_present
     severity: str
     guards_publish: bool = False
+    # the columns it reads, as SQL over the kept rows (`_n`): name -> expression
+    inputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def column(self) -> str | None:
-        cols = self.kwargs.get("column") or self.kwargs.get("column_list")
-        return ",".join(cols) if isinstance(cols, list) else cols
+        cols = self.kwargs.get("column") or self.kwargs.get("column_A")
+        return str(cols).split("__")[0] if cols else None
 
 
 def expectations_for(registry: Registry, source: str) -> list[Expectation]:
     """The suite of one staged table, derived from the registry (no GX import needed)."""
     src = registry.sources[source]
     out = [
-        Expectation(
-            "ExpectTableRowCountToBeBetween", {"min_value": 1}, "rows_present", "error", True
-        )
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, ROWS_PRESENT, "error", True)
     ][: int(src.expect_rows)]
-    for c in src.mapped:
-        f = registry.fields[c.field or ""]
-        req = f.rule("required")
-        if req:
-            out.append(
-                Expectation(
-                    "ExpectColumnValuesToNotBeNull",
-                    {"column": f.name},
-                    "required_complete",
-                    req.severity,
-                    req.guards_publish,
-                )
-            )
-        uniq = f.rule("unique_in_batch")
-        if uniq:
-            out.append(
-                Expectation(
-                    "ExpectCompoundColumnsToBeUnique",
-                    {"column_list": ["_batch_id", f.name]},
-                    "unique_in_batch",
-                    uniq.severity,
-                    uniq.guards_publish,
-                )
-            )
-        if f.normalize == "code" and f.codelist:
-            fmt = f.rule("format")
-            codes = sorted({e.code for e in registry.codelists[f.codelist].entries})
-            out.append(
-                Expectation(
-                    "ExpectColumnValuesToBeInSet",
-                    {"column": f.name, "value_set": codes},
-                    "in_codelist",
-                    fmt.severity if fmt else "warning",
-                    fmt.guards_publish if fmt else False,
-                )
-            )
+    for name, checks in rule_checks(registry, source).items():
+        f = registry.fields[checks[0].field]
+        rule = f.rule(checks[0].kind)
+        kind, kwargs, inputs = _twin(registry, f, checks[0])
+        severity = "error" if any(c.severity == "error" for c in checks) else "warning"
+        guards = bool(rule and rule.guards_publish)
+        out.append(Expectation(kind, kwargs, name, severity, guards, tuple(inputs.items())))
     return out
 
 
-def prefetch_gx() -> None:
-    """Start importing Great Expectations in a background thread.
-
-    The import costs ~5 s of pure Python; started before loading and staging, it runs on the
-    second core while DuckDB and the file readers (which release the GIL) do their work. The
-    readers are imported first so the two threads never import the same modules at once.
-    """
-    import fastexcel  # noqa: F401
-    import pandas  # noqa: F401
-
-    threading.Thread(target=_import_quietly, name="gx-import", daemon=True).start()
-
-
-def _import_quietly() -> None:
-    try:
-        importlib.import_module("great_expectations")
-    except Exception:  # the import is repeated, and fails loudly, where GX is used
-        log.debug("background import of great_expectations failed", exc_info=True)
-
-
-class GxSession:
-    """One GX file context for a run: suites validated one by one, data docs built once."""
-
-    def __init__(self, gx_root: Path) -> None:
-        import great_expectations as gx
-        from great_expectations.core.run_identifier import RunIdentifier
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        self.gx = gx
-        self.context = gx.get_context(mode="file", project_root_dir=str(gx_root))
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        stamp = datetime.now(UTC)
-        self.run_id = RunIdentifier(run_name=f"hub-{stamp:%Y%m%dT%H%M%S%fZ}", run_time=stamp)
-        self.validated = False
-
-    def validate(self, df: Any, source: str, exps: list[Expectation]) -> list[dict[str, Any]]:
-        gx, context = self.gx, self.context
-        ds = _get_or(
-            lambda: context.data_sources.get("hub"), lambda: context.data_sources.add_pandas("hub")
+def _twin(registry: Registry, f: Field, check: Check) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The GX expectation that judges `check`'s rule: (class, arguments, input columns)."""
+    raw, v, name = col(f.name, "raw"), col(f.name, "v"), f.name
+    if check.kind == "required":
+        return _not_null(f"{name}__clean", f"hub_clean({raw})")
+    if check.kind == "format" and f.normalize == "cn_id":
+        c = f"{name}__problem"
+        return "ExpectColumnValuesToBeNull", {"column": c}, {c: col(f.name, "problem")}
+    if check.kind == "format" and f.normalize in ("code", "boolean", "orgunit"):
+        c = f"{name}__key"
+        if f.normalize == "orgunit":
+            keys = sorted({k for level, k, _ in org_keys(registry) if level == f.orgunit_level})
+        else:
+            keys = sorted(registry.codelists[f.codelist or ""].lookup())
+        key = f"CASE WHEN hub_clean({raw}) IS NOT NULL THEN hub_code_key({raw}) END"
+        return "ExpectColumnValuesToBeInSet", {"column": c, "value_set": keys}, {c: key}
+    if check.kind == "format":  # dates, phones, numbers: every written value parses
+        parsed = f"CASE WHEN hub_clean({raw}) IS NULL THEN '' ELSE CAST({v} AS VARCHAR) END"
+        return _not_null(f"{name}__parsed", parsed)
+    rule = f.rule(check.kind)
+    assert rule is not None  # every other check comes from a written rule
+    if check.kind == "pattern":
+        c = f"{name}__text"
+        regex = rf"\A(?:{rule.pattern})\Z"  # the SQL side is a full match
+        return (
+            "ExpectColumnValuesToMatchRegex",
+            {"column": c, "regex": regex},
+            {c: f"CAST({v} AS VARCHAR)"},
         )
-        asset = _get_or(lambda: ds.get_asset(source), lambda: ds.add_dataframe_asset(name=source))
-        batch = _get_or(
-            lambda: asset.get_batch_definition("whole"),
-            lambda: asset.add_batch_definition_whole_dataframe("whole"),
-        )
-        suite = gx.ExpectationSuite(name=f"staged.{source}")
-        for e in exps:
-            cls = getattr(gx.expectations, e.kind)
-            suite.add_expectation(cls(**e.kwargs, meta={"rule": e.rule, "severity": e.severity}))
-        suite = context.suites.add_or_update(suite)
-        vd = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=f"staged.{source}", data=batch, suite=suite)
-        )
-        # The definition stores its result; docs are rendered once for the run (build_docs).
-        run = vd.run(batch_parameters={"dataframe": df}, run_id=self.run_id)
-        self.validated = True
-        return _match_results(run.results, exps, len(df))
-
-    def build_docs(self) -> None:
-        """Render this run's results and the index; older results keep their pages."""
-        if not self.validated:
-            return
-        from great_expectations.data_context.types.resource_identifiers import (
-            ValidationResultIdentifier,
-        )
-
-        mine = [
-            k
-            for k in self.context.validation_results_store.list_keys()
-            if isinstance(k, ValidationResultIdentifier)
-            and k.run_id.run_name == self.run_id.run_name
-        ]
-        self.context.build_data_docs(resource_identifiers=mine)
+    if check.kind == "range":
+        c = f"{name}__num"
+        expr = f"({v} - DATE '1970-01-01')" if f.type == "date" else f"CAST({v} AS DOUBLE)"
+        bounds = {"min_value": _num(f, rule.min), "max_value": _num(f, rule.max)}
+        return "ExpectColumnValuesToBeBetween", {"column": c, **bounds}, {c: expr}
+    if check.kind == "agrees_with_citizen_id":
+        value, expect, _, _ = agreement_terms(f) or ("NULL", "NULL", "", "")
+        a, b = f"{name}__value", f"{name}__from_id"
+        kwargs = {"column_A": a, "column_B": b, "ignore_row_if": "either_value_is_missing"}
+        inputs = {a: f"CAST({value} AS VARCHAR)", b: f"CAST({expect} AS VARCHAR)"}
+        return "ExpectColumnPairValuesToBeEqual", kwargs, inputs
+    # unique_in_batch: how often the row's value occurs in its batch (over every loaded row)
+    c = f"{name}__dups"
+    return "ExpectColumnValuesToBeBetween", {"column": c, "max_value": 1}, {c: col(f.name, "dups")}
 
 
-def run_suites(
-    con: duckdb.DuckDBPyConnection,
-    registry: Registry,
-    sources: list[str],
-    gx_root: Path,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """Validate each staged table with its GX suite, then build the data docs once."""
-    session = GxSession(gx_root)
-    out = {}
-    for name in sources:
-        if progress:
-            progress(name)
-        out[name] = run_suite(con, registry, name, session)
-    session.build_docs()
-    return out
+def _not_null(column: str, expr: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    return "ExpectColumnValuesToNotBeNull", {"column": column}, {column: expr}
 
 
-def run_suite(
-    con: duckdb.DuckDBPyConnection, registry: Registry, source: str, session: GxSession
-) -> list[dict[str, Any]]:
-    """Validate staged.<source> with GX and store the results in `staged._expectations`."""
-    con.execute(RESULTS_DDL)
-    if not table_exists(con, "staged", source):
-        return []
-    exps = expectations_for(registry, source)
-    cols = sorted({c for e in exps for c in _columns(e)})
-    df = con.execute(f"SELECT {', '.join(q(c) for c in cols)} FROM staged.{q(source)}").df()
-    results = session.validate(df, source, exps)
-    now = datetime.now().replace(microsecond=0)
-    rows = [
-        [
-            source,
-            e.kind,
-            e.column,
-            e.rule,
-            e.severity,
-            e.guards_publish,
-            r["success"],
-            r["unexpected_count"],
-            r["element_count"],
-            now,
-        ]
-        for e, r in zip(exps, results, strict=True)
-    ]
-    con.execute("DELETE FROM staged._expectations WHERE source = ?", [source])
-    con.executemany("INSERT INTO staged._expectations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return [
-        dict(
-            zip(
-                ("expectation", "column", "rule", "severity", "success"),
-                (r[1], r[2], r[3], r[4], r[6]),
-                strict=True,
-            )
-        )
-        for r in rows
-    ]
-
-
-def _columns(e: Expectation) -> list[str]:
-    if "column" in e.kwargs:
-        return [e.kwargs["column"]]
-    return list(e.kwargs.get("column_list", []))
-
-
-def _match_results(results: Any, exps: list[Expectation], rows: int) -> list[dict[str, Any]]:
-    # GX may reorder results; match them back to our expectations by type and column.
-    by_key = {
-        (r.expectation_config.type, _kw_key(r.expectation_config.kwargs)): r
-        for r in results
-        if r.expectation_config is not None
-    }
-    out = []
-    for e in exps:
-        r = by_key[(_snake(e.kind), _kw_key(e.kwargs))]
-        out.append(
-            {
-                "success": bool(r.success),
-                "unexpected_count": r.result.get("unexpected_count"),
-                "element_count": r.result.get("element_count", rows),
-            }
-        )
-    return out
-
-
-def docs_index(gx_root: Path) -> Path:
-    """The data docs home page; GX keeps its project in `<gx_root>/gx/`."""
-    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-
-
-def _kw_key(kwargs: Any) -> str:
-    col = kwargs.get("column") or kwargs.get("column_list")
-    return ",".join(col) if isinstance(col, list) else str(col)
-
-
-def _snake(name: str) -> str:
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name)
-    return out.lstrip("_")
-
-
-def _get_or(get: Any, make: Any) -> Any:
-    try:
-        return get()
-    except Exception:  # GX raises several lookup errors; absence just means create it
-        return make()
+def _num(f: Field, bound: float | str | None) -> float | int | None:
+    if bound is None:
+        return None
+    if f.type == "date":
+        day = date.today() if bound == "today" else date.fromisoformat(str(bound))
+        return (day - _EPOCH).days
+    return float(bound)

@@ -7,9 +7,10 @@ rows that break the rule. Messages are Chinese SQL expressions shown to departme
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
-from hub.registry.models import Field, Rule
+from hub.registry.models import Field, Rule, Source
 from hub.warehouse import lit, q
 
 VALID_ID = "CASE WHEN citizen_id__problem IS NULL THEN citizen_id__v END"
@@ -45,31 +46,63 @@ def col(field: str, part: str) -> str:
     return q(f"{field}__{part}")
 
 
-def checks_for(f: Field, has_id: bool) -> list[Check]:
-    """Every row-level check of `f`; format checks exist even where no rule is written."""
+def source_checks(src: Source, fields: Mapping[str, Field]) -> list[Check]:
+    """Every row-level check of a source's mapped fields, at the source's channel."""
+    mapped = {c.field: fields[c.field] for c in src.mapped if c.field}
+    has_id = "citizen_id" in mapped
+    return [
+        c
+        for col_ in src.mapped
+        for c in checks_for(fields[col_.field or ""], has_id, src.channel, mapped)
+    ]
+
+
+def checks_for(
+    f: Field, has_id: bool, channel: str = "file", mapped: Mapping[str, Field] | None = None
+) -> list[Check]:
+    """Every row-level check of `f` for rows arriving through `channel`; format checks exist
+    even where no rule is written. `mapped` are the source's fields (a waiver needs its own)."""
     out: list[Check] = []
     raw, v = col(f.name, "raw"), col(f.name, "v")
     fmt_rule = f.rule("format")
-    fmt_sev = fmt_rule.severity if fmt_rule else "warning"
-    if f.rule("required"):
-        sev = f.rule("required").severity  # type: ignore[union-attr]
+    req = f.rule("required")
+    if req:
         out.append(
             Check(
                 f.name,
                 "required",
                 lit("required_missing"),
-                sev,
+                req.severity_in(channel),
                 f"hub_clean({raw}) IS NULL",
                 lit(f"{f.label}为空（必填项）"),
                 nulls_value=False,
             )
         )
+    fmt_sev = fmt_rule.severity_in(channel) if fmt_rule else "warning"
     out.extend(_format_check(f, raw, v, fmt_sev))
     for rule in f.rules:
-        check = _rule_check(f, rule, v, has_id)
+        check = _rule_check(f, rule, v, has_id, channel)
         if check:
             out.append(check)
-    return out
+    return [c for check in out for c in _waive(check, f, mapped or {})]
+
+
+def _waive(check: Check, f: Field, mapped: Mapping[str, Field]) -> list[Check]:
+    """An error a row may waive (无证 / 号码待核) becomes a warning on the rows that do."""
+    rule = f.rule(check.kind)
+    waiver = mapped.get(rule.waived_by or "") if rule else None
+    if check.severity != "error" or waiver is None:
+        return [check]
+    waived = f"coalesce({col(waiver.name, 'v')}, false)"
+    hint = lit(f"（无证或号码待核的，请在「{waiver.label}」选「是」）")
+    return [
+        replace(
+            check,
+            predicate=f"({check.predicate}) AND NOT {waived}",
+            message=f"{check.message} || {hint}",
+        ),
+        replace(check, severity="warning", predicate=f"({check.predicate}) AND {waived}"),
+    ]
 
 
 def _format_check(f: Field, raw: str, v: str, sev: str) -> list[Check]:
@@ -112,13 +145,13 @@ def _format_check(f: Field, raw: str, v: str, sev: str) -> list[Check]:
     return []
 
 
-def _rule_check(f: Field, rule: Rule, v: str, has_id: bool) -> Check | None:
+def _rule_check(f: Field, rule: Rule, v: str, has_id: bool, channel: str) -> Check | None:
     if rule.kind == "pattern":
         return Check(
             f.name,
             "pattern",
             lit("pattern_mismatch"),
-            rule.severity,
+            rule.severity_in(channel),
             f"{v} IS NOT NULL AND NOT regexp_full_match(CAST({v} AS VARCHAR), {lit(rule.pattern or '')})",
             lit(rule.message or f"{f.label}格式不符合要求"),
         )
@@ -126,24 +159,24 @@ def _rule_check(f: Field, rule: Rule, v: str, has_id: bool) -> Check | None:
         conds = []
         for bound, op in ((rule.min, "<"), (rule.max, ">")):
             if bound is not None:
-                conds.append(f"{v} {op} {_bound(f, bound)}")
+                conds.append(f"{v} {op} {bound_sql(f, bound)}")
         text = f"{f.label}超出合理范围（{rule.min if rule.min is not None else ''}～{rule.max if rule.max is not None else ''}）"
         return Check(
             f.name,
             "range",
             lit("out_of_range"),
-            rule.severity,
+            rule.severity_in(channel),
             f"{v} IS NOT NULL AND ({' OR '.join(conds)})",
             lit(text),
         )
     if rule.kind == "agrees_with_citizen_id" and has_id and f.name != "citizen_id":
-        return _agreement(f, rule, v)
+        return _agreement(f, rule, channel)
     if rule.kind == "unique_in_batch":
         return Check(
             f.name,
             "unique_in_batch",
             lit("duplicate_in_batch"),
-            rule.severity,
+            rule.severity_in(channel),
             f"{col(f.name, 'dups')} > 1",
             lit(f"同一文件中{f.label}重复出现"),
             nulls_value=False,
@@ -151,36 +184,36 @@ def _rule_check(f: Field, rule: Rule, v: str, has_id: bool) -> Check | None:
     return None
 
 
-def _agreement(f: Field, rule: Rule, v: str) -> Check | None:
+def agreement_terms(f: Field) -> tuple[str, str, str, str] | None:
+    """(value, expected from the ID, rule name, text) of an agrees_with_citizen_id rule, or
+    None where the ID says nothing about `f`."""
+    v = col(f.name, "v")
     if f.type == "date":
-        expect, name, text = (
-            f"hub_id_birth({VALID_ID})",
-            "birth_date_mismatch",
-            "出生日期与身份证号码不一致",
-        )
-    elif f.name == "gender":
-        expect, name, text = (
-            f"hub_id_gender({VALID_ID})",
-            "gender_mismatch",
-            "性别与身份证号码不一致",
-        )
-    elif f.normalize == "cert_no":
-        expect, name, text = VALID_ID, "cert_mismatch", "证件号码前18位与身份证号码不一致"
-        v = f"substr({v}, 1, 18)"
-    else:
+        return v, f"hub_id_birth({VALID_ID})", "birth_date_mismatch", "出生日期与身份证号码不一致"
+    if f.name == "gender":
+        return v, f"hub_id_gender({VALID_ID})", "gender_mismatch", "性别与身份证号码不一致"
+    if f.normalize == "cert_no":
+        return f"substr({v}, 1, 18)", VALID_ID, "cert_mismatch", "证件号码前18位与身份证号码不一致"
+    return None
+
+
+def _agreement(f: Field, rule: Rule, channel: str) -> Check | None:
+    terms = agreement_terms(f)
+    if terms is None:
         return None
+    v, expect, name, text = terms
     msg = f"{lit(f.label + '：' + text + '（身份证号码对应 ')} || CAST({expect} AS VARCHAR) || '）'"
     return Check(
         f.name,
         "agrees_with_citizen_id",
         lit(name),
-        rule.severity,
+        rule.severity_in(channel),
         f"{VALID_ID} IS NOT NULL AND {v} IS NOT NULL AND {v} <> {expect}",
         msg,
     )
 
 
-def _bound(f: Field, value: float | str) -> str:
+def bound_sql(f: Field, value: float | str) -> str:
     if f.type == "date":
         return "current_date" if value == "today" else f"DATE {lit(str(value))}"
     return str(value)

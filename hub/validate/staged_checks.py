@@ -1,15 +1,21 @@
-"""Row-level rules re-checked on the staged tables: what Dagster shows as asset checks and
-what guards publishing. Severity comes from the rule, never from the outcome."""
+"""The row-level rules of a source, judged once: what Dagster shows as asset checks, what the
+Great Expectations suite re-checks, and what guards publishing.
+
+A rule's verdict is taken over the rows staging kept (`_n` restricted to `staged.<source>`):
+an error rule passes when every row that broke it went to quarantine, a warning rule when no
+kept row breaks it. The GX twin of each rule validates the same rows (see `expectations`), so
+the two can be compared one to one. Severity comes from the rule, never from the outcome.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
+from hub.normalize.stage import rule_inputs
 from hub.registry.loader import Registry
-from hub.registry.models import Field
-from hub.validate.rules import checks_for, col
+from hub.validate.rules import Check, source_checks
 from hub.warehouse import lit, one, q, table_exists
 
 
@@ -23,97 +29,84 @@ class CheckOutcome:
     severity: str
     guards_publish: bool
     description: str
-    staged_violations: int = 0
+    staged_violations: int = 0  # kept rows that break the rule (the verdict)
     flagged: int = 0  # rows flagged at staging (warnings kept, errors quarantined)
+    quarantined: int = 0  # of those, rows sent to quarantine
 
     @property
     def passed(self) -> bool:
-        """Errors are handled by quarantine, so only staged rows count; warnings count flags."""
-        if self.severity == "error":
-            return self.staged_violations == 0
-        return self.staged_violations == 0 and self.flagged == 0
+        return self.staged_violations == 0
+
+
+def rule_checks(registry: Registry, source: str) -> dict[str, list[Check]]:
+    """The SQL checks of each rule (one rule may be two checks: error, and waived warning)."""
+    out: dict[str, list[Check]] = {}
+    for c in source_checks(registry.sources[source], registry.fields):
+        out.setdefault(f"{c.field}_{c.kind}", []).append(c)
+    return out
 
 
 def check_specs(registry: Registry, source: str) -> list[CheckOutcome]:
     """The checks of a source without running them (Dagster declares them up front)."""
     src = registry.sources[source]
-    has_id = src.column_for("citizen_id") is not None
-    out: dict[str, CheckOutcome] = {}
-    for c in src.mapped:
-        f = registry.fields[c.field or ""]
-        for chk in checks_for(f, has_id):
-            rule = f.rule(chk.kind)
-            name = f"{f.name}_{chk.kind}"
-            out.setdefault(
-                name,
-                CheckOutcome(
-                    name=name,
-                    field=f.name,
-                    kind=chk.kind,
-                    severity=chk.severity,
-                    guards_publish=bool(rule and rule.guards_publish),
-                    description=f"{f.label}（{c.header}）：{_KIND_LABEL[chk.kind]}",
-                ),
+    out = []
+    for name, checks in rule_checks(registry, source).items():
+        f = registry.fields[checks[0].field]
+        rule = f.rule(checks[0].kind)
+        header = (src.column_for(f.name) or src.columns[0]).header
+        out.append(
+            CheckOutcome(
+                name=name,
+                field=f.name,
+                kind=checks[0].kind,
+                severity="error" if any(c.severity == "error" for c in checks) else "warning",
+                guards_publish=bool(rule and rule.guards_publish),
+                description=f"{f.label}（{header}）：{KIND_LABEL[checks[0].kind]}",
             )
-    return list(out.values())
+        )
+    return out
 
 
 def run_checks(
     con: duckdb.DuckDBPyConnection, registry: Registry, source: str
 ) -> list[CheckOutcome]:
-    """Evaluate every check of `source` against staged.<source> and the staging issues."""
+    """Evaluate every rule of `source` on its kept rows, with the staging issues beside it."""
     specs = check_specs(registry, source)
-    if not table_exists(con, "staged", source):
+    if not specs or not table_exists(con, "staged", source):
         return specs
-    src = registry.sources[source]
-    fields = [registry.fields[c.field or ""] for c in src.mapped]
-    has_id = src.column_for("citizen_id") is not None
-    view = _staged_view(source, fields)
-    preds: dict[str, list[str]] = {}
-    for f in fields:
-        for chk in checks_for(f, has_id):
-            preds.setdefault(f"{f.name}_{chk.kind}", []).append(chk.predicate)
-    counts = ", ".join(f"count(*) FILTER (WHERE {' OR '.join(p)})" for p in preds.values())
-    staged = dict(zip(preds, one(con, f"SELECT {counts} FROM ({view})"), strict=True))
-    flagged = {
-        f"{fld}_{kind}": n
-        for fld, kind, n in con.execute(
-            "SELECT field, rule_kind, count(DISTINCT (batch_id, source_row)) FROM quarantine.issues "
-            f"WHERE source = {lit(source)} GROUP BY ALL"
+    frame = kept_rows_sql(con, registry, source)
+    preds = {
+        name: " OR ".join(f"({c.predicate})" for c in checks)
+        for name, checks in rule_checks(registry, source).items()
+    }
+    counts = ", ".join(f"count(*) FILTER (WHERE {p})" for p in preds.values())
+    kept = dict(zip(preds, one(con, f"SELECT {counts} FROM ({frame})"), strict=True))
+    issues = {
+        f"{fld}_{kind}": (int(n), int(bad))
+        for fld, kind, n, bad in con.execute(
+            "SELECT field, rule_kind, count(DISTINCT (batch_id, source_row)), "
+            "count(DISTINCT (batch_id, source_row)) FILTER (WHERE severity = 'error') "
+            f"FROM quarantine.issues WHERE source = {lit(source)} GROUP BY ALL"
         ).fetchall()
     }
     return [
-        CheckOutcome(
-            **{
-                **s.__dict__,
-                "staged_violations": int(staged.get(s.name, 0)),
-                "flagged": int(flagged.get(s.name, 0)),
-            }
+        replace(
+            s,
+            staged_violations=int(kept[s.name]),
+            flagged=issues.get(s.name, (0, 0))[0],
+            quarantined=issues.get(s.name, (0, 0))[1],
         )
         for s in specs
     ]
 
 
-def _staged_view(source: str, fields: list[Field]) -> str:
-    """Staged values dressed as `_n`, so the staging predicates can be re-run on them."""
-    cols = []
-    for f in fields:
-        name = q(f.name)
-        cols += [
-            f"CAST({name} AS VARCHAR) AS {col(f.name, 'raw')}",
-            f"{name} AS {col(f.name, 'v')}",
-        ]
-        if f.rule("unique_in_batch"):
-            cols.append(
-                f"CASE WHEN {name} IS NOT NULL THEN count(*) OVER "
-                f"(PARTITION BY _batch_id, {name}) END AS {col(f.name, 'dups')}"
-            )
-        if f.normalize == "cn_id":
-            cols.append(f"hub_id_problem({name}) AS {col(f.name, 'problem')}")
-    return f"SELECT {', '.join(cols)} FROM staged.{q(source)}"
+def kept_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> str:
+    """The rule inputs (`_n`) of the rows staging kept: the data every verdict is taken on."""
+    rule_inputs(con, registry, source)
+    return f"SELECT * FROM _n n SEMI JOIN staged.{q(source)} s USING (_batch_id, _source_row)"
 
 
-_KIND_LABEL = {
+KIND_LABEL = {
     "required": "必填",
     "format": "格式与代码规范",
     "pattern": "格式模式",

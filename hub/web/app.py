@@ -6,44 +6,28 @@ staff member from a signed cookie and only ever looks up residents of their comm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.form.consolidated import ConsolidatedForm, derive_form
-from hub.registry.loader import Registry, load_registry
+from hub.form.consolidated import derive_form
+from hub.publish.directory import Directory
+from hub.registry.loader import load_registry
 from hub.settings import Settings
-from hub.web.accounts import Staff, authenticate, load_staff
+from hub.web.accounts import authenticate
 from hub.web.api import DESCRIPTION, TITLE, build_api
-from hub.web.residents import Directory
+from hub.web.context import COOKIE, LoginRequired, WebContext
+from hub.web.pages import register_pages
 from hub.web.session import Signer
+from hub.web.uploads import register_uploads
 
 HERE = Path(__file__).parent
-COOKIE = "hub_session"
-
-
-@dataclass
-class WebContext:
-    settings: Settings
-    registry: Registry
-    form: ConsolidatedForm
-    directory: Directory
-    signer: Signer
-    templates: Jinja2Templates
-
-    def community_name(self, code: str) -> str:
-        return next((c.name for c in self.registry.orgs.communities if c.code == code), code)
-
-
-class LoginRequired(Exception):
-    pass
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -109,9 +93,6 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from hub.web.pages import register_pages
-    from hub.web.uploads import register_uploads
-
     register_pages(app, ctx)
     register_uploads(app, ctx)
     for route in app.routes:  # the OpenAPI description is the departments' API only
@@ -119,39 +100,3 @@ def create_app(settings: Settings) -> FastAPI:
             route.include_in_schema = False
     app.include_router(build_api())
     return app
-
-
-@dataclass
-class Caller:
-    staff: Staff
-    csrf: str
-
-
-def current_staff(request: Request) -> Caller:
-    """The logged-in staff member; pages without a valid session go to the login page."""
-    ctx: WebContext = request.app.state.ctx
-    cookie = request.cookies.get(COOKIE)
-    username = ctx.signer.user(cookie)
-    staff = load_staff(ctx.settings.users).get(username or "")
-    if staff is None or cookie is None:
-        raise LoginRequired
-    return Caller(staff, ctx.signer.csrf(cookie))
-
-
-StaffDep = Annotated[Caller, Depends(current_staff)]
-
-
-def check_csrf(request: Request, token: str | None) -> None:
-    ctx: WebContext = request.app.state.ctx
-    if not ctx.signer.csrf_ok(request.cookies.get(COOKIE, ""), token):
-        raise HTTPException(403, "页面已过期，请刷新后重试")
-
-
-def page(request: Request, name: str, caller: Caller, status: int = 200, **values: Any) -> Response:
-    ctx: WebContext = request.app.state.ctx
-    values |= {
-        "staff": caller.staff,
-        "csrf": caller.csrf,
-        "community_name": ctx.community_name(caller.staff.community),
-    }
-    return ctx.templates.TemplateResponse(request, name, values, status_code=status)

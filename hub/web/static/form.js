@@ -25,6 +25,13 @@
     }
     form.dataset.checked = String(Date.now());
   }
+  // one click files one submission (the server also refuses a repeated key)
+  form.addEventListener("submit", () => {
+    for (const b of form.querySelectorAll("button[type=submit]")) {
+      b.disabled = true;
+      b.textContent = "正在提交…";
+    }
+  });
   form.addEventListener("change", () => {
     clearTimeout(pending);
     pending = setTimeout(check, 150);

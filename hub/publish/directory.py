@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from hub.form.status import DATASET as FORM_DATASET
+from hub.form.status import EMPTY as NO_OUTCOMES
 from hub.publish.snapshot import dataset_path, read_current
 from hub.warehouse import lit
 
@@ -32,6 +34,13 @@ class Origin:
         return f"来自 {self.department}{when}"
 
 
+@dataclass
+class Outcome:
+    person_id: str | None
+    status: str  # loaded | quarantined
+    errors: str | None
+
+
 class Directory:
     """Lookups over the current published release (thread-safe: one cursor per call)."""
 
@@ -39,6 +48,7 @@ class Directory:
         self.published = published
         self._con = duckdb.connect()
         self._release: int | None = None
+        self._published_at = datetime.now(UTC)
         self._lock = threading.Lock()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -47,13 +57,42 @@ class Directory:
             if current is None:
                 raise FileNotFoundError("尚未发布数据：请数据专班先运行 hub run")
             if current["release"] != self._release:
-                for name in ("person", "provenance"):
+                for name in ("person", "provenance", FORM_DATASET):
+                    if name not in current["datasets"]:  # a release from before it existed
+                        self._con.execute(f"CREATE OR REPLACE VIEW {name} AS {NO_OUTCOMES}")
+                        continue
                     path = dataset_path(self.published, name, current)
                     self._con.execute(
                         f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({lit(str(path))})"
                     )
                 self._release = current["release"]
+                self._published_at = datetime.fromisoformat(current["published_at"])
             return self._con.cursor()
+
+    def release(self) -> int | None:
+        """The number of the release readers see now."""
+        self._cursor()
+        return self._release
+
+    def published_on(self) -> date:
+        """The (UTC) day of the release readers see now."""
+        self._cursor()
+        return self._published_at.date()
+
+    def outcomes(self, ids: list[str]) -> dict[str, Outcome]:
+        """What a run made of each of these submissions (absent: not taken in yet)."""
+        if not ids:
+            return {}
+        rows = (
+            self._cursor()
+            .execute(
+                f"SELECT submission_id, person_id, status, errors FROM {FORM_DATASET} "
+                "WHERE list_contains(?, submission_id)",
+                [ids],
+            )
+            .fetchall()
+        )
+        return {r[0]: Outcome(*r[1:]) for r in rows}
 
     def search(self, community: str, text: str) -> list[dict[str, Any]]:
         """Residents of `community` whose name contains `text` or whose ID starts with it."""
