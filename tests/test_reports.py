@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -182,3 +182,50 @@ def test_burden_follows_the_report_definitions(sample_run: Run, tmp_path: Path):
     grew = after["entries_per_month"]["before"] - before["entries_per_month"]["before"]
     assert grew == pytest.approx(dibao["rows"] * added_fields, abs=0.1)
     assert after["reduction_percent"] > before["reduction_percent"]
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_xlsx_is_ready_to_hand_over(name: str, registry: Registry, generated: dict[str, Any]):
+    """Numbers are numbers, 合计 sums the columns marked total, IDs fit, print setup is set,
+    and the issuing unit and sign-off line are under the table."""
+    report = registry.reports[name]
+    wb = openpyxl.load_workbook(Path(generated[name]["xlsx"]), data_only=True)
+    ws = wb.worksheets[0]
+    n = generated[name]["rows"]
+    first, total_row = 3, 3 + n
+    assert ws.cell(total_row, 1).value == "合计"
+    for j, col in enumerate(report.columns, start=1):
+        values = [ws.cell(r, j).value for r in range(first, total_row)]
+        f = registry.fields.get(col.field or "")
+        numeric = col.value in ("seq", "age") or (
+            f is not None and f.type in ("integer", "decimal")
+        )
+        if numeric:
+            assert all(isinstance(v, (int, float)) for v in values if v is not None), col.header
+        elif f is not None and f.type == "date":
+            assert all(isinstance(v, datetime) for v in values if v is not None), col.header
+        else:
+            assert all(isinstance(v, str) for v in values if v is not None), col.header
+        if col.total:
+            assert ws.cell(total_row, j).value == pytest.approx(sum(v or 0 for v in values))
+            assert str(wb.worksheets[0].cell(total_row, j).value) != ""
+        if f is not None and f.normalize == "cn_id":
+            letter = openpyxl.utils.get_column_letter(j)
+            assert ws.column_dimensions[letter].width >= 20, col.header
+    setup = ws.page_setup
+    assert setup.orientation == "landscape" and setup.paperSize == 9
+    assert (
+        setup.fitToWidth in (None, 1) and setup.fitToHeight == 0
+    )  # one page wide (1 is the default)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows.replace("$", "") == "1:2"  # title and headers on every page
+    notes = " ".join(str(ws.cell(r, 1).value or "") for r in range(total_row + 1, ws.max_row + 1))
+    assert f"制表单位：{registry.orgs.district.name}{report.department}" in notes
+    assert all(f"{s}：" in notes for s in ("填表人", "审核人", "联系电话"))
+    assert "Hub" not in notes
+
+
+def test_total_columns_are_amounts(registry: Registry):
+    marked = {c.field for r in registry.reports.values() for c in r.columns if c.total}
+    assert "assistance_amount" in marked
+    assert not marked & {"household_size", "monthly_income"}  # per-member repeats

@@ -128,6 +128,14 @@ def load_reports(
     reports: dict[str, Report] = {}
     for path, rep in _named_files(folder, Report, "报表"):
         _check_column_fields(path, rep.columns, fields)
+        for i, col in enumerate(rep.columns):
+            numeric = col.field and fields[col.field].type in ("integer", "decimal")
+            if col.total and not numeric:
+                raise RegistryError(
+                    path,
+                    f"columns[{i}] ({col.header})",
+                    "total 只能用于数值字段（integer / decimal）",
+                )
         for i, cond in enumerate(rep.population):
             _check_condition(path, f"population[{i}]", cond, fields, codelists)
         reports[rep.name] = rep

@@ -50,7 +50,9 @@ class ReportColumn(Strict):
     field: str | None = None
     value: Literal["seq", "age"] | None = None
     show: Literal["label", "code"] = "label"  # code fields: the Chinese label, or the code
-    total: bool = False  # summed in the 合计 row
+    # summed in the 合计 row: amounts a department adds up, never per-member repeats of a
+    # household's figure (家庭人口数) or per-person facts (年龄)
+    total: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> ReportColumn:
@@ -69,6 +71,10 @@ class Report(Strict):
     population: list[Condition] = PydField(default_factory=list)
     columns: list[ReportColumn]
     sheet: str | None = None
+    # 制表单位: by default the district office of the department (青禾区民政局)
+    issuer: str | None = None
+    # the sign-off line under the table, left blank to be filled in by hand
+    signatures: list[str] = PydField(default_factory=lambda: ["填表人", "审核人", "联系电话"])
 
     @field_validator("name")
     @classmethod

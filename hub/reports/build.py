@@ -98,7 +98,8 @@ def _age_sql(as_of: date) -> str:
 def report_rows(
     con: duckdb.DuckDBPyConnection, report: Report, registry: Registry, period: Period
 ) -> pa.Table:
-    """One row per person in the population, the report's headers and order, labels shown.
+    """One row per person in the population, the report's headers and order, labels shown;
+    dates, numbers, 序号 and 年龄 keep their types.
 
     Needs `person` and the tables from `load_labels` on `con`."""
     as_of = period.end
@@ -108,11 +109,11 @@ def report_rows(
         alias = f"c{i}"
         if col.value == "seq":
             select.append(
-                f"CAST(row_number() OVER (ORDER BY {_order(have)}) AS VARCHAR) AS {q(col.header)}"
+                f"CAST(row_number() OVER (ORDER BY {_order(have)}) AS INTEGER) AS {q(col.header)}"
             )
             continue
         if col.value == "age":
-            select.append(f"CAST({_age_sql(as_of)} AS VARCHAR) AS {q(col.header)}")
+            select.append(f"CAST({_age_sql(as_of)} AS INTEGER) AS {q(col.header)}")
             continue
         name = col.field or ""
         if name not in have:
@@ -150,6 +151,6 @@ def _display(
         return f"coalesce({alias}.name, {value})", [
             f"LEFT JOIN report_orgs {alias} ON {alias}.code = {value}"
         ]
-    if f.type == "date":
-        return f"strftime({value}, '%Y-%m-%d')", []
+    if f.type in ("date", "integer", "decimal"):
+        return value, []  # typed: the report writes dates and numbers as such
     return f"CAST({value} AS VARCHAR)", []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -11,11 +12,9 @@ from hub.publish.snapshot import dataset_path, read_current
 from hub.registry.loader import Registry
 from hub.registry.reports import Report
 from hub.reports.build import Period, load_labels, report_rows
-from hub.reports.write import write_csv, write_xlsx
+from hub.reports.write import Issued, write_csv, write_xlsx
 from hub.settings import Settings
 from hub.warehouse import lit
-
-MADE_BY = "社区一张表 Hub（由已归集数据自动生成）"
 
 
 @dataclass
@@ -28,6 +27,11 @@ class ReportResult:
     xlsx: Path
     csv: Path
     release: int
+
+
+def issuer_of(registry: Registry, report: Report) -> str:
+    """制表单位: as the report names it, else the department's office in this district."""
+    return report.issuer or f"{registry.orgs.district.name}{report.department}"
 
 
 def open_published_person(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
@@ -66,7 +70,8 @@ def generate_reports(
             label = period.label(report.period)
             stem = f"{report.title}_{label}"
             xlsx, csv = folder / f"{stem}.xlsx", folder / f"{stem}.csv"
-            write_xlsx(xlsx, report, f"{report.title}（{label}）", table, MADE_BY)
+            issued = Issued(issuer_of(registry, report), date.today(), report.signatures)
+            write_xlsx(xlsx, report, registry, f"{report.title}（{label}）", table, issued)
             write_csv(csv, report, table)
             out.append(
                 ReportResult(

@@ -143,6 +143,7 @@ def build_specs(
                 Col("低保证号", "assistance_cert_no", "raw", x("dibao_cert"), group="保障信息"),
                 Col("保障人数", "household_size", "raw", x("dibao_size"), group="保障信息"),
                 Col("月人均收入", "monthly_income", "raw", x("dibao_income"), group="保障信息"),
+                Col("保障金额", "assistance_amount", "raw", x("dibao_amount"), group="保障信息"),
                 Col("开户银行", "bank_name", "text", x("bank"), group="发放信息"),
                 Col("银行账号", "bank_account", "raw", x("account"), group="发放信息"),
                 Col("联系电话", "phone", "phone", lambda r: r.phone),

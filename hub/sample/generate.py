@@ -108,6 +108,15 @@ def _format_row(spec: SourceSpec, person: Resident, speller: Speller) -> list[ob
     return row
 
 
+# monthly standards of the sample district (yuan per person): the benefit tops income up to it
+_STANDARD = {"01": 1190, "02": 1190, "03": 1547}
+
+
+def benefit(kind: str, income: str) -> str:
+    """A member's monthly benefit: the standard less the household's per-person income."""
+    return f"{max(0.0, _STANDARD[kind] - float(income)):.2f}"
+
+
 def _assign_programmes(rng: random.Random, people: list[Resident], factory: PeopleFactory) -> None:
     """Decide who is on 低保 / 特困, 持证残疾, 养老保险 and veterans' rolls, with their facts."""
     households: dict[str, list[Resident]] = {}
@@ -125,6 +134,7 @@ def _assign_programmes(rng: random.Random, people: list[Resident], factory: Peop
                     dibao_cert=f"QH{AS_OF.year}{cert:05d}",
                     dibao_size=len(members),
                     dibao_income=income,
+                    dibao_amount=benefit(kind, income),
                     bank=rng.choice(BANKS),
                     account=f"6228{rng.randrange(10**15):015d}",
                 )
@@ -156,7 +166,8 @@ def _assign_programmes(rng: random.Random, people: list[Resident], factory: Peop
                 dibao_type="03",
                 dibao_cert=f"TK{AS_OF.year}{cert:05d}",
                 dibao_size=1,
-                dibao_income=f"{rng.randint(0, 600)}.00",
+                dibao_income=(income := f"{rng.randint(0, 600)}.00"),
+                dibao_amount=benefit("03", income),
                 bank=rng.choice(BANKS),
                 account=f"6228{rng.randrange(10**15):015d}",
             )
