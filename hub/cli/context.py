@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -39,6 +40,12 @@ def registry(s: Settings) -> Registry:
 def fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]错误：[/]{message}", soft_wrap=True)  # paths stay whole
     raise typer.Exit(code)
+
+
+def require_file(path: Path) -> None:
+    """Stop with the one wording every command uses for a missing input file."""
+    if not path.is_file():
+        fail(f"文件不存在：{path}")
 
 
 def print_json(doc: Any) -> None:

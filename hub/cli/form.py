@@ -77,7 +77,7 @@ def template(
 
 @app.command("import")
 def import_file(
-    file: Path = typer.Argument(..., help="填好的模板（.xlsx，文件名不限）"),
+    file: Path = typer.Argument(..., metavar="文件", help="填好的模板（.xlsx，文件名不限）"),
     community: str | None = typer.Option(
         None, "--community", help="只接受该社区的模板（默认：按模板内容识别）"
     ),
@@ -87,8 +87,7 @@ def import_file(
     """导入填好的模板：只提交改动过的单元格，逐行逐格列出问题，冲突留待社区确认。"""
     s = ctx.settings()
     reg = ctx.registry(s)
-    if not file.is_file():
-        ctx.fail(f"文件不存在：{file}")
+    ctx.require_file(file)
     try:
         result = import_template(
             s, reg, derive_form(reg), file, file.name, by or getpass.getuser(), community

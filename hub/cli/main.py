@@ -16,6 +16,7 @@ from hub.cli import review as review_cli
 from hub.cli import serve as serve_cli
 from hub.cli import share as share_cli
 from hub.cli import source as source_cli
+from hub.cli import zh
 from hub.cli.render import print_run, print_status, summary_json
 from hub.pipeline import run_pipeline, step_count
 from hub.publish.snapshot import rollback
@@ -120,15 +121,23 @@ def status(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")
 
 
 @app.command("rollback")
-def rollback_cmd() -> None:
+def rollback_cmd(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
     """把发布指针切回上一个版本（文件从不删除）。"""
     s = ctx.settings()
     try:
         doc = rollback(s.published)
     except ValueError as exc:
         ctx.fail(str(exc))
+    if as_json:
+        ctx.print_json({"release": doc["release"], "published_at": doc["published_at"]})
+        return
     ctx.console.print(f"已回退到第 {doc['release']} 版发布。")
 
 
+def main() -> None:
+    """The `hub` command, in Chinese down to the framework's own text."""
+    zh.run(app)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -56,30 +56,36 @@ def review(
 
 @app.command("accept")
 def accept(
-    pair_id: str = typer.Argument(..., help="配对编号（见 hub review --json）"),
+    pair_id: str = typer.Argument(..., metavar="配对编号", help="配对编号（见 hub review --json）"),
     by: str | None = typer.Option(None, "--by", help="复核人"),
     note: str = typer.Option("", "--note", help="说明"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """确认为同一人。"""
-    _decide(pair_id, "accept", by, note)
+    _decide(pair_id, "accept", by, note, as_json)
 
 
 @app.command("reject")
 def reject(
-    pair_id: str = typer.Argument(..., help="配对编号（见 hub review --json）"),
+    pair_id: str = typer.Argument(..., metavar="配对编号", help="配对编号（见 hub review --json）"),
     by: str | None = typer.Option(None, "--by", help="复核人"),
     note: str = typer.Option("", "--note", help="说明"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """确认不是同一人：以后的运行中两者始终分开。"""
-    _decide(pair_id, "reject", by, note)
+    _decide(pair_id, "reject", by, note, as_json)
 
 
-def _decide(pair_id: str, decision: str, by: str | None, note: str) -> None:
+def _decide(pair_id: str, decision: str, by: str | None, note: str, as_json: bool) -> None:
     s = ctx.settings()
+    who = by or getpass.getuser()
     try:
-        p = decide(s, ctx.registry(s), pair_id, decision, by or getpass.getuser(), note)
+        p = decide(s, ctx.registry(s), pair_id, decision, who, note)
     except LookupError as exc:
         ctx.fail(str(exc))
+    if as_json:
+        ctx.print_json({"pair_id": p.pair_id, "decision": decision, "by": who, "note": note})
+        return
     verdict = "同一人" if decision == "accept" else "不是同一人"
     ctx.console.print(
         f"已记录：{p.left.name or '?'} 与 {p.right.name or '?'} {verdict}；下次运行 hub run 时生效。"

@@ -32,12 +32,13 @@ def serve_command(
 
 @users.command("add")
 def add(
-    username: str = typer.Argument(..., help="登录名"),
+    username: str = typer.Argument(..., metavar="登录名", help="登录名"),
     community: str = typer.Option(..., "--community", help="所服务的社区代码"),
     name: str = typer.Option("", "--name", help="显示的姓名"),
     password: str | None = typer.Option(
         None, "--password", help="密码（不填则提示输入；脚本中可用环境变量 HUB_PASSWORD）"
     ),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """新增或重置一个社区工作人员账号。"""
     import os
@@ -49,7 +50,10 @@ def add(
     pw = password or os.environ.get("HUB_PASSWORD") or getpass.getpass("密码：")
     if len(pw) < 8:
         ctx.fail("密码至少 8 位")
-    add_staff(s.users, username, community, pw, name)
+    user = add_staff(s.users, username, community, pw, name)
+    if as_json:
+        ctx.print_json({"username": username, "community": community, "name": user.display_name})
+        return
     ctx.console.print(f"已保存账号 {username}（社区 {community}）")
 
 

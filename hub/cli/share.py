@@ -7,16 +7,20 @@ import getpass
 import io
 import sys
 from collections import Counter
+from datetime import date
+from typing import Any
 
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
 from hub.cli import context as ctx
+from hub.registry import Registry
 from hub.settings import Settings
 from hub.share.audit import entries, verify
+from hub.share.describe import describe_grant
 from hub.share.guard import QueryRefused
-from hub.share.query import run_query
+from hub.share.query import QueryFailed, granted_tables, run_query
 from hub.share.residents import person_id_of
 from hub.share.tokens import create_token, load_tokens, revoke_token
 
@@ -24,7 +28,9 @@ tokens = typer.Typer(help="部门接口令牌（只保存哈希，可吊销）�
 
 
 def query_command(
-    sql: str = typer.Argument(..., help="一条只读 SELECT 语句"),
+    sql: str | None = typer.Argument(
+        None, metavar="SQL语句", help="一条只读 SELECT 语句（不写则列出本部门可查询的表）"
+    ),
     department: str = typer.Option(..., "--as", help="以哪个部门的授权查询"),
     purpose: str = typer.Option("", "--purpose", help="查询用途（必填，记入访问日志）"),
     fmt: str = typer.Option("table", "--format", help="table | csv | json | parquet"),
@@ -32,6 +38,12 @@ def query_command(
         None, "--out", help="parquet 的输出文件（其他格式默认输出到屏幕）"
     ),
     user: str | None = typer.Option(None, "--user", help="查询人（默认：当前系统用户）"),
+    describe: str | None = typer.Option(
+        None, "--describe", help="说明一个授权表：字段、中文名、打码、行范围、代码表"
+    ),
+    labels: bool = typer.Option(
+        False, "--labels", help="代码字段旁附中文名称列（如 gender_label）"
+    ),
 ) -> None:
     """在本部门被授权的数据上运行只读 SQL（字段、行、打码都按授权）；每次查询都记入访问日志。"""
     if fmt not in ("table", "csv", "json", "parquet"):
@@ -40,11 +52,57 @@ def query_command(
         ctx.fail("parquet 格式须用 --out 指定输出文件")
     s = ctx.settings()
     reg = ctx.registry(s)
+    if describe is not None or sql is None:
+        _describe(reg, department, describe, fmt == "json")
+        return
     try:
-        result = run_query(s, reg, department, sql, purpose, user or getpass.getuser())
+        result = run_query(
+            s, reg, department, sql, purpose, user or getpass.getuser(), labels=labels
+        )
+    except QueryFailed as exc:
+        ctx.fail(f"查询出错：{exc}")
     except QueryRefused as exc:
         ctx.fail(f"查询被拒绝：{exc}")
-    table = result.table
+    _print_table(result.table, fmt, out)
+
+
+def _describe(reg: Registry, department: str, name: str | None, as_json: bool) -> None:
+    """The department's grants (or one of them) as the API's /datasets shows them."""
+    try:
+        tables = granted_tables(reg, department, date.today())
+    except QueryRefused as exc:
+        ctx.fail(str(exc))
+    if name is not None and name not in tables:
+        ctx.fail(f"表 {name} 未授权给{department}（可查询：{', '.join(sorted(tables)) or '无'}）")
+    docs = [describe_grant(reg, reg.shares[t]) for t in ([name] if name else sorted(tables))]
+    if as_json:
+        ctx.print_json(docs[0] if name else docs)
+        return
+    for doc in docs:
+        ctx.console.print(
+            f"[bold]{doc['name']}[/]（{doc['title']}，{doc['share_type']}，到期 {doc['expires'] or '长期'}）"
+        )
+        ctx.console.print(f"  用途：{doc['purpose']}")
+        ctx.console.print(f"  行范围：{doc['rows']['text']}")
+        if not name:
+            continue
+        t = Table("字段", "中文名", "类型", "打码", "代码（中文名列）")
+        for f in doc["fields"]:
+            codes = f["codelist"]
+            listed = (
+                "、".join(f"{c['code']}={c['label']}" for c in codes["codes"][:8]) if codes else ""
+            )
+            more = f" 等 {len(codes['codes'])} 项" if codes and len(codes["codes"]) > 8 else ""
+            where = f"（{f['label_column']}）" if f["label_column"] else ""
+            t.add_row(
+                f["name"], f["label"], f["type"], f["mask"] or "不打码", listed + more + where
+            )
+        ctx.console.print(t)
+    if not name:
+        ctx.console.print("用 --describe 表名 查看字段、打码和代码表。")
+
+
+def _print_table(table: Any, fmt: str, out: str | None) -> None:
     if fmt == "parquet":
         pq.write_table(table, out)
         ctx.err_console.print(f"已写出 {table.num_rows} 行 → {out}")
@@ -75,7 +133,7 @@ def audit_command(
     check: bool = typer.Option(False, "--verify", help="校验日志的哈希链是否完整"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
-    """查看访问日志：某位居民的数据被谁查看过，或某个部门的查询汇总。"""
+    """查看访问日志：不带选项时汇总全部访问；或某位居民的数据被谁查看过、某个部门的查询。"""
     s = ctx.settings()
     if check:
         n, problem = verify(s.audit)
@@ -93,7 +151,44 @@ def audit_command(
     elif department:
         _department(s, department, as_json)
     else:
-        ctx.fail("请指定 --resident 公民身份号码、--department 部门，或 --verify")
+        _summary(s, as_json)
+
+
+def _summary(s: Settings, as_json: bool) -> None:
+    """The whole log at a glance: reads and refusals per department, the chain's state."""
+    log = list(entries(s.audit))
+    _, problem = verify(s.audit)
+    by_dept: dict[str, dict[str, int]] = {}
+    for e in log:
+        d = by_dept.setdefault(e["department"], {"reads": 0, "refused": 0, "residents": 0})
+        d["reads" if e["status"] == "ok" else "refused"] += 1
+    for dept, d in by_dept.items():
+        d["residents"] = len({p for e in log if e["department"] == dept for p in e["persons"]})
+    doc = {
+        "entries": len(log),
+        "intact": problem is None,
+        "problem": problem,
+        "first": log[0]["at"] if log else None,
+        "last": log[-1]["at"] if log else None,
+        "by_department": by_dept,
+    }
+    if as_json:
+        ctx.print_json(doc)
+        return
+    if not log:
+        ctx.console.print("访问日志为空：还没有部门查询过共享数据。")
+        return
+    state = "完整" if problem is None else f"[bold red]已被改动：{problem}[/]"
+    ctx.console.print(
+        f"访问日志：{len(log)} 条（{doc['first']} 至 {doc['last']}），哈希链{state}。"
+    )
+    t = Table("部门", "查询", "被拒绝", "涉及居民", title="各部门的访问")
+    for dept, d in sorted(by_dept.items()):
+        t.add_row(dept, str(d["reads"]), str(d["refused"]), str(d["residents"]))
+    ctx.console.print(t)
+    ctx.console.print(
+        "查看某位居民被谁查看过：hub audit --resident 公民身份号码；某个部门：--department 部门。"
+    )
 
 
 def _resident(s: Settings, citizen_id: str, as_json: bool) -> None:
@@ -153,6 +248,7 @@ def _department(s: Settings, department: str, as_json: bool) -> None:
 def token_create(
     department: str = typer.Option(..., "--department", help="令牌所属部门"),
     name: str = typer.Option(..., "--name", help="用途或使用系统的名称"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（含令牌，只显示这一次）"),
 ) -> None:
     """为部门创建接口令牌（只显示这一次）。"""
     s = ctx.settings()
@@ -160,6 +256,9 @@ def token_create(
     if department not in {sh.department for sh in reg.shares.values()}:
         ctx.fail(f"部门「{department}」没有任何共享授权（见 schemas/shares/）")
     token, text = create_token(s.tokens, department, name)
+    if as_json:
+        ctx.print_json({"id": token.id, "department": department, "name": name, "token": text})
+        return
     ctx.err_console.print(
         f"已创建令牌 {token.id}（{department}，{name}）。请妥善保存，只显示这一次："
     )
@@ -167,12 +266,18 @@ def token_create(
 
 
 @tokens.command("revoke")
-def token_revoke(token_id: str = typer.Argument(..., help="令牌编号")) -> None:
+def token_revoke(
+    token_id: str = typer.Argument(..., metavar="令牌编号", help="令牌编号"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
     """吊销令牌：之后用它的请求一律拒绝。"""
     try:
         t = revoke_token(ctx.settings().tokens, token_id)
     except KeyError as exc:
         ctx.fail(str(exc.args[0]))
+    if as_json:
+        ctx.print_json({k: v for k, v in t.__dict__.items() if k != "secret_sha256"})
+        return
     ctx.console.print(f"已吊销令牌 {t.id}（{t.department}，{t.name}）")
 
 

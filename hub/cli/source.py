@@ -21,8 +21,7 @@ app = typer.Typer(
 
 
 def _suggest(path: Path, reg: Registry, sheet: str | None) -> Suggestion:
-    if not path.exists():
-        ctx.fail(f"文件不存在：{path}")
+    ctx.require_file(path)
     try:
         with ctx.steps() as say:
             say(f"读取并分析 {path.name}")
@@ -37,7 +36,7 @@ def _sheet(sheet: str | None) -> str | int | None:
 
 @app.command()
 def suggest(
-    file: Path = typer.Argument(..., help="部门导出的 CSV 或 XLSX 文件"),
+    file: Path = typer.Argument(..., metavar="文件", help="部门导出的 CSV 或 XLSX 文件"),
     sheet: str | None = typer.Option(None, "--sheet", help="工作表名称或序号（默认第一个）"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
@@ -52,7 +51,7 @@ def suggest(
 
 @app.command()
 def add(
-    file: Path = typer.Argument(..., help="部门导出的 CSV 或 XLSX 文件"),
+    file: Path = typer.Argument(..., metavar="文件", help="部门导出的 CSV 或 XLSX 文件"),
     department: str = typer.Option(..., "--department", help="部门名称，如 民政局"),
     name: str = typer.Option(
         ..., "--name", help="来源名（小写字母、数字、下划线），如 dibao_roster"
@@ -61,6 +60,7 @@ def add(
     title: str | None = typer.Option(None, "--title", help="表名（默认取文件的标题行）"),
     owner: str | None = typer.Option(None, "--owner", help="负责科室或联系人"),
     yes: bool = typer.Option(False, "--yes", "-y", help="不逐列审核，直接采用建议"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果（不逐列审核）"),
 ) -> None:
     """根据建议登记一张新的部门表：审核（接受 / 改字段 / 设为扩展列）后写入来源登记。"""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
@@ -70,8 +70,9 @@ def add(
     if name in reg.sources:
         ctx.fail(f"来源 {name} 已登记；换一个名称，或删除 schemas/sources/{name}.yaml 后重试")
     result = _suggest(file, reg, sheet)
-    _print(result)
-    if not yes:
+    if not as_json:
+        _print(result)
+    if not (yes or as_json):
         _review(result, reg)
     text = render_source(result, name, department, title, owner)
     try:
@@ -79,6 +80,10 @@ def add(
     except (RegistryError, FileExistsError) as exc:
         ctx.fail(str(exc))
     mapped = sum(1 for c in result.columns if c.field)
+    if as_json:
+        doc = {"source": name, "department": department, "path": str(path), "mapped": mapped}
+        ctx.print_json(doc | {"extension": len(result.columns) - mapped, **result.to_json()})
+        return
     ctx.console.print(
         f"已登记来源 [bold]{name}[/]：{mapped} 列映射到标准字段，"
         f"{len(result.columns) - mapped} 列作为扩展列保留 → {path}"

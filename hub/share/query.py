@@ -8,6 +8,7 @@ guard could not read a file, attach a database or change a setting.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,9 +22,14 @@ from hub.registry.loader import Registry
 from hub.registry.shares import Share
 from hub.settings import Settings
 from hub.share.audit import Access, record
+from hub.share.describe import with_labels
 from hub.share.guard import QueryRefused, check_query, referenced_tables
-from hub.share.tables import KEY, shared_dataset
+from hub.share.tables import KEY, masked, shared_dataset
 from hub.warehouse import lit, q
+
+
+class QueryFailed(QueryRefused):
+    """A permitted query the engine could not run (a mistyped column, a bad cast)."""
 
 
 @dataclass
@@ -82,8 +88,10 @@ def run_query(
     user: str,
     channel: str = "cli",
     today: date | None = None,
+    labels: bool = False,
 ) -> QueryResult:
-    """Check, run and log one query; a refusal is logged too, then raised."""
+    """Check, run and log one query; a refusal is logged too, then raised. With `labels`,
+    each code column is followed by its Chinese label (`gender`, `gender_label`)."""
     today = today or date.today()
     access = Access(channel, user, department, [], [], 0, sql, purpose)
     try:
@@ -103,15 +111,48 @@ def run_query(
             try:
                 table = con.sql(sql).to_arrow_table()
             except duckdb.Error as exc:
-                raise QueryRefused(f"查询出错：{str(exc).splitlines()[0]}") from exc
+                raise QueryFailed(engine_error(exc, tables, access.tables)) from exc
             persons = _persons_read(con, tree, access.tables)
     except QueryRefused as exc:
-        access.status, access.reason = "refused", str(exc)
+        failed = isinstance(exc, QueryFailed)
+        access.status, access.reason = ("error" if failed else "refused"), str(exc)
         record(settings.audit, access)
         raise
+    if labels:
+        hidden = {
+            f
+            for t in access.tables
+            for f in registry.shares[t].fields
+            if masked(registry.shares[t], registry.fields[f])
+        }
+        table = with_labels(table, registry, skip=hidden)
     access.fields, access.rows, access.persons = table.column_names, table.num_rows, persons
     record(settings.audit, access)
     return QueryResult(table, access.tables, persons)
+
+
+_NO_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+_NO_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name (\w+) does not exist")
+_CONVERSION = re.compile(r"Could not convert (?:string )?'([^']*)' to (\w+)")
+
+
+def engine_error(exc: Exception, granted: dict[str, list[str]], used: list[str]) -> str:
+    """The engine's English error as a Chinese message naming what was wrong."""
+    text = str(exc)
+    cols = "、".join(c for t in used for c in granted.get(t, [])) or "（无）"
+    if m := _NO_COLUMN.search(text):
+        return f"字段 {m.group(1)} 不存在（{'、'.join(used)} 可查询的字段：{cols}）"
+    if m := _NO_FUNCTION.search(text):
+        return f"没有函数 {m.group(1)}"
+    if m := _CONVERSION.search(text):
+        return f"无法把「{m.group(1)}」转换为 {m.group(2)} 类型"
+    if isinstance(exc, duckdb.ParserException):
+        return f"SQL 语法错误：{text.splitlines()[0].removeprefix('Parser Error: ')}"
+    if "No function matches" in text:
+        return "函数或运算的参数类型不匹配（例如把文本与数字比较）：请检查字段类型"
+    if isinstance(exc, duckdb.InterruptException):
+        return "查询已被中止"
+    return f"查询执行出错（数据库引擎：{type(exc).__name__}）"
 
 
 def referenced_tables_loose(sql: str) -> list[str]:

@@ -43,6 +43,17 @@ def mask_sql(f: Field, column: str) -> str:
     )
 
 
+def mask_text(f: Field) -> str:
+    """How `mask_sql` hides a value, in words (for the grant's description)."""
+    if f.type in ("integer", "decimal"):
+        return "整体隐藏（显示为 ***）"
+    if f.type in ("code", "boolean"):
+        return "整体隐藏（代码全部显示为 *）"
+    head, tail = _KEEP.get(f.normalize or "", (0, 4))
+    kept = f"前 {head} 位和后 {tail} 位" if head else f"后 {tail} 位"
+    return f"打码：只显示{kept}，其余为 *"
+
+
 def share_sql(share: Share, registry: Registry, as_of: date) -> str:
     cols = [f"p.{KEY}"]
     for name in share.fields:

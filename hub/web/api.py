@@ -20,10 +20,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from hub.share.describe import describe_grant
 from hub.share.guard import QueryRefused
-from hub.share.query import QueryResult, granted_tables, run_query
+from hub.share.query import QueryFailed, QueryResult, granted_tables, run_query
 from hub.share.residents import person_id_of
-from hub.share.tables import KEY, masked
+from hub.share.tables import KEY
 from hub.share.tokens import Token, check_token
 from hub.warehouse import lit, q
 
@@ -36,10 +37,36 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class CodeInfo(BaseModel):
+    code: str
+    label: str
+
+
+class CodeListInfo(BaseModel):
+    name: str
+    label: str
+    codes: list[CodeInfo]
+
+
 class FieldInfo(BaseModel):
     name: str
     label: str
+    type: str
     masked: bool
+    mask: str  # how a masked value is shown
+    codelist: CodeListInfo | None  # for code fields: every code and its label
+    label_column: str | None  # the column beside it holding the label (labels=true)
+
+
+class PlaceInfo(BaseModel):
+    code: str
+    name: str
+
+
+class RowScopeInfo(BaseModel):
+    text: str  # which residents, in words
+    jurisdiction: list[PlaceInfo]  # empty: the whole district
+    population: list[str]  # conditions, all of which hold
 
 
 class DatasetInfo(BaseModel):
@@ -48,6 +75,7 @@ class DatasetInfo(BaseModel):
     share_type: str
     purpose: str
     expires: date | None
+    rows: RowScopeInfo
     fields: list[FieldInfo]
 
 
@@ -66,7 +94,17 @@ def token_of(
 def purpose_of(
     x_purpose: Annotated[str | None, Header(description="查询用途（UTF-8 百分号编码）")] = None,
 ) -> str:
-    text = unquote(x_purpose or "").strip()
+    raw = x_purpose or ""
+    if any(not (0x20 <= ord(ch) < 0x7F) for ch in raw):  # HTTP headers carry no raw Chinese
+        raise HTTPException(
+            400,
+            "X-Purpose 须为百分号编码的 UTF-8（如 JavaScript 的 encodeURIComponent、Python 的 "
+            "urllib.parse.quote）；收到的是未编码的文字，无法可靠记入访问日志",
+        )
+    try:
+        text = unquote(raw, errors="strict").strip()
+    except UnicodeDecodeError:
+        raise HTTPException(400, "X-Purpose 不是有效的 UTF-8 百分号编码") from None
     if not text:
         raise HTTPException(400, "须在请求头 X-Purpose 中说明查询用途")
     return text
@@ -82,24 +120,10 @@ def build_api() -> APIRouter:
     @api.get("/datasets", response_model=list[DatasetInfo], summary="本部门可读的数据集")
     def datasets(request: Request, token: TokenDep) -> list[DatasetInfo]:
         reg = request.app.state.ctx.registry
-        out = []
-        for name in granted_tables(reg, token.department, date.today()):
-            share = reg.shares[name]
-            fields = [
-                FieldInfo(name=f, label=reg.fields[f].label, masked=masked(share, reg.fields[f]))
-                for f in share.fields
-            ]
-            out.append(
-                DatasetInfo(
-                    name=name,
-                    title=share.title,
-                    share_type=share.share_type,
-                    purpose=share.purpose,
-                    expires=share.expires,
-                    fields=fields,
-                )
-            )
-        return out
+        return [
+            DatasetInfo.model_validate(describe_grant(reg, reg.shares[name]))
+            for name in granted_tables(reg, token.department, date.today())
+        ]
 
     @api.get("/datasets/{name}", summary="读取数据集（字段选择、筛选、分页）")
     def dataset(
@@ -114,6 +138,9 @@ def build_api() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=10000)] = 100,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
         format: Literal["json", "csv", "parquet"] = "json",
+        labels: Annotated[
+            bool, Query(description="代码字段旁附中文名称列（如 gender_label）")
+        ] = True,
     ) -> Response:
         ctx = request.app.state.ctx
         tables = granted_tables(ctx.registry, token.department, date.today())
@@ -129,11 +156,17 @@ def build_api() -> APIRouter:
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + f" ORDER BY {KEY} LIMIT {limit} OFFSET {offset}"
         )
-        result = _run(request, token, sql, purpose)
+        result = _run(request, token, sql, purpose, labels)
         return _respond(result, name, format, limit, offset)
 
     @api.get("/persons/{citizen_id}", summary="按公民身份号码读取一位居民（仅授权字段）")
-    def person(request: Request, token: TokenDep, purpose: PurposeDep, citizen_id: str) -> Response:
+    def person(
+        request: Request,
+        token: TokenDep,
+        purpose: PurposeDep,
+        citizen_id: str,
+        labels: Annotated[bool, Query(description="代码字段旁附中文名称列")] = True,
+    ) -> Response:
         ctx = request.app.state.ctx
         pid = person_id_of(ctx.settings, citizen_id)
         tables = granted_tables(ctx.registry, token.department, date.today())
@@ -141,11 +174,13 @@ def build_api() -> APIRouter:
         if pid is not None:
             for name in tables:
                 sql = f"SELECT * FROM {q(name)} WHERE {KEY} = {lit(pid)}"
-                rows = _run(request, token, sql, purpose).table.to_pylist()
+                rows = _run(request, token, sql, purpose, labels).table.to_pylist()
                 if rows:
                     found[name] = rows[0]
         if not found:
-            raise HTTPException(404, "没有此人，或此人不在本部门的授权范围内")
+            raise HTTPException(
+                404, "没有此人，或此人不在本部门的授权范围内（各数据集的行范围见 /api/v1/datasets）"
+            )
         return JSONResponse(jsonable_encoder({"citizen_id": citizen_id, "datasets": found}))
 
     return api
@@ -158,11 +193,17 @@ def _condition(text: str, columns: list[str]) -> str:
     return f"CAST({q(field.strip())} AS VARCHAR) = {lit(value)}"
 
 
-def _run(request: Request, token: Token, sql: str, purpose: str) -> QueryResult:
+def _run(
+    request: Request, token: Token, sql: str, purpose: str, labels: bool = False
+) -> QueryResult:
     ctx = request.app.state.ctx
     user = f"token:{token.id}（{token.name}）"
     try:
-        return run_query(ctx.settings, ctx.registry, token.department, sql, purpose, user, "api")
+        return run_query(
+            ctx.settings, ctx.registry, token.department, sql, purpose, user, "api", labels=labels
+        )
+    except QueryFailed as exc:
+        raise HTTPException(400, str(exc)) from exc
     except QueryRefused as exc:
         raise HTTPException(403, str(exc)) from exc
 
