@@ -17,16 +17,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
-# Installed as root, or through sudo when it can run without a password.
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here), with
+# a CJK font so screenshots show Chinese rather than boxes. Installed as root, or through sudo
+# when it can run without a password.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "正在安装 chromium（浏览器测试需要）"; \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		echo "正在安装 chromium 与中文字体（浏览器测试需要）"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			chromium fonts-wqy-microhei fontconfig >/dev/null; \
 	fi
 	@test -x /usr/bin/chromium || { echo "缺少 /usr/bin/chromium：请安装 Debian 的 chromium 包"; exit 1; }
+	@fc-list :lang=zh | grep -q . || { echo "缺少中文字体：请安装 Debian 的 fonts-wqy-microhei"; exit 1; }
 
 demo: setup
 	$(BIN)/hub demo
@@ -53,5 +56,5 @@ lock: setup
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v "^pip==" > requirements.lock
 
 clean:
-	rm -rf $(VENV) data/warehouse.duckdb* data/incoming data/archive data/published data/gx data/truth \
+	rm -rf $(VENV) test-artifacts data/warehouse.duckdb* data/incoming data/archive data/published data/gx data/truth \
 		data/reports data/submissions data/templates

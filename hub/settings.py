@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,13 @@ class Settings:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip()
+
+    @staticmethod
+    def incoming_sensor_on(env: Mapping[str, str] | None = None) -> bool:
+        """Whether Dagster's incoming-files sensor starts on: off unless HUB_INCOMING_SENSOR is
+        on/1/true, so opening `dagster dev` to look around never loads and publishes by itself."""
+        value = (os.environ if env is None else env).get("HUB_INCOMING_SENSOR", "")
+        return value.strip().lower() in ("1", "on", "true", "yes")
 
     def ensure(self) -> None:
         for p in (self.data, self.incoming, self.archive, self.published):

@@ -39,9 +39,26 @@ CORE = dg.AssetKey(["core", "person"])
 PUBLISHED = dg.AssetKey(["published", "core"])
 
 
+# groups whose assets are not one department's: their Chinese names
+_GROUP_NAMES = {"core": "一人一档（跨部门核心数据）", "reports": "部门报表"}
+CORE_META = {"部门": "数据专班（跨部门）", "分组": f"{_GROUP_NAMES['core']}（core）"}
+
+
+def group_label(registry: Registry, group: str) -> str:
+    """The Chinese name of a Dagster group (its key stays ASCII, as Dagster requires)."""
+    departments = sorted({s.department for s in registry.sources.values() if s.group_name == group})
+    name = _GROUP_NAMES.get(group) or "、".join(departments) or group
+    return f"{name}（{group}）"
+
+
 def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
     """The raw and staged assets of one registered department table."""
-    meta = {"部门": src.department, "表名": src.title, "文件名模式": ", ".join(src.file_pattern)}
+    meta = {
+        "部门": src.department,
+        "分组": group_label(registry, src.group_name),
+        "表名": src.title,
+        "文件名模式": ", ".join(src.file_pattern),
+    }
 
     @dg.asset(
         key=raw_key(src.name),
@@ -109,7 +126,8 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         deps=staged,
         group_name="core",
         kinds={"duckdb", "splink"},
-        description="关联：身份证号码可信的行按号码归人，其余行用概率模型（Splink）匹配，"
+        metadata=CORE_META,
+        description="【数据专班】关联：身份证号码可信的行按号码归人，其余行用概率模型（Splink）匹配，"
         "介于两个阈值之间的配对进入人工复核",
     )
     def core_links(hub: HubResource) -> dg.MaterializeResult:
@@ -133,7 +151,8 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         deps=[LINKS],
         group_name="core",
         kinds={"duckdb"},
-        description="一人一档：按权威来源、其次最新的规则选取每个字段，附来源追溯与冲突表",
+        metadata=CORE_META,
+        description="【数据专班】一人一档：按权威来源、其次最新的规则选取每个字段，附来源追溯与冲突表",
     )
     def core_person(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
@@ -152,7 +171,8 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         deps=[CORE],
         group_name="core",
         kinds={"parquet"},
-        description="发布：核心数据集的不可变 Parquet 快照，原子切换的发布指针",
+        metadata=CORE_META,
+        description="【数据专班】发布：核心数据集的不可变 Parquet 快照，原子切换的发布指针",
     )
     def published_core(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
@@ -175,7 +195,11 @@ def report_asset(report: Report) -> dg.AssetsDefinition:
         deps=[PUBLISHED],
         group_name="reports",
         kinds={"xlsx", "csv"},
-        metadata={"部门": report.department, "报表": report.title},
+        metadata={
+            "部门": report.department,
+            "分组": f"{_GROUP_NAMES['reports']}（reports）",
+            "报表": report.title,
+        },
         description=f"{report.department}《{report.title}》：由一人一档自动生成",
     )
     def report_file(hub: HubResource) -> dg.MaterializeResult:

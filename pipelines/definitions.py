@@ -7,13 +7,14 @@ from pathlib import Path
 import dagster as dg
 
 from hub.registry import load_registry
+from hub.settings import Settings
 from pipelines.assets import build_assets
 from pipelines.resources import REPO, HubResource
 from pipelines.sensors import build_incoming_sensor
 
 
 def build_definitions(
-    schemas: Path = REPO / "schemas", data: Path = REPO / "data"
+    schemas: Path = REPO / "schemas", data: Path = REPO / "data", sensor_on: bool = False
 ) -> dg.Definitions:
     """Read the registries and build every asset, check and sensor from them."""
     registry = load_registry(schemas)
@@ -24,11 +25,11 @@ def build_definitions(
     return dg.Definitions(
         assets=assets,
         jobs=[refresh],
-        sensors=[build_incoming_sensor(refresh)],
+        sensors=[build_incoming_sensor(refresh, sensor_on)],
         resources={"hub": HubResource(schemas=str(schemas), data=str(data))},
         # DuckDB allows one writing process, and per-step processes cost ~3 s each.
         executor=dg.in_process_executor,
     )
 
 
-defs = build_definitions()
+defs = build_definitions(sensor_on=Settings.incoming_sensor_on())

@@ -9,12 +9,17 @@ from hub.ingest.raw import match_source
 from pipelines.resources import HubResource
 
 
-def build_incoming_sensor(job: Any) -> dg.SensorDefinition:
+def build_incoming_sensor(job: Any, running: bool = False) -> dg.SensorDefinition:
+    """Off unless `running` (HUB_INCOMING_SENSOR=on): it can be switched on in the UI."""
+
     @dg.sensor(
         job=job,
         minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="监视待加载目录 data/incoming：出现已登记来源的新文件时运行流程",
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if running
+        else dg.DefaultSensorStatus.STOPPED,
+        description="监视待加载目录 data/incoming 与表单提交：出现新文件或新提交时运行流程"
+        "（默认关闭；设 HUB_INCOMING_SENSOR=on 或在界面中打开）",
     )
     def incoming_files(context: dg.SensorEvaluationContext, hub: HubResource) -> dg.SensorResult:
         s = hub.settings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,9 +68,42 @@ def test_checks_take_severity_and_blocking_from_the_rules():
     assert ("staged/weijian_elderly", "gx_self_care_ability_format") in specs
 
 
+def test_assets_and_groups_show_department_names_and_the_sensor_starts_off():
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    groups = set()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert re.fullmatch(r"[a-z0-9_]+", node.group_name)  # Dagster wants ASCII keys
+        assert cjk.search(node.description or ""), key
+        assert cjk.search(str(node.metadata.get("部门", ""))), key
+        assert node.group_name in str(node.metadata["分组"]) and cjk.search(
+            str(node.metadata["分组"])
+        )
+        groups.add(str(node.metadata["分组"]))
+    assert "民政局（minzheng）" in groups
+    sensor = defs.resolve_sensor_def("incoming_files")
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    on = build_definitions(sensor_on=True).resolve_sensor_def("incoming_files")
+    assert on.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def _break_education(incoming: Path) -> None:
+    """One 公安 row with an education the code list does not know."""
+    (path,) = incoming.glob("公安_*.csv")
+    lines = path.read_bytes().decode("gb18030").split("\n")
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("文化程度")] = "待核实"
+    lines[1] = ",".join(cells)
+    path.write_bytes("\n".join(lines).encode("gb18030"))
+
+
 def test_full_run_in_process(tmp_path: Path):
     data = tmp_path / "data"
     hub_cli(["sample", "--residents", "150", "--seed", "2"], data)
+    _break_education(data / "incoming")
     defs = build_definitions(data=data)
     result = defs.resolve_job_def("refresh_all").execute_in_process(
         instance=dg.DagsterInstance.ephemeral()
@@ -84,6 +118,14 @@ def test_full_run_in_process(tmp_path: Path):
     )
     warn = by_name[("staged/gongan_household", "phone_format")]
     assert warn.severity == dg.AssetCheckSeverity.WARN
+    # one verdict per rule: the SQL check and its GX twin judge the same rows the same way
+    broken = ("staged/gongan_household", "education_format")
+    assert not by_name[broken].passed
+    assert not by_name[(broken[0], "gx_education_format")].passed
+    pairs = [(k, (k[0], f"gx_{k[1]}")) for k in by_name if (k[0], f"gx_{k[1]}") in by_name]
+    assert len(pairs) > 30
+    assert [k for k, g in pairs if by_name[k].passed != by_name[g].passed] == []
+    assert any(not by_name[k].passed for k, _ in pairs)
     materialized = {
         m.asset_key.to_user_string(): m.materialization.metadata
         for m in result.get_asset_materialization_events()

@@ -197,3 +197,24 @@ def test_ascii_prefix_then_chinese_further_down_is_still_gb18030(tmp_path):
     path.write_bytes(("name,id\n" + "a,1\n" * 300_000 + "张三,2\n").encode("gb18030"))
     ft = read_file(path)
     assert ft.encoding == "gb18030" and ft.table.column("name").to_pylist()[-1] == "张三"
+
+
+def test_a_sparse_group_row_over_many_columns_is_still_the_header():
+    from hub.ingest.header import detect_header
+
+    title = ["某某花名册", *[None] * 9]
+    top = ["序号", "家庭成员信息", None, None, None, "保障信息", None, None, None, "备注"]
+    below = [None, "姓名", "性别", "身份证号码", "出生日期", "类别", "证号", "人数", "金额", None]
+    data = [
+        "1",
+        "张三",
+        "男",
+        "330102199001011234",
+        "1990-01-01",
+        "城市低保",
+        "QH1",
+        "3",
+        "500",
+        "x",
+    ]
+    assert detect_header([title, top, below, data, data]) == (1, 2)

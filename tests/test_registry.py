@@ -111,7 +111,7 @@ def test_unknown_field_in_source_names_file_column_and_allowed(hub_home):
 
 def test_bad_normalizer_for_type_is_rejected(hub_home):
     def edit(d):
-        d["fields"][4]["normalize"] = "phone"
+        next(f for f in d["fields"] if f["name"] == "birth_date")["normalize"] = "phone"
 
     err = _break(hub_home, "fields.yaml", edit)
     assert "fields.yaml" in str(err) and "birth_date" in str(err) and "允许" in str(err)

@@ -271,6 +271,93 @@ def test_api_tokens_and_purpose(api: tuple[TestClient, str, str], district: Sett
     assert any(a["channel"] == "api" and a["purpose"] == "低保入户核查" for a in doc["accesses"])
 
 
+def test_analyst_sees_row_scope_labels_and_masking(
+    api: tuple[TestClient, str, str], district: Settings, registry: Registry
+):
+    client, token, _ = api
+    ok = {"Authorization": f"Bearer {token}", "X-Purpose": quote("口径核对")}
+    (ds,) = client.get("/api/v1/datasets", headers=ok).json()
+    assert ds["rows"]["population"] == ["救助类型为城市低保、农村低保、特困供养"]
+    assert "救助类型为城市低保" in ds["rows"]["text"]
+    fields = {f["name"]: f for f in ds["fields"]}
+    assert fields["gender"]["label"] == "性别" and not fields["gender"]["masked"]
+    assert {"code": "1", "label": "男"} in fields["gender"]["codelist"]["codes"]
+    assert fields["gender"]["label_column"] == "gender_label"
+    assert fields["citizen_id"]["masked"] and "前 4 位和后 4 位" in fields["citizen_id"]["mask"]
+    assert fields["monthly_income"]["masked"] and fields["monthly_income"]["codelist"] is None
+    # labels come beside the codes
+    r = client.get(
+        "/api/v1/datasets/minzheng_dibao_check",
+        headers=ok,
+        params={"fields": "gender,assistance_type,community_code", "limit": 3},
+    )
+    row = r.json()["data"][0]
+    assert list(row) == [
+        "gender",
+        "gender_label",
+        "assistance_type",
+        "assistance_type_label",
+        "community_code",
+        "community_code_label",
+    ]
+    assert row["gender_label"] == {"1": "男", "2": "女"}.get(row["gender"], row["gender_label"])
+    assert row["assistance_type_label"] in ("城市低保", "农村低保", "特困供养")
+    # the CLI describes the same grant, and lists the department's grants
+    doc = json.loads(
+        hub_cli(
+            ["query", "--as", "民政局", "--describe", "minzheng_dibao_check", "--format", "json"],
+            district.data,
+        ).stdout
+    )
+    assert doc["rows"] == ds["rows"] and [f["name"] for f in doc["fields"]] == list(fields)
+    listing = hub_cli(["query", "--as", "民政局"], district.data).stdout
+    assert "minzheng_dibao_check" in listing and "行范围" in listing
+    rows = json.loads(
+        query(district, "民政局", "SELECT gender FROM minzheng_dibao_check LIMIT 2").stdout
+    )
+    assert list(rows[0]) == ["gender"]  # labels only when asked on the command line
+    proc = hub_cli(
+        [
+            "query",
+            "--as",
+            "民政局",
+            "--purpose",
+            "口径",
+            "--labels",
+            "--format",
+            "json",
+            "SELECT gender FROM minzheng_dibao_check LIMIT 2",
+        ],
+        district.data,
+    )
+    assert list(json.loads(proc.stdout)[0]) == ["gender", "gender_label"]
+
+
+def test_engine_errors_and_raw_purposes_are_explained(
+    api: tuple[TestClient, str, str], district: Settings
+):
+    proc = query(district, "民政局", "SELECT nmae FROM minzheng_dibao_check", check=False)
+    assert proc.returncode == 2
+    assert "查询出错：字段 nmae 不存在" in proc.stderr and "name" in proc.stderr
+    assert "Binder" not in proc.stderr and "被拒绝" not in proc.stderr
+    client, token, _ = api
+    raw = "低保入户核查".encode()  # raw UTF-8 bytes on the wire, not percent-encoded
+    r = client.get(
+        "/api/v1/datasets/minzheng_dibao_check",
+        headers={"Authorization": f"Bearer {token}", "X-Purpose": raw},
+    )
+    assert r.status_code == 400 and "百分号编码" in r.json()["detail"]
+    entries = [
+        json.loads(x) for x in (district.audit / "access.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert not [e for e in entries if "ä" in e["purpose"] or "å" in e["purpose"]]  # no mojibake
+    bad = client.get(
+        "/api/v1/datasets/minzheng_dibao_check",
+        headers={"Authorization": f"Bearer {token}", "X-Purpose": "%E4%BD"},
+    )
+    assert bad.status_code == 400 and "UTF-8" in bad.json()["detail"]
+
+
 schema = schemathesis.openapi.from_dict(openapi_spec())
 
 

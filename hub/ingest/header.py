@@ -83,11 +83,14 @@ def detect_header(rows: list[list[str | None]]) -> tuple[int, int]:
     width = max(_filled(r) for r in rows[:SCAN_ROWS])
     need = max(2, (width + 1) // 2)
     for i, row in enumerate(rows[:SCAN_ROWS]):
-        if _filled(row) >= need and _labels(row):
-            nxt = rows[i + 1] if i + 1 < len(rows) else None
-            if nxt is not None and _labels(nxt) and _fills_gaps(row, nxt):
-                return i, 2
-            return i, 1
+        if not _labels(row):
+            continue
+        nxt = rows[i + 1] if i + 1 < len(rows) else []
+        merged = bool(nxt) and _filled(row) >= 2 and _labels(nxt) and _fills_gaps(row, nxt)
+        # a group row (家庭成员信息 over 姓名, 性别 …) is sparse on its own: judge the pair
+        pair = [a or b for a, b in zip(row, nxt, strict=True)] if merged else row
+        if _filled(pair) >= need:
+            return i, 2 if merged else 1
     raise ValueError(f"前 {SCAN_ROWS} 行中找不到表头行（需要至少 {need} 个非空的列名）")
 
 
