@@ -101,15 +101,16 @@ def _stage_and_validate(
 ) -> None:
     """Stage each source, judge its rules, and run the GX twins on the same rows right away
     (while the rows as written are still at hand). GX time is reported on its own."""
-    session = GxSession(settings.data) if validate_with_gx else None
+    session: GxSession | None = None  # made after the first staging: GX imports meanwhile
     gx_seconds = 0.0
     for name in registry.sources:
         say(f"规范化与校验 {name}")
         out.stages.append(stage_source(con, registry, name))
         out.checks[name] = run_checks(con, registry, name)
-        if session is not None:
+        if validate_with_gx:
             say(f"数据质量期望 {name}")
             t = time.perf_counter()
+            session = session or GxSession(settings.data)
             out.expectations[name] = run_suite(con, registry, name, session)
             gx_seconds += time.perf_counter() - t
     if session is not None:

@@ -244,3 +244,33 @@ def test_new_residents_in_the_template_and_rows_with_errors(district: Settings):
     assert bad and bad[0]["severity"] == "error" and "无证或号码待核" in bad[0]["message"]
     (new,) = [s for s in read_all(district.submissions) if s.person_id is None]
     assert new.values["community_code"] == community and new.values["gender"] == "1"
+
+
+def test_templates_dropped_into_incoming_import_the_same_way(district: Settings):
+    p = person_where(district, "phone IS NOT NULL")
+    community = p["community_code"]
+    out = district.data / "t.xlsx"
+    hub_cli(["form", "template", "--community", community, "--out", str(out)], district.data)
+    (x,) = _residents(district, community, 1)
+    sheet = Sheet(out)
+    sheet.set(x["person_id"], "联系电话", "13322223333")
+    district.incoming.mkdir(parents=True, exist_ok=True)
+    sheet.save(district.incoming / "社区一张表_随便起的名字.xlsx")
+    plain = openpyxl.Workbook()
+    plain.active["A1"] = "姓名"
+    plain.save(district.incoming / "社区一张表_手工做的.xlsx")
+    run = json.loads(hub_cli(["run", "--json"], district.data, check=False).stdout)
+    by_file = {x["file"]: x for x in run["loads"]}
+    assert by_file["社区一张表_随便起的名字.xlsx"]["status"] == "loaded"
+    assert by_file["社区一张表_手工做的.xlsx"]["status"] == "rejected"
+    assert run["published"] is not None  # one bad file does not stop the district
+    (reason,) = (district.incoming / "rejected").glob("*.reason.txt")
+    assert "不是本系统生成的" in reason.read_text(encoding="utf-8")
+    with duckdb.connect(str(district.warehouse), read_only=True) as con:
+        got = con.execute(
+            "SELECT phone FROM core.person WHERE person_id = ?", [x["person_id"]]
+        ).fetchall()
+    assert got == [("13322223333",)]
+    # the second run finds nothing left to retry
+    again = json.loads(hub_cli(["run", "--json"], district.data).stdout)
+    assert not [x for x in again["loads"] if x["source"] == "community_form"]

@@ -148,3 +148,17 @@ def test_run_summary_reports_published_release(sample_run):
     assert sample_run.summary["core"]["persons"] == len(
         {r["citizen_id"] for r in sample_run.truth_rows}
     )
+
+
+def test_each_rule_has_one_verdict(sample_run):
+    """The SQL check and its GX twin judge the same kept rows: same outcome, same count."""
+    checks = {
+        (c["source"], c["check"]): c["staged_violations"]
+        for c in sample_run.summary["checks_failed"]
+    }
+    gx = {
+        (e["source"], e["rule"]): e["unexpected"]
+        for e in sample_run.summary["expectations_failed"]
+        if e["rule"] != "rows_present"
+    }
+    assert checks and checks == gx

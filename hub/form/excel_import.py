@@ -21,19 +21,11 @@ from typing import Any
 from hub.form.conflicts import Conflict, record
 from hub.form.consolidated import ConsolidatedForm, FormField
 from hub.form.pending import current_people
-from hub.form.prefill import (
-    NOT_A_TEMPLATE,
-    PREFILL_SHEET,
-    Prefill,
-    PrefillError,
-    cell_text,
-    read_prefill,
-)
+from hub.form.prefill import PrefillError, cell_text
 from hub.form.submissions import Submission, append_new
-from hub.form.template import DATA_SHEET, HEADER_ROW
+from hub.form.template_read import FilledTemplate, read_template
 from hub.form.validate import check_submissions
 from hub.form.values import IDENTITY, as_text, choices, form_values, locked
-from hub.ingest.grid import Grid, read_xlsx_grid
 from hub.publish.directory import Directory
 from hub.registry.formsource import FORM_SOURCE, PERSON_REF, SUBMITTED_BY
 from hub.registry.loader import Registry
@@ -72,13 +64,6 @@ class ImportResult:
         return doc | {"accepted": self.rejected is None}
 
 
-@dataclass
-class _Sheet:
-    prefill: Prefill
-    headers: dict[str, int]  # header -> column index
-    rows: list[tuple[int, list[str | None]]]  # (row number in the file, cells)
-
-
 def import_template(
     settings: Settings,
     registry: Registry,
@@ -91,7 +76,7 @@ def import_template(
     """Import a filled template of `community` (any community when None: the data team)."""
     out = ImportResult(name)
     try:
-        sheet = _read(path, settings.secret(), form)
+        sheet = read_template(path, settings.secret(), form)
     except (PrefillError, ValueError) as exc:
         out.rejected = str(exc)
         return out
@@ -105,187 +90,144 @@ def import_template(
     if sheet.prefill.community not in {c.code for c in registry.orgs.communities}:
         out.rejected = f"模板所属社区 {sheet.prefill.community} 不是本区已登记的社区"
         return out
-    _plan(out, sheet, settings, registry, form, by)
-    _check(out, registry, form, sheet)
+    # what the hub holds now, web edits not yet run included: a change since the template
+    # was made is a conflict, never overwritten
+    directory = Directory(settings.published)
+    people = current_people(settings.submissions, directory, sheet.prefill.community)
+    planner = _Planner(out, registry, form, sheet.prefill.community, by)
+    planner.plan(sheet, {p["person_id"]: p for p in people})
+    _check(out, registry, form)
     _commit(out, settings, path, name)
     return out
 
 
-def _read(path: Path, secret: str, form: ConsolidatedForm) -> _Sheet:
-    try:
-        import fastexcel
+@dataclass
+class _Planner:
+    """Turns each row into a submission, an unchanged row, issues and conflicts."""
 
-        names = fastexcel.read_excel(str(path)).sheet_names
-        if DATA_SHEET not in names or PREFILL_SHEET not in names:
-            raise PrefillError(NOT_A_TEMPLATE)
-        data = read_xlsx_grid(path, DATA_SHEET)
-        hidden = read_xlsx_grid(path, PREFILL_SHEET)
-    except PrefillError:
-        raise
-    except Exception as exc:  # a damaged or non-Excel file: the reader's own error is English
-        raise ValueError(
-            f"无法读取 Excel 文件（{type(exc).__name__}）：请确认上传的是本系统下载的 .xlsx 模板"
-        ) from None
-    prefill = read_prefill(_all_rows(hidden), secret)
-    rows = _all_rows(data)
-    header_at = next((i for i, r in enumerate(rows) if PERSON_REF in r), None)
-    if header_at is None:
-        raise ValueError(f"「{DATA_SHEET}」工作表找不到表头（应在第 {HEADER_ROW + 1} 行）")
-    headers = {str(h): j for j, h in enumerate(rows[header_at]) if h}
-    missing = [f.label for f in form.fields if f.label not in headers]
-    if missing:
-        raise ValueError(f"模板缺少列：{'、'.join(missing)}（请不要删除或改名列）")
-    numbers = data.row_numbers.to_pylist()
-    body = [(numbers[i], r) for i, r in enumerate(rows) if i > header_at and any(r)]
-    return _Sheet(prefill, headers, body)
+    out: ImportResult
+    registry: Registry
+    form: ConsolidatedForm
+    community: str
+    by: str
 
+    def plan(self, sheet: FilledTemplate, people: dict[str, dict[str, Any]]) -> None:
+        before_by_person = sheet.prefill.by_person()
+        col = sheet.headers
+        for row, cells in sheet.rows:
+            self.out.rows += 1
+            text = {f.name: cell_text(f, cells[col[f.label]]) for f in self.form.fields}
+            ref = (cells[col[PERSON_REF]] or "").strip()
+            filler = (cells[col[SUBMITTED_BY]] if SUBMITTED_BY in col else None) or ""
+            origin = {"file": self.out.file, "row": row} | ({"filled_by": filler} if filler else {})
+            if not ref:
+                self.new_resident(row, text, origin)
+                continue
+            before, person = before_by_person.get(ref), people.get(ref)
+            if before is None or person is None:
+                why = "人员编号不是本模板预填的居民" if before is None else "该居民已不在本社区"
+                self.issue(row, PERSON_REF, "error", f"{why}，本行未导入", ref)
+                self.out.not_taken += 1
+                continue
+            self.changed_resident(row, text, before, person, origin)
 
-def _all_rows(grid: Grid) -> list[list[str | None]]:
-    return grid.head(grid.height)
+    def changed_resident(
+        self,
+        row: int,
+        text: dict[str, str],
+        before: dict[str, str],
+        person: dict[str, Any],
+        origin: dict[str, Any],
+    ) -> None:
+        now = {f.name: self.shown(f, person.get(f.name)) for f in self.form.fields}
+        changes: dict[str, str] = {}
+        taken = False  # a change the hub already holds (this file imported before, say)
+        for f in self.form.fields:
+            cell, was = text[f.name], before.get(f.name, "")
+            if cell == was or cell == now[f.name]:
+                taken = taken or cell != was
+            elif locked(f, {f.name: was}):
+                holder = "、".join(f.authority) or "已登记的信息"
+                msg = f"「{f.label}」以{holder}为准，模板中不能修改；本格的改动未采用"
+                self.issue(row, f.label, "error", msg, cell)
+            elif not cell:
+                msg = "清空单元格不会删除已登记的信息；本格未采用（如需更正请联系登记部门）"
+                self.issue(row, f.label, "warning", msg, was)
+            elif now[f.name] != was:
+                self.out.conflicts.append(self.conflict(person, f, row, cell, was, now[f.name]))
+                msg = f"模板生成后系统中已更新为「{now[f.name] or '（空）'}」，本格未采用：请在「待处理冲突」中确认"
+                self.issue(row, f.label, "warning", msg, cell)
+            else:
+                changes[f.name] = self.code(f, cell)
+        if not changes:
+            self.out.already += int(taken)
+            self.out.unchanged += int(not taken)
+            return
+        identity = {k: v for k, v in form_values(self.form, person).items() if k in IDENTITY}
+        self.submit(identity | changes, person["person_id"], list(changes), origin)
 
+    def new_resident(self, row: int, text: dict[str, str], origin: dict[str, Any]) -> None:
+        values = {f.name: self.code(f, v) for f in self.form.fields if (v := text[f.name])}
+        if values.get("community_code", self.community) != self.community:
+            msg = "新增居民只能加入本社区，已按本社区处理"
+            self.issue(row, "所属社区", "warning", msg, text.get("community_code"))
+        values["community_code"] = self.community
+        self.submit(values, None, list(values), origin)
 
-def _plan(
-    out: ImportResult,
-    sheet: _Sheet,
-    settings: Settings,
-    registry: Registry,
-    form: ConsolidatedForm,
-    by: str,
-) -> None:
-    """Turn each row into a submission, an unchanged row, issues and conflicts."""
-    community = sheet.prefill.community
-    before_by_person = sheet.prefill.by_person()
-    # what the hub holds now, web edits not yet run included: a change since the template
-    # was made is a conflict, never overwritten
-    directory = Directory(settings.published)
-    people = {p["person_id"]: p for p in current_people(settings.submissions, directory, community)}
-    for row, cells in sheet.rows:
-        out.rows += 1
-        text = {f.name: cell_text(f, cells[sheet.headers[f.label]]) for f in form.fields}
-        ref = (cells[sheet.headers[PERSON_REF]] or "").strip()
-        filler = (
-            cells[sheet.headers[SUBMITTED_BY]] if SUBMITTED_BY in sheet.headers else None
-        ) or ""
-        origin = {"file": out.file, "row": row} | ({"filled_by": filler} if filler else {})
-        if not ref:
-            _new_resident(out, registry, form, community, row, text, by, origin)
-            continue
-        before = before_by_person.get(ref)
-        person = people.get(ref) if before is not None else None
-        if before is None or person is None:
-            why = "人员编号不是本模板预填的居民" if before is None else "该居民已不在本社区"
-            out.issues.append(CellIssue(row, PERSON_REF, "error", f"{why}，本行未导入", ref))
-            out.not_taken += 1
-            continue
-        _changed_resident(out, registry, form, community, row, text, before, person, by, origin)
+    def submit(
+        self,
+        values: dict[str, str],
+        person_id: str | None,
+        changed: list[str],
+        origin: dict[str, Any],
+    ) -> None:
+        # the id is derived from the content: the same row imported twice is one submission
+        key = json.dumps(
+            [self.community, person_id, values, changed], ensure_ascii=False, sort_keys=True
+        )
+        sid = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        sub = Submission(
+            self.by, self.community, values, person_id, sid, changed=changed, origin=origin
+        )
+        self.out.submissions.append(sub)
 
+    def conflict(
+        self, person: dict[str, Any], f: FormField, row: int, cell: str, was: str, now: str
+    ) -> Conflict:
+        key = f"{self.community}|{person['person_id']}|{f.name}|{was}|{cell}|{now}"
+        return Conflict(
+            id=hashlib.sha256(key.encode("utf-8")).hexdigest()[:32],
+            community=self.community,
+            person_id=person["person_id"],
+            name=str(person.get("name") or ""),
+            field=f.name,
+            label=f.label,
+            template_value=was,
+            worker_value=cell,
+            worker_code=self.code(f, cell),
+            hub_value=now,
+            file=self.out.file,
+            row=row,
+            by=self.by,
+        )
 
-def _changed_resident(
-    out: ImportResult,
-    registry: Registry,
-    form: ConsolidatedForm,
-    community: str,
-    row: int,
-    text: dict[str, str],
-    before: dict[str, str],
-    person: dict[str, Any],
-    by: str,
-    origin: dict[str, Any],
-) -> None:
-    now = {f.name: _shown(registry, f, community, person.get(f.name)) for f in form.fields}
-    changes: dict[str, str] = {}
-    taken = False  # a change the hub already holds (this file imported before, say)
-    for f in form.fields:
-        cell, was = text[f.name], before.get(f.name, "")
-        if cell == was or cell == now[f.name]:
-            taken = taken or cell != was
-            continue
-        if locked(f, {f.name: was}):
-            holder = "、".join(f.authority) or "已登记的信息"
-            msg = f"「{f.label}」以{holder}为准，模板中不能修改；本格的改动未采用"
-            out.issues.append(CellIssue(row, f.label, "error", msg, cell))
-        elif not cell:
-            msg = "清空单元格不会删除已登记的信息；本格未采用（如需更正请联系登记部门）"
-            out.issues.append(CellIssue(row, f.label, "warning", msg, was))
-        elif now[f.name] != was:
-            out.conflicts.append(_conflict(out, community, person, f, row, cell, was, now, by))
-            msg = f"模板生成后系统中已更新为「{now[f.name] or '（空）'}」，本格未采用：请在「待处理冲突」中确认"
-            out.issues.append(CellIssue(row, f.label, "warning", msg, cell))
-        else:
-            changes[f.name] = _code(registry, f, community, cell)
-    if not changes:
-        if taken:
-            out.already += 1
-        else:
-            out.unchanged += 1
-        return
-    identity = {k: v for k, v in form_values(form, person).items() if k in IDENTITY}
-    sub = _submission(by, community, identity | changes, person["person_id"], list(changes), origin)
-    out.submissions.append(sub)
+    def issue(self, row: int, column: str, severity: str, message: str, value: str | None) -> None:
+        self.out.issues.append(CellIssue(row, column, severity, message, value))
 
+    def shown(self, f: FormField, value: Any) -> str:
+        """A golden-record value as the template shows it (labels for codes)."""
+        options = dict(choices(self.registry, f, self.community))
+        text = as_text(value)
+        return cell_text(f, options.get(text, text) if options else value)
 
-def _new_resident(
-    out: ImportResult,
-    registry: Registry,
-    form: ConsolidatedForm,
-    community: str,
-    row: int,
-    text: dict[str, str],
-    by: str,
-    origin: dict[str, Any],
-) -> None:
-    values = {f.name: _code(registry, f, community, v) for f in form.fields if (v := text[f.name])}
-    if values.get("community_code", community) != community:
-        msg = "新增居民只能加入本社区，已按本社区处理"
-        out.issues.append(CellIssue(row, "所属社区", "warning", msg, text.get("community_code")))
-    values["community_code"] = community
-    out.submissions.append(_submission(by, community, values, None, list(values), origin))
+    def code(self, f: FormField, cell: str) -> str:
+        """What a cell submits: the code of a label chosen from a list, else the text as
+        written (the pipeline reads synonyms and flags the rest)."""
+        by_label = {label: code for code, label in choices(self.registry, f, self.community)}
+        return by_label.get(cell, cell)
 
 
-def _submission(
-    by: str,
-    community: str,
-    values: dict[str, str],
-    person_id: str | None,
-    changed: list[str],
-    origin: dict[str, Any],
-) -> Submission:
-    # the id is derived from the content: the same row imported twice is one submission
-    key = json.dumps([community, person_id, values, changed], ensure_ascii=False, sort_keys=True)
-    sid = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-    return Submission(by, community, values, person_id, sid, changed=changed, origin=origin)
-
-
-def _conflict(
-    out: ImportResult,
-    community: str,
-    person: dict[str, Any],
-    f: FormField,
-    row: int,
-    cell: str,
-    was: str,
-    now: dict[str, str],
-    by: str,
-) -> Conflict:
-    key = f"{community}|{person['person_id']}|{f.name}|{was}|{cell}|{now[f.name]}"
-    return Conflict(
-        id=hashlib.sha256(key.encode("utf-8")).hexdigest()[:32],
-        community=community,
-        person_id=person["person_id"],
-        name=str(person.get("name") or ""),
-        field=f.name,
-        label=f.label,
-        template_value=was,
-        worker_value=cell,
-        worker_code=cell,
-        hub_value=now[f.name],
-        file=out.file,
-        row=row,
-        by=by,
-    )
-
-
-def _check(out: ImportResult, registry: Registry, form: ConsolidatedForm, sheet: _Sheet) -> None:
+def _check(out: ImportResult, registry: Registry, form: ConsolidatedForm) -> None:
     """The pipeline's rules on every submission; rows with an error are not submitted."""
     labels = {f.name: f.label for f in form.fields}
     kept = []
@@ -302,9 +244,6 @@ def _check(out: ImportResult, registry: Registry, form: ConsolidatedForm, sheet:
         else:
             kept.append(sub)
     out.submissions = kept
-    for c in out.conflicts:  # what "采用模板中的值" would submit
-        f = next(f for f in form.fields if f.name == c.field)
-        c.worker_code = _code(registry, f, c.community, c.worker_value)
     out.issues.sort(key=lambda i: (i.row, i.column))
 
 
@@ -325,20 +264,6 @@ def _commit(out: ImportResult, settings: Settings, path: Path, name: str) -> Non
     target = folder / f"{sha[:12]}_{Path(name).name}"
     if not target.exists():
         shutil.copyfile(path, target)
-
-
-def _shown(registry: Registry, f: FormField, community: str, value: Any) -> str:
-    """A golden-record value as the template shows it (labels for codes)."""
-    options = dict(choices(registry, f, community))
-    text = as_text(value)
-    return cell_text(f, options.get(text, text) if options else value)
-
-
-def _code(registry: Registry, f: FormField, community: str, cell: str) -> str:
-    """What a cell submits: the code of a label chosen from a list, else the text as written
-    (the pipeline reads synonyms and flags the rest)."""
-    by_label = {label: code for code, label in choices(registry, f, community)}
-    return by_label.get(cell, cell)
 
 
 def _community_name(registry: Registry, code: str) -> str:

@@ -3,8 +3,6 @@ same import as an upload on the web: only changes become submissions."""
 
 from __future__ import annotations
 
-import logging
-
 from hub.form.consolidated import derive_form
 from hub.form.excel_import import import_template
 from hub.ingest.raw import LoadResult, match_source
@@ -13,7 +11,6 @@ from hub.registry.formsource import FORM_SOURCE
 from hub.registry.loader import Registry
 from hub.settings import Settings
 
-log = logging.getLogger(__name__)
 BY = "数据专班导入"
 
 
@@ -33,14 +30,12 @@ def import_incoming_templates(settings: Settings, registry: Registry) -> list[Lo
     for path in files:
         try:
             result = import_template(settings, registry, form, path, path.name, BY)
+            reason = result.rejected
         except FileNotFoundError as exc:  # nothing published yet: no template can be genuine
-            result_msg = str(exc)
-            set_aside(path, result_msg)
-            out.append(LoadResult(path.name, "rejected", FORM_SOURCE, message=result_msg))
-            continue
-        if result.rejected is not None:
-            set_aside(path, result.rejected)
-            out.append(LoadResult(path.name, "rejected", FORM_SOURCE, message=result.rejected))
+            reason = str(exc)
+        if reason is not None:
+            set_aside(path, reason)
+            out.append(LoadResult(path.name, "rejected", FORM_SOURCE, message=reason))
             continue
         path.unlink()  # kept in the archive by the import
         notes = [f"第 {i.row} 行「{i.column}」：{i.message}" for i in result.issues]

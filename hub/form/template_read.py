@@ -1,0 +1,54 @@
+"""Read a filled template back: its signed prefill, its header and its rows as text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.form.consolidated import ConsolidatedForm
+from hub.form.prefill import NOT_A_TEMPLATE, PREFILL_SHEET, Prefill, PrefillError, read_prefill
+from hub.form.template import DATA_SHEET, HEADER_ROW
+from hub.ingest.grid import Grid, read_xlsx_grid
+from hub.registry.formsource import PERSON_REF
+
+
+@dataclass
+class FilledTemplate:
+    prefill: Prefill
+    headers: dict[str, int]  # header -> column index
+    rows: list[tuple[int, list[str | None]]]  # (row number in the file, cells)
+
+
+def read_template(path: Path, secret: str, form: ConsolidatedForm) -> FilledTemplate:
+    """The template at `path`, verified; PrefillError if it is not a genuine template of
+    this hub, ValueError if it cannot be read or lacks a column."""
+    try:
+        import fastexcel
+
+        names = fastexcel.read_excel(str(path)).sheet_names
+        if DATA_SHEET not in names or PREFILL_SHEET not in names:
+            raise PrefillError(NOT_A_TEMPLATE)
+        data = read_xlsx_grid(path, DATA_SHEET)
+        hidden = read_xlsx_grid(path, PREFILL_SHEET)
+    except PrefillError:
+        raise
+    except Exception as exc:  # a damaged or non-Excel file: the reader's own error is English
+        raise ValueError(
+            f"无法读取 Excel 文件（{type(exc).__name__}）：请确认上传的是本系统下载的 .xlsx 模板"
+        ) from None
+    prefill = read_prefill(_all_rows(hidden), secret)
+    rows = _all_rows(data)
+    header_at = next((i for i, r in enumerate(rows) if PERSON_REF in r), None)
+    if header_at is None:
+        raise ValueError(f"「{DATA_SHEET}」工作表找不到表头（应在第 {HEADER_ROW + 1} 行）")
+    headers = {str(h): j for j, h in enumerate(rows[header_at]) if h}
+    missing = [f.label for f in form.fields if f.label not in headers]
+    if missing:
+        raise ValueError(f"模板缺少列：{'、'.join(missing)}（请不要删除或改名列）")
+    numbers = data.row_numbers.to_pylist()
+    body = [(numbers[i], r) for i, r in enumerate(rows) if i > header_at and any(r)]
+    return FilledTemplate(prefill, headers, body)
+
+
+def _all_rows(grid: Grid) -> list[list[str | None]]:
+    return grid.head(grid.height)
