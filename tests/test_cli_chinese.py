@@ -69,11 +69,9 @@ def declared_words(cmd: Any) -> set[str]:
 
 def run(cli: Any, args: list[str]) -> str:
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # noqa: SIM117
+        with contextlib.suppress(SystemExit):  # --help and usage errors end by exiting
             cli.main(args=args, prog_name="hub", standalone_mode=True)
-        except SystemExit:
-            pass
     return out.getvalue() + err.getvalue()
 
 
