@@ -22,6 +22,8 @@ class FilledTemplate:
 def read_template(path: Path, secret: str, form: ConsolidatedForm) -> FilledTemplate:
     """The template at `path`, verified; PrefillError if it is not a genuine template of
     this hub, ValueError if it cannot be read or lacks a column."""
+    if path.stat().st_size == 0:
+        raise ValueError("文件是空的：请上传填好的模板")
     try:
         import fastexcel
 
@@ -32,9 +34,9 @@ def read_template(path: Path, secret: str, form: ConsolidatedForm) -> FilledTemp
         hidden = read_xlsx_grid(path, PREFILL_SHEET)
     except PrefillError:
         raise
-    except Exception as exc:  # a damaged or non-Excel file: the reader's own error is English
+    except Exception:  # a damaged or non-Excel file: the reader's own error is English
         raise ValueError(
-            f"无法读取 Excel 文件（{type(exc).__name__}）：请确认上传的是本系统下载的 .xlsx 模板"
+            "无法读取 Excel 文件：文件已损坏或不是 .xlsx 格式，请确认上传的是本系统下载的模板"
         ) from None
     prefill = read_prefill(_all_rows(hidden), secret)
     rows = _all_rows(data)
