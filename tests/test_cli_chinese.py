@@ -141,6 +141,21 @@ def test_result_commands_speak_json(tmp_path: Path):
         tmp_path,
     )
     assert json.loads(proc.stdout)["community"] == "330199001001"
+    for name in ("", " wang "):  # names nobody could log in with
+        bad = hub_cli(
+            ["user", "add", name, "--community", "330199001001", "--password", "abcdefgh1"],
+            tmp_path,
+            check=False,
+        )
+        assert bad.returncode == 2 and "登录名" in bad.stderr
+    no_tty = hub_cli(
+        ["user", "add", "li", "--community", "330199001001"], tmp_path, check=False, input=""
+    )
+    assert (
+        no_tty.returncode == 2
+        and "HUB_PASSWORD" in no_tty.stderr
+        and "Warning" not in no_tty.stderr
+    )
     proc = hub_cli(["rollback", "--json"], tmp_path, check=False)
     assert proc.returncode == 2 and "没有可回退" in proc.stderr
     zh.install()

@@ -274,3 +274,75 @@ def test_templates_dropped_into_incoming_import_the_same_way(district: Settings)
     # the second run finds nothing left to retry
     again = json.loads(hub_cli(["run", "--json"], district.data).stdout)
     assert not [x for x in again["loads"] if x["source"] == "community_form"]
+
+
+def test_hostile_templates_lose_nothing(district: Settings):
+    """Found by attacking the import: a change back to an earlier value, two rows for one
+    resident, a copied column, a re-upload after the run, digits typed as numbers."""
+    p = person_where(district, "phone IS NOT NULL")
+    community = p["community_code"]
+    client, _ = staff_client(district, "hostile", community)
+    (x, y) = _residents(district, community, 2)
+    first = district.data / "first.xlsx"
+    first.write_bytes(client.get("/template.xlsx").content)
+    sheet = Sheet(first)
+    sheet.set(x["person_id"], "联系电话", "13300000001")
+    # a second row for y, with another phone: reported, the first row alone counts
+    dup = max(r for ref, r in sheet.row.items() if ref) + 1
+    for c in range(1, sheet.ws.max_column + 1):
+        sheet.ws.cell(dup, c).value = sheet.ws.cell(sheet.row[y["person_id"]], c).value
+    sheet.set(y["person_id"], "联系电话", "13300000002")
+    sheet.set(None, "联系电话", "13300000003", row=dup)
+    r = _upload(client, sheet.save(district.data / "one.xlsx"), "one.xlsx")
+    assert "人员编号重复" in r.text and re.search(rf"<td>{dup}</td><td>人员编号</td>", r.text)
+    phones = {s.person_id: s.values.get("phone") for s in read_all(district.submissions)}
+    assert phones[x["person_id"]] == "13300000001" and phones[y["person_id"]] == "13300000002"
+
+    # the hub moves on (a web edit), then a new template sets the phone back
+    page = client.get(f"/residents/{x['person_id']}").text
+    web = form_of(page) | {"phone": "13300000009"}
+    client.post(f"/residents/{x['person_id']}", data=web, follow_redirects=False)
+    second = district.data / "second.xlsx"
+    second.write_bytes(client.get("/template.xlsx").content)
+    again = Sheet(second)
+    again.set(x["person_id"], "联系电话", "13300000001")
+    r = _upload(client, again.save(district.data / "two.xlsx"), "two.xlsx")
+    assert "1 位居民的 1 项修改" in r.text
+    latest = [s for s in read_all(district.submissions) if s.person_id == x["person_id"]][-1]
+    assert latest.values["phone"] == "13300000001"
+
+    # a re-upload after the run: taken in already, no conflicts
+    hub_cli(["run"], district.data)
+    r = _upload(client, district.data / "two.xlsx", "two.xlsx")
+    assert "此前已导入过" in r.text and "待处理冲突</a> 确认" not in r.text
+
+    # a copied column of the same name is refused, not half-read
+    copied = Sheet(second)
+    copied.ws.cell(2, copied.ws.max_column + 1).value = "联系电话"
+    r = _upload(client, copied.save(district.data / "copied.xlsx"), "copied.xlsx")
+    assert r.status_code == 422 and "两列都叫「联系电话」" in r.text
+
+    # long digits: the template keeps them text, so Excel cannot round them
+    ws = openpyxl.load_workbook(second)["社区一张表"]
+    col = {c.value: c.column for c in ws[2] if c.value}
+    blank = ws.max_row  # a row for new residents
+    assert ws.cell(blank, col["银行账号"]).number_format == "@"
+    assert ws.cell(blank, col["公民身份号码"]).number_format == "@"
+
+
+def test_renamed_template_in_incoming_is_recognised_by_its_content(district: Settings):
+    p = person_where(district, "phone IS NOT NULL")
+    out = district.data / "t.xlsx"
+    hub_cli(
+        ["form", "template", "--community", p["community_code"], "--out", str(out)], district.data
+    )
+    (x,) = _residents(district, p["community_code"], 1)
+    sheet = Sheet(out)
+    sheet.set(x["person_id"], "联系电话", "13344445555")
+    district.incoming.mkdir(parents=True, exist_ok=True)
+    sheet.save(district.incoming / "我填好的表.xlsx")
+    run = json.loads(hub_cli(["run", "--json"], district.data).stdout)
+    assert {"file": "我填好的表.xlsx", "status": "loaded"}.items() <= next(
+        x for x in run["loads"] if x["file"] == "我填好的表.xlsx"
+    ).items()
+    assert not (district.incoming / "我填好的表.xlsx").exists()

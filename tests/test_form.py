@@ -268,3 +268,45 @@ def test_submission_survives_killing_the_server(sample_run: Run, tmp_path: Path)
     # a second run loads nothing twice
     run = json.loads(hub_cli(["run", "--json"], s.data).stdout)
     assert not [x for x in run["loads"] if x["source"] == "community_form"]
+
+
+def test_emptied_fields_are_not_lost_silently_and_own_entries_stay_editable(
+    sample_run: Run, tmp_path: Path
+):
+    s = copy_run(sample_run, tmp_path / "data")
+    p = person_where(s, "phone IS NOT NULL AND employer IS NOT NULL AND assistance_type IS NULL")
+    client, _ = staff_client(s, "qing", p["community_code"])
+    page = client.get(f"/residents/{p['person_id']}").text
+    r = client.post(
+        f"/residents/{p['person_id']}", data=form_of(page) | {"phone": "", "employer": ""}
+    )
+    assert "没有修改" in r.text and "清空不会删除已登记的信息" in r.text and "联系电话" in r.text
+    assert read_all(s.submissions) == []
+    # a value staff entered into an empty authority-held field stays theirs to correct
+    values = form_of(page) | {"assistance_type": "01"}
+    assert (
+        client.post(f"/residents/{p['person_id']}", data=values, follow_redirects=False).status_code
+        == 303
+    )
+    page = client.get(f"/residents/{p['person_id']}").text
+    assert not re.search(r'<select id="f-assistance_type" name="assistance_type" disabled', page)
+    hub_cli(["run"], s.data)
+    page = client.get(f"/residents/{p['person_id']}").text
+    assert not re.search(r'<select id="f-assistance_type" name="assistance_type" disabled', page)
+    assert (
+        "以民政局登记为准" not in page.split('data-field="assistance_type"')[1].split("</div>")[0]
+    )
+
+
+def test_web_errors_are_chinese(district: Settings):
+    p = person_where(district, "true")
+    client, csrf = staff_client(district, "wu", p["community_code"])
+    r = client.post("/check", content=b"[1, 2]", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 400 and "JSON 对象" in r.json()["detail"]
+    r = client.post("/check", content=b"not json", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 400
+    assert "没有这个页面" in client.get("/no/such/page").text
+    assert client.get("/api/v1/nothing").json()["detail"] == "没有这个页面或接口"
+    r = client.post("/login", data={"username": "wu"})
+    assert r.status_code == 422 and "password" in r.text and "必须提供" in r.text
+    assert "Field required" not in r.text

@@ -356,6 +356,19 @@ def test_engine_errors_and_raw_purposes_are_explained(
         headers={"Authorization": f"Bearer {token}", "X-Purpose": "%E4%BD"},
     )
     assert bad.status_code == 400 and "UTF-8" in bad.json()["detail"]
+    ok = {"Authorization": f"Bearer {token}", "X-Purpose": quote("核查")}
+    for params, expected in (({"limit": "abc"}, "应为整数"), ({"format": "xml"}, "可选")):
+        r = client.get("/api/v1/datasets/minzheng_dibao_check", headers=ok, params=params)
+        assert r.status_code == 422 and expected in r.json()["detail"], r.text
+        assert "Input should" not in r.text
+    for sql, expected in (
+        ("SELEC name FROM minzheng_dibao_check", "SQL 语法错误"),
+        ("SELECT t.nme FROM minzheng_dibao_check t", "字段 nme 不存在"),
+        ("SELECT CAST(name AS DATE) FROM minzheng_dibao_check", "类型转换失败"),
+    ):
+        proc = query(district, "民政局", sql, check=False)
+        assert "查询出错：" in proc.stderr and expected in proc.stderr, proc.stderr
+        assert not re.search(r"[A-Z][a-z]+(Error|Exception)", proc.stderr)
 
 
 schema = schemathesis.openapi.from_dict(openapi_spec())

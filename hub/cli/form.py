@@ -12,7 +12,7 @@ from rich.table import Table
 from hub.cli import context as ctx
 from hub.form.consolidated import derive_form
 from hub.form.excel_import import ImportResult, import_template
-from hub.form.pending import current_people
+from hub.form.pending import current_people, held_by_person
 from hub.form.template import BLANK_ROWS, template_name, write_template
 from hub.publish.directory import Directory
 
@@ -58,9 +58,9 @@ def template(
         ctx.fail(str(exc))
     path = out or s.data / "templates" / template_name(community, date.today())
     path.parent.mkdir(parents=True, exist_ok=True)
-    info = write_template(
-        path, reg, derive_form(reg), community, people, s.secret(), directory.release()
-    )
+    form = derive_form(reg)
+    held = held_by_person(directory, form, community)
+    info = write_template(path, reg, form, community, people, s.secret(), directory.release(), held)
     if as_json:
         ctx.print_json(
             {

@@ -50,6 +50,8 @@ def sample(
     ),
 ) -> None:
     """生成样例区县的各部门导出表（含真实世界的格式差异与错误），以及用于评分的真值。"""
+    if residents < 1:
+        ctx.fail(f"居民人数至少为 1（收到 {residents}）")
     s = ctx.settings()
     reg = ctx.registry(s)
     files_dir = out or s.incoming

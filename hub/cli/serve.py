@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import getpass
+import re
+import sys
 
 import typer
 
 from hub.cli import context as ctx
 from hub.web.accounts import add_staff, load_staff
 
+USERNAME = re.compile(r"[\w.\-]{2,32}")
 users = typer.Typer(
     help="社区工作人员账号（密码只存哈希，保存在 data/users.json）。", no_args_is_help=True
 )
@@ -45,9 +48,13 @@ def add(
 
     s = ctx.settings()
     reg = ctx.registry(s)
+    if not USERNAME.fullmatch(username):
+        ctx.fail(
+            f"登录名 {username!r} 无效：应为 2–32 位字母、数字、汉字、点、下划线或连字符，不含空格"
+        )
     if community not in {c.code for c in reg.orgs.communities}:
         ctx.fail(f"没有社区代码 {community}（见 schemas/orgunits.yaml）")
-    pw = password or os.environ.get("HUB_PASSWORD") or getpass.getpass("密码：")
+    pw = password or os.environ.get("HUB_PASSWORD") or _ask_password()
     if len(pw) < 8:
         ctx.fail("密码至少 8 位")
     user = add_staff(s.users, username, community, pw, name)
@@ -55,6 +62,12 @@ def add(
         ctx.print_json({"username": username, "community": community, "name": user.display_name})
         return
     ctx.console.print(f"已保存账号 {username}（社区 {community}）")
+
+
+def _ask_password() -> str:
+    if not sys.stdin.isatty():  # getpass would fall back to an echoing prompt with a warning
+        ctx.fail("没有可输入密码的终端：请用 --password 或环境变量 HUB_PASSWORD 提供密码")
+    return getpass.getpass("密码：")
 
 
 @users.command("list")

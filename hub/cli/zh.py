@@ -19,6 +19,8 @@ import typer.rich_utils as rich_utils
 from typer._click import exceptions as click_exc
 from typer._click import formatting
 
+from hub.validation_text import expected
+
 _CONSTANTS = {
     "ARGUMENTS_PANEL_TITLE": "参数",
     "OPTIONS_PANEL_TITLE": "选项",
@@ -96,24 +98,6 @@ _MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^Could not open file (.+?): (.*)$"), lambda m: f"无法打开文件 {m[1]}：{m[2]}"),
     (re.compile(r"^Aborted[.!]$"), lambda m: "已中止。"),
 ]
-# pydantic error types (Typer converts values with pydantic) -> what was expected
-_PYDANTIC = {
-    "int_parsing": "应为整数",
-    "int_from_float": "应为整数",
-    "float_parsing": "应为数字",
-    "bool_parsing": "应为是/否（true / false）",
-    "decimal_parsing": "应为数字",
-    "date_parsing": "应为日期（YYYY-MM-DD）",
-    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
-    "datetime_parsing": "应为日期时间",
-    "enum": "不在可选值中",
-    "literal_error": "不在可选值中",
-    "path_type": "路径类型不正确",
-    "string_too_long": "文本过长",
-    "string_too_short": "文本过短",
-    "greater_than_equal": "超出允许的范围",
-    "less_than_equal": "超出允许的范围",
-}
 
 
 def translate(message: str) -> str:
@@ -126,11 +110,9 @@ def translate(message: str) -> str:
 
 
 def _pydantic_message(exc: Any) -> str:
+    """Typer converts option values with pydantic: its first error, in Chinese."""
     errors = exc.errors() if hasattr(exc, "errors") else []
-    kind = errors[0].get("type") if errors else ""
-    value = errors[0].get("input") if errors else None
-    expected = _PYDANTIC.get(kind, "取值不符合要求")
-    return f"{expected}（收到 {value!r}）" if value is not None else expected
+    return expected(errors[0]) if errors else "取值不符合要求"
 
 
 def _display_type(original: Callable[..., str]) -> Callable[..., str]:

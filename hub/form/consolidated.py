@@ -40,6 +40,7 @@ class FormField:
     rules: list[str]  # human-readable, from fields.yaml
     reports: list[str]  # report titles that use it
     authority: list[str] = field(default_factory=list)  # departments whose value stands
+    authority_sources: list[str] = field(default_factory=list)  # their registered sources
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__ | {"choices": [{"code": c, "label": lab} for c, lab in self.choices]}
@@ -88,6 +89,7 @@ def _form_field(registry: Registry, f: Field, reports: list[str]) -> FormField:
         rules=[_describe(r.kind, r) for r in f.rules],
         reports=reports,
         authority=departments,
+        authority_sources=[s for s in f.authority if s in registry.sources],
     )
 
 

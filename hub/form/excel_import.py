@@ -22,10 +22,10 @@ from hub.form.conflicts import Conflict, record
 from hub.form.consolidated import ConsolidatedForm, FormField
 from hub.form.pending import current_people
 from hub.form.prefill import PrefillError, cell_text
-from hub.form.submissions import Submission, append_new
+from hub.form.submissions import Submission, append_new, read_all
 from hub.form.template_read import FilledTemplate, read_template
 from hub.form.validate import check_submissions
-from hub.form.values import IDENTITY, as_text, choices, form_values, locked
+from hub.form.values import IDENTITY, as_text, choices, form_values
 from hub.publish.directory import Directory
 from hub.registry.formsource import FORM_SOURCE, PERSON_REF, SUBMITTED_BY
 from hub.registry.loader import Registry
@@ -94,7 +94,9 @@ def import_template(
     # was made is a conflict, never overwritten
     directory = Directory(settings.published)
     people = current_people(settings.submissions, directory, sheet.prefill.community)
-    planner = _Planner(out, registry, form, sheet.prefill.community, by)
+    stored = {s.id for s in read_all(settings.submissions)}
+    planner = _Planner(out, registry, form, sheet.prefill.community, by, stored)
+    planner.template = sheet.prefill.signature(settings.secret())
     planner.plan(sheet, {p["person_id"]: p for p in people})
     _check(out, registry, form)
     _commit(out, settings, path, name)
@@ -110,10 +112,14 @@ class _Planner:
     form: ConsolidatedForm
     community: str
     by: str
+    stored: set[str] = field(default_factory=set)  # ids already in the submission store
+    template: str = ""  # which template (its signature): keys its rows' submissions
 
     def plan(self, sheet: FilledTemplate, people: dict[str, dict[str, Any]]) -> None:
         before_by_person = sheet.prefill.by_person()
+        locks = sheet.prefill.locked_by_person()
         col = sheet.headers
+        seen: dict[str, int] = {}
         for row, cells in sheet.rows:
             self.out.rows += 1
             text = {f.name: cell_text(f, cells[col[f.label]]) for f in self.form.fields}
@@ -124,29 +130,45 @@ class _Planner:
                 self.new_resident(row, text, origin)
                 continue
             before, person = before_by_person.get(ref), people.get(ref)
-            if before is None or person is None:
-                why = "人员编号不是本模板预填的居民" if before is None else "该居民已不在本社区"
+            why = None
+            if before is None:
+                why = "人员编号不是本模板预填的居民"
+            elif person is None:
+                why = "该居民已不在本社区"
+            elif ref in seen:  # two rows for one resident: neither may silently win
+                why = f"同一居民已在第 {seen[ref]} 行出现（人员编号重复）"
+            if why is not None or before is None or person is None:
                 self.issue(row, PERSON_REF, "error", f"{why}，本行未导入", ref)
                 self.out.not_taken += 1
                 continue
-            self.changed_resident(row, text, before, person, origin)
+            seen[ref] = row
+            self.changed_resident(row, text, before, locks.get(ref, set()), person, origin)
 
     def changed_resident(
         self,
         row: int,
         text: dict[str, str],
         before: dict[str, str],
+        fixed: set[str],
         person: dict[str, Any],
         origin: dict[str, Any],
     ) -> None:
+        intended = {
+            f.name: self.code(f, text[f.name])
+            for f in self.form.fields
+            if text[f.name] != before.get(f.name, "") and text[f.name] and f.name not in fixed
+        }
+        sid = self.key(row, person["person_id"], intended)
+        if intended and sid in self.stored:  # this row of this template was taken in before
+            self.out.already += 1
+            return
         now = {f.name: self.shown(f, person.get(f.name)) for f in self.form.fields}
         changes: dict[str, str] = {}
-        taken = False  # a change the hub already holds (this file imported before, say)
         for f in self.form.fields:
             cell, was = text[f.name], before.get(f.name, "")
             if cell == was or cell == now[f.name]:
-                taken = taken or cell != was
-            elif locked(f, {f.name: was}):
+                continue
+            if f.name in fixed:
                 holder = "、".join(f.authority) or "已登记的信息"
                 msg = f"「{f.label}」以{holder}为准，模板中不能修改；本格的改动未采用"
                 self.issue(row, f.label, "error", msg, cell)
@@ -160,11 +182,10 @@ class _Planner:
             else:
                 changes[f.name] = self.code(f, cell)
         if not changes:
-            self.out.already += int(taken)
-            self.out.unchanged += int(not taken)
+            self.out.unchanged += int(not intended)
             return
         identity = {k: v for k, v in form_values(self.form, person).items() if k in IDENTITY}
-        self.submit(identity | changes, person["person_id"], list(changes), origin)
+        self.submit(sid, identity | changes, person["person_id"], list(changes), origin)
 
     def new_resident(self, row: int, text: dict[str, str], origin: dict[str, Any]) -> None:
         values = {f.name: self.code(f, v) for f in self.form.fields if (v := text[f.name])}
@@ -172,20 +193,28 @@ class _Planner:
             msg = "新增居民只能加入本社区，已按本社区处理"
             self.issue(row, "所属社区", "warning", msg, text.get("community_code"))
         values["community_code"] = self.community
-        self.submit(values, None, list(values), origin)
+        sid = self.key(row, None, values)
+        if sid in self.stored:
+            self.out.already += 1
+            return
+        self.submit(sid, values, None, list(values), origin)
+
+    def key(self, row: int, person_id: str | None, values: dict[str, str]) -> str:
+        """A row's submission id: from the template, the row and what it changes, so the same
+        file imported twice files nothing new, and another template's row is its own."""
+        body = json.dumps(
+            [self.template, row, person_id, values], ensure_ascii=False, sort_keys=True
+        )
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
 
     def submit(
         self,
+        sid: str,
         values: dict[str, str],
         person_id: str | None,
         changed: list[str],
         origin: dict[str, Any],
     ) -> None:
-        # the id is derived from the content: the same row imported twice is one submission
-        key = json.dumps(
-            [self.community, person_id, values, changed], ensure_ascii=False, sort_keys=True
-        )
-        sid = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
         sub = Submission(
             self.by, self.community, values, person_id, sid, changed=changed, origin=origin
         )

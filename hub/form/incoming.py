@@ -3,8 +3,11 @@ same import as an upload on the web: only changes become submissions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hub.form.consolidated import derive_form
 from hub.form.excel_import import import_template
+from hub.form.template_read import has_prefill
 from hub.ingest.raw import LoadResult, match_source
 from hub.ingest.rejected import set_aside
 from hub.registry.formsource import FORM_SOURCE
@@ -21,7 +24,7 @@ def import_incoming_templates(settings: Settings, registry: Registry) -> list[Lo
     files = sorted(
         p
         for p in settings.incoming.iterdir()
-        if p.is_file() and not p.name.startswith(".") and _is_form(registry, p.name)
+        if p.is_file() and not p.name.startswith(".") and _is_form(registry, p)
     )
     if not files:
         return []
@@ -44,6 +47,9 @@ def import_incoming_templates(settings: Settings, registry: Registry) -> list[Lo
     return out
 
 
-def _is_form(registry: Registry, name: str) -> bool:
-    src = match_source(registry, name)
-    return src is not None and src.name == FORM_SOURCE
+def _is_form(registry: Registry, path: Path) -> bool:
+    """A template by its name, or — renamed by a worker — by the prefill sheet inside it."""
+    src = match_source(registry, path.name)
+    if src is not None:
+        return src.name == FORM_SOURCE
+    return path.suffix.lower() == ".xlsx" and has_prefill(path)

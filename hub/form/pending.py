@@ -11,7 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from hub.form.consolidated import ConsolidatedForm
 from hub.form.submissions import Submission, read_all
+from hub.form.values import held_fields
 from hub.publish.directory import Directory
 
 
@@ -42,6 +44,16 @@ def asserted(subs: list[Submission]) -> dict[str, str]:
 def overlay(values: dict[str, str], subs: list[Submission]) -> dict[str, str]:
     """`values` (form text per field) with what the submissions asserted over them."""
     return values | asserted(subs)
+
+
+def held_by_person(
+    directory: Directory, form: ConsolidatedForm, community: str
+) -> dict[str, set[str]]:
+    """Per resident of `community`, the fields whose value their authority holds."""
+    return {
+        pid: held_fields(form, sources)
+        for pid, sources in directory.community_sources(community).items()
+    }
 
 
 def current_people(folder: Path, directory: Directory, community: str) -> list[dict[str, Any]]:

@@ -24,6 +24,8 @@ _MARK = "一张表模板"
 _VERSION = "1"
 NOT_A_TEMPLATE = "不是本系统生成的社区一张表模板（缺少预填校验页）：请先下载本社区的模板再填写"
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$")
+# a date typed as text the usual ways (2012/10/1, 2012.10.1, 2012年10月1日): compared as ISO
+_TYPED_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 class PrefillError(ValueError):
@@ -37,9 +39,11 @@ class Prefill:
     release: int | None
     fields: list[str]
     rows: list[list[str]] = field(default_factory=list)  # [person_id, text per field]
+    locks: list[str] = field(default_factory=list)  # per row, "1" where a cell was locked
 
     def signature(self, secret: str) -> str:
         body = [_VERSION, self.community, self.made_at, self.release, self.fields, self.rows]
+        body.append(self.locks)
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         return hmac.new(_key(secret, "prefill"), text.encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -47,10 +51,10 @@ class Prefill:
         meta = [_MARK, _VERSION, self.community, self.made_at, str(self.release or "")]
         for j, value in enumerate([*meta, self.signature(secret)]):
             ws.write_string(0, j, value)
-        for j, name in enumerate(["person_id", *self.fields]):
+        for j, name in enumerate(["person_id", *self.fields, "locked"]):
             ws.write_string(1, j, name)
-        for i, row in enumerate(self.rows, start=2):
-            for j, value in enumerate(row):
+        for i, (row, lock) in enumerate(zip(self.rows, self.locks, strict=True), start=2):
+            for j, value in enumerate([*row, lock]):
                 if value:
                     ws.write_string(i, j, value)
         ws.very_hidden()
@@ -58,17 +62,26 @@ class Prefill:
     def by_person(self) -> dict[str, dict[str, str]]:
         return {r[0]: dict(zip(self.fields, r[1:], strict=True)) for r in self.rows}
 
+    def locked_by_person(self) -> dict[str, set[str]]:
+        """Per resident, the fields whose cell the template locked."""
+        return {
+            r[0]: {f for f, flag in zip(self.fields, lock, strict=False) if flag == "1"}
+            for r, lock in zip(self.rows, self.locks, strict=True)
+        }
+
 
 def read_prefill(grid: list[list[str | None]], secret: str) -> Prefill:
     """The prefill of a workbook (its rows as text), verified; PrefillError if not genuine."""
     if len(grid) < 2 or not grid[0] or grid[0][0] != _MARK:
         raise PrefillError(NOT_A_TEMPLATE)
     meta = [c or "" for c in grid[0]] + [""] * 6
-    fields = [c for c in grid[1][1:] if c]
-    rows = [[c or "" for c in r[: len(fields) + 1]] for r in grid[2:] if r and r[0]]
-    rows = [r + [""] * (len(fields) + 1 - len(r)) for r in rows]
+    fields = [c for c in grid[1][1:] if c and c != "locked"]
+    width = len(fields) + 2
+    body = [[c or "" for c in r[:width]] + [""] * (width - len(r)) for r in grid[2:] if r and r[0]]
     release = int(meta[4]) if meta[4].isdigit() else None
-    prefill = Prefill(meta[2], meta[3], release, fields, rows)
+    prefill = Prefill(
+        meta[2], meta[3], release, fields, [r[:-1] for r in body], [r[-1] for r in body]
+    )
     if meta[1] != _VERSION or not hmac.compare_digest(prefill.signature(secret), meta[5]):
         raise PrefillError("模板的预填校验页已被改动，或模板不是本系统生成的：请重新下载模板")
     return prefill
@@ -90,6 +103,8 @@ def cell_text(f: FormField, value: Any) -> str:
     text = str(value).strip()
     if f.type == "date" and (m := _MIDNIGHT.match(text)):
         return m.group(1)
+    if f.type == "date" and (m := _TYPED_DATE.match(text)):
+        return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
     if f.type in ("integer", "decimal"):
         return _number(text)
     return text

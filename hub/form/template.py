@@ -29,6 +29,17 @@ from hub.registry.loader import Registry
 DATA_SHEET = "社区一张表"
 CODES_SHEET = "代码表"
 HELP_SHEET = "填写说明"
+# long digit strings kept as text: typed as a number, Excel would round an 18-digit ID
+DIGIT_TEXT = {
+    "citizen_id",
+    "household_head_id",
+    "phone",
+    "emergency_phone",
+    "bank_account",
+    "disability_cert_no",
+    "assistance_cert_no",
+    "household_id",
+}
 BLANK_ROWS = 200  # room for new residents, with the same lists and checks
 HEADER_ROW = 1  # row 0 is the title
 
@@ -54,8 +65,12 @@ def write_template(
     people: list[dict[str, Any]],
     secret: str,
     release: int | None = None,
+    held: dict[str, set[str]] | None = None,
 ) -> TemplateInfo:
-    """Write the template of `community` for `people` (its residents, as published)."""
+    """Write the template of `community` for `people` (its residents, as published).
+
+    `held`: per resident, the fields whose value its authority holds (locked in the sheet);
+    None locks every known value of an authority field."""
     name = next(c.name for c in registry.orgs.communities if c.code == community)
     lists = _choice_lists(registry, form, community)
     made_at = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
@@ -80,13 +95,19 @@ def write_template(
         for j, f in enumerate(fields):
             _validate(ws, j, last, f, ranges.get(f.name))
         for i, person in enumerate(people, start=HEADER_ROW + 1):
+            mine = None if held is None else held.get(person["person_id"], set())
             cells = [
-                _cell(ws, i, j, f, person, lists.get(f.name), fmt) for j, f in enumerate(fields)
+                _cell(ws, i, j, f, person, lists.get(f.name), fmt, mine)
+                for j, f in enumerate(fields)
             ]
             ws.write_string(i, last_col, person["person_id"], fmt["locked"])
-            prefill.rows.append([person["person_id"], *cells])
+            prefill.rows.append([person["person_id"], *(text for text, _ in cells)])
+            prefill.locks.append("".join("1" if shut else "0" for _, shut in cells))
+        digits = [j for j, f in enumerate(fields) if f.name in DIGIT_TEXT]
         for i in range(HEADER_ROW + 1 + len(people), last + 1):
             ws.set_row(i, None, fmt["open"])
+            for j in digits:  # a cell's own format beats the row's: these stay text
+                ws.write_blank(i, j, None, fmt["opentext"])
             ws.write_blank(i, last_col, None, fmt["locked"])  # new residents get an id on import
         ws.freeze_panes(HEADER_ROW + 1, 2)
         ws.activate()
@@ -118,6 +139,8 @@ def _formats(wb: xlsxwriter.Workbook) -> dict[str, Any]:
         "open_date": wb.add_format({"locked": False, "num_format": "yyyy-mm-dd"}),
         "locked_date": wb.add_format(grey | {"num_format": "yyyy-mm-dd"}),
         "open_num": wb.add_format({"locked": False, "num_format": "0.##"}),
+        "opentext": wb.add_format({"locked": False, "num_format": "@"}),
+        "lockedtext": wb.add_format(grey | {"num_format": "@"}),
         "locked_num": wb.add_format(grey | {"num_format": "0.##"}),
         "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         "bold": wb.add_format({"bold": True, "font_size": 13}),
@@ -213,20 +236,23 @@ def _cell(
     person: dict[str, Any],
     options: dict[str, str] | None,
     fmt: dict[str, Any],
-) -> str:
-    """Write one prefilled cell, typed; returns its text as the import will read it back."""
+    held: set[str] | None,
+) -> tuple[str, bool]:
+    """Write one prefilled cell, typed; returns its text as the import will read it back,
+    and whether it is locked."""
     value = _typed(f, person.get(f.name))
-    shut = locked(f, {f.name: as_text(value)})
+    shut = locked(f, {f.name: as_text(value)}, held)
     if f.type == "date" and isinstance(value, date):
         ws.write_datetime(i, j, value, fmt["locked_date" if shut else "open_date"])
-        return cell_text(f, value)
+        return cell_text(f, value), shut
     if f.type in ("integer", "decimal") and value is not None:
         ws.write_number(i, j, float(value), fmt["locked_num" if shut else "open_num"])
-        return cell_text(f, value)
+        return cell_text(f, value), shut
     text = as_text(value)
     text = options.get(text, text) if options is not None else text
-    ws.write_string(i, j, text, fmt["locked" if shut else "open"])
-    return cell_text(f, text)
+    kind = "text" if f.name in DIGIT_TEXT else ""
+    ws.write_string(i, j, text, fmt[("locked" if shut else "open") + kind])
+    return cell_text(f, text), shut
 
 
 def _typed(f: FormField, value: Any) -> Any:

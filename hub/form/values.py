@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -43,27 +44,54 @@ def choices(registry: Registry, f: FormField, community: str) -> list[tuple[str,
     return f.choices
 
 
-def locked(f: FormField, original: dict[str, str]) -> bool:
-    """Shown, not edited: a value held by its authority (公安, 民政 …), a known ID number, and
-    the community (staff work in their own)."""
+def locked(f: FormField, record: dict[str, str], held: set[str] | None = None) -> bool:
+    """Shown, not edited: the community (staff work in their own), a known ID number, and a
+    value its authority holds (公安, 民政 …). `record` is the published record; `held` the
+    fields whose value came from their authority (None: every known value of an authority
+    field counts). A value staff entered themselves stays theirs to correct."""
     if f.name == "community_code":
         return True
-    fixed = bool(f.authority) or f.name in FIXED_ONCE_KNOWN
-    return fixed and bool(original.get(f.name))
+    if not record.get(f.name):
+        return False
+    if f.name in FIXED_ONCE_KNOWN:
+        return True
+    return bool(f.authority) and (held is None or f.name in held)
+
+
+def held_fields(form: ConsolidatedForm, sources: dict[str, str]) -> set[str]:
+    """Fields whose value came from their authority, given the source of each value."""
+    return {f.name for f in form.fields if sources.get(f.name) in f.authority_sources}
+
+
+@dataclass
+class Entry:
+    """What a form post submits: the values (identity keys and changes), the fields it
+    asserts, and the fields staff emptied (which a submission cannot clear)."""
+
+    values: dict[str, str]
+    changed: list[str]
+    cleared: list[str]
 
 
 def to_submit(
-    form: ConsolidatedForm, original: dict[str, str], entered: dict[str, str], new: bool = False
-) -> tuple[dict[str, str], list[str]]:
-    """(values, changed): the identity keys and every field staff changed, and which fields
-    the submission asserts — what changed, or for a new resident every value given. Locked
-    fields keep their value."""
-    out, changed = {}, []
+    form: ConsolidatedForm,
+    base: dict[str, str],
+    entered: dict[str, str],
+    fixed: set[str],
+    new: bool = False,
+) -> Entry:
+    """Compare what was entered with `base` (what the page showed). Fields in `fixed` keep
+    their value; an emptied field keeps it too and is listed as cleared; for a new resident
+    every value given is asserted."""
+    out = Entry({}, [], [])
     for f in form.fields:
-        before = original.get(f.name, "")
-        after = before if locked(f, original) else entered.get(f.name, "").strip()
+        before = base.get(f.name, "")
+        after = before if f.name in fixed else entered.get(f.name, "").strip()
+        if before and not after:
+            out.cleared.append(f.name)
+            after = before
         if f.name in IDENTITY or after != before:
-            out[f.name] = after
+            out.values[f.name] = after
         if (after != before) or (new and after):
-            changed.append(f.name)
-    return out, changed
+            out.changed.append(f.name)
+    return out

@@ -27,6 +27,7 @@ SEARCH_LIMIT = 50
 class Origin:
     department: str
     observed_at: date | None
+    source: str = ""
 
     @property
     def text(self) -> str:
@@ -122,11 +123,28 @@ class Directory:
         """Per field, the department and date of the value the golden record holds."""
         cur = self._cursor()
         rows = cur.execute(
-            "SELECT field, department, observed_at FROM provenance "
+            "SELECT field, department, observed_at, source FROM provenance "
             "WHERE person_id = ? AND selected",
             [person_id],
         ).fetchall()
-        return {f: Origin(d, None if o is None or o.year < 1901 else o) for f, d, o in rows}
+        return {f: Origin(d, None if o is None or o.year < 1901 else o, s) for f, d, o, s in rows}
+
+    def community_sources(self, community: str) -> dict[str, dict[str, str]]:
+        """Per resident of `community`, the source of each value the golden record holds."""
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT v.person_id, v.field, v.source FROM provenance v SEMI JOIN "
+                "(SELECT person_id FROM person WHERE community_code = ?) p USING (person_id) "
+                "WHERE v.selected",
+                [community],
+            )
+            .fetchall()
+        )
+        out: dict[str, dict[str, str]] = {}
+        for pid, f, src in rows:
+            out.setdefault(pid, {})[f] = src
+        return out
 
     def community_people(self, community: str) -> list[dict[str, Any]]:
         """Every resident of `community` (for the Excel template), by grid and name."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 # statements by their first word, with why they are refused
 _VERBS = {
@@ -61,6 +61,11 @@ class QueryRefused(Exception):
     """A query the department may not run; the message says why."""
 
 
+class QueryFailed(QueryRefused):
+    """A query that cannot run as written (a syntax error, a mistyped column, a bad cast):
+    not a refusal, the department's SQL needs fixing."""
+
+
 def check_query(sql: str, tables: Mapping[str, list[str]], fields: Mapping[str, str]) -> exp.Query:
     """Parse `sql` and refuse it unless it is one SELECT over `tables` (name -> granted columns).
 
@@ -74,8 +79,8 @@ def check_query(sql: str, tables: Mapping[str, list[str]], fields: Mapping[str, 
         raise QueryRefused(f"{_VERBS[verb]}：{verb}")
     try:
         statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
-    except ParseError as exc:
-        raise QueryRefused(f"无法解析的 SQL：{str(exc).splitlines()[0]}") from exc
+    except (ParseError, TokenError) as exc:
+        raise QueryFailed(_syntax_error(exc)) from exc
     if len(statements) != 1:
         raise QueryRefused("一次只能执行一条查询语句")
     (tree,) = statements
@@ -86,6 +91,18 @@ def check_query(sql: str, tables: Mapping[str, list[str]], fields: Mapping[str, 
     used = _check_tables(tree, tables, ctes)
     _check_columns(tree, {c for t in used for c in tables[t]}, fields)
     return tree
+
+
+def _syntax_error(exc: Exception) -> str:
+    """Where the SQL stops making sense, in Chinese (the parser's own text is English)."""
+    where = (getattr(exc, "errors", None) or [{}])[0]
+    if where.get("line"):
+        near = f"「{where.get('highlight')}」" if where.get("highlight") else ""
+        return (
+            f"SQL 语法错误：第 {where['line']} 行第 {where['col']} 列附近{near}无法解析"
+            "（请检查括号、逗号、引号和关键字的拼写）"
+        )
+    return "SQL 语法错误：无法解析（请检查引号和括号是否成对）"
 
 
 def referenced_tables(tree: Any) -> list[str]:

@@ -23,13 +23,9 @@ from hub.registry.shares import Share
 from hub.settings import Settings
 from hub.share.audit import Access, record
 from hub.share.describe import with_labels
-from hub.share.guard import QueryRefused, check_query, referenced_tables
+from hub.share.guard import QueryFailed, QueryRefused, check_query, referenced_tables
 from hub.share.tables import KEY, masked, shared_dataset
 from hub.warehouse import lit, q
-
-
-class QueryFailed(QueryRefused):
-    """A permitted query the engine could not run (a mistyped column, a bad cast)."""
 
 
 @dataclass
@@ -131,9 +127,14 @@ def run_query(
     return QueryResult(table, access.tables, persons)
 
 
-_NO_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+_NO_COLUMN = re.compile(
+    r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"'
+    r'|Column "([^"]+)" does not exist'
+)
 _NO_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name (\w+) does not exist")
-_CONVERSION = re.compile(r"Could not convert (?:string )?'([^']*)' to (\w+)")
+_CONVERSION = re.compile(
+    r"""(?:Could not convert (?:string )?'([^']*)' to (\w+))|(?:format: "([^"]*)")"""
+)
 
 
 def engine_error(exc: Exception, granted: dict[str, list[str]], used: list[str]) -> str:
@@ -141,11 +142,15 @@ def engine_error(exc: Exception, granted: dict[str, list[str]], used: list[str])
     text = str(exc)
     cols = "、".join(c for t in used for c in granted.get(t, [])) or "（无）"
     if m := _NO_COLUMN.search(text):
-        return f"字段 {m.group(1)} 不存在（{'、'.join(used)} 可查询的字段：{cols}）"
+        name = next(g for g in m.groups() if g)
+        return f"字段 {name} 不存在（{'、'.join(used)} 可查询的字段：{cols}）"
     if m := _NO_FUNCTION.search(text):
         return f"没有函数 {m.group(1)}"
-    if m := _CONVERSION.search(text):
-        return f"无法把「{m.group(1)}」转换为 {m.group(2)} 类型"
+    if isinstance(exc, duckdb.ConversionException):
+        m = _CONVERSION.search(text)
+        value = (m.group(1) or m.group(3)) if m else None
+        shown = f"「{value}」" if value is not None else "有的值"
+        return f"类型转换失败：{shown}不能转换为所需的类型（如把文本转为日期或数字）"
     if isinstance(exc, duckdb.ParserException):
         return f"SQL 语法错误：{text.splitlines()[0].removeprefix('Parser Error: ')}"
     if "No function matches" in text:

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.form.consolidated import derive_form
 from hub.publish.directory import Directory
@@ -22,7 +21,8 @@ from hub.registry.loader import load_registry
 from hub.settings import Settings
 from hub.web.accounts import authenticate
 from hub.web.api import DESCRIPTION, TITLE, build_api
-from hub.web.context import COOKIE, LoginRequired, WebContext
+from hub.web.context import COOKIE, WebContext
+from hub.web.errors import install_error_handlers
 from hub.web.pages import register_pages
 from hub.web.session import Signer
 from hub.web.uploads import register_uploads
@@ -50,21 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.exception_handler(LoginRequired)
-    async def _to_login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse("/login", status_code=303)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if request.url.path.startswith("/api/") or request.url.path == "/check":
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return ctx.templates.TemplateResponse(
-            request, "error.html", {"message": exc.detail, "staff": None}, exc.status_code
-        )
-
-    @app.exception_handler(FileNotFoundError)
-    async def _unpublished(request: Request, exc: FileNotFoundError) -> Response:
-        return HTMLResponse(f"<p>{exc}</p>", status_code=503)
+    install_error_handlers(app, ctx)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from hub.form.pending import overlay, pending
 from hub.form.submissions import Submission, append_new, find
 from hub.form.validate import FieldIssue, blocking, check_entry
-from hub.form.values import choices, form_values, locked, to_submit
+from hub.form.values import choices, form_values, held_fields, locked, to_submit
 from hub.publish.directory import SEARCH_LIMIT
 from hub.web.context import Caller, StaffDep, WebContext, check_csrf, page
 
@@ -28,22 +29,24 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
 
     @app.get("/residents/new", response_class=HTMLResponse)
     def new_resident(request: Request, caller: StaffDep) -> Response:
-        original = {"community_code": caller.staff.community}
-        return _form_page(request, ctx, caller, None, original, dict(original), [])
+        who = _newcomer(caller)
+        return _form_page(request, ctx, caller, None, who, who.values, [])
 
     @app.post("/residents/new")
     async def add_resident(request: Request, caller: StaffDep) -> Response:
-        original = {"community_code": caller.staff.community}
-        return await _submit(request, ctx, caller, None, original)
+        return await _submit(request, ctx, caller, None, _newcomer(caller))
 
     @app.get("/residents/{person_id}", response_class=HTMLResponse)
-    def resident(request: Request, caller: StaffDep, person_id: str, saved: str = "") -> Response:
-        original = _original(ctx, caller, person_id)
-        return _form_page(request, ctx, caller, person_id, original, original, [], saved)
+    def resident(
+        request: Request, caller: StaffDep, person_id: str, saved: str = "", cleared: str = ""
+    ) -> Response:
+        who = _resident(ctx, caller, person_id)
+        note = _cleared_note(ctx, cleared.split(",")) if saved else ""
+        return _form_page(request, ctx, caller, person_id, who, who.values, [], saved, note=note)
 
     @app.post("/residents/{person_id}")
     async def update_resident(request: Request, caller: StaffDep, person_id: str) -> Response:
-        return await _submit(request, ctx, caller, person_id, _original(ctx, caller, person_id))
+        return await _submit(request, ctx, caller, person_id, _resident(ctx, caller, person_id))
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission(request: Request, caller: StaffDep, submission_id: str) -> Response:
@@ -62,23 +65,41 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
     async def check(request: Request, caller: StaffDep) -> Response:
         """Inline validation: the pipeline's rules on the values as typed so far."""
         check_csrf(request, request.headers.get("x-csrf-token"))
-        values = {k: str(v) for k, v in (await request.json()).items() if v}
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise HTTPException(400, "请求体应为 JSON 对象：{字段名: 值}")
+        values = {k: str(v) for k, v in body.items() if v}
         issues = check_entry(ctx.registry, values)
         return JSONResponse({"issues": [i.__dict__ for i in issues]})
 
 
-def _original(ctx: WebContext, caller: Caller, person_id: str) -> dict[str, str]:
-    """The resident's values as staff should see them: the golden record, with what they
-    submitted since the last run over it (待归集)."""
+@dataclass
+class _Resident:
+    """A resident as a page shows them."""
+
+    values: dict[str, str]  # the golden record with 待归集 submissions over it: what staff see
+    fixed: set[str]  # fields staff cannot change (decided on the published record)
+    pending: list[Submission]
+
+
+def _resident(ctx: WebContext, caller: Caller, person_id: str) -> _Resident:
     person = ctx.directory.person(caller.staff.community, person_id)
     if person is None:  # not found and not theirs look the same: nothing to learn by probing
         raise HTTPException(404, "没有找到该居民（或不属于本社区）")
-    return overlay(form_values(ctx.form, person), _pending(ctx, caller, person_id))
-
-
-def _pending(ctx: WebContext, caller: Caller, person_id: str) -> list[Submission]:
+    golden = form_values(ctx.form, person)
+    origins = ctx.directory.origins(person_id)
+    held = held_fields(ctx.form, {k: o.source for k, o in origins.items()})
+    fixed = {f.name for f in ctx.form.fields if locked(f, golden, held)}
     waiting = pending(ctx.settings.submissions, ctx.directory, caller.staff.community)
-    return waiting.get(person_id, [])
+    queued = waiting.get(person_id, [])
+    return _Resident(overlay(golden, queued), fixed, queued)
+
+
+def _newcomer(caller: Caller) -> _Resident:
+    return _Resident({"community_code": caller.staff.community}, {"community_code"}, [])
 
 
 async def _submit(
@@ -86,7 +107,7 @@ async def _submit(
     ctx: WebContext,
     caller: Caller,
     person_id: str | None,
-    original: dict[str, str],
+    who: _Resident,
 ) -> Response:
     data = await request.form()
     check_csrf(request, str(data.get("csrf", "")))
@@ -95,23 +116,35 @@ async def _submit(
     if find(ctx.settings.submissions, key, since=date.today() - timedelta(days=1)):
         return _saved(person_id, key)
     entered = {f.name: str(data.get(f.name, "")) for f in ctx.form.fields}
-    values, changed = to_submit(ctx.form, original, entered, new=person_id is None)
-    shown = original | {k: v for k, v in entered.items() if k in values}
-    if not changed:
-        note = "没有修改，无需提交。"
-        return _form_page(request, ctx, caller, person_id, original, shown, [], note=note)
-    issues = check_entry(ctx.registry, {k: v for k, v in values.items() if v})
+    entry = to_submit(ctx.form, who.values, entered, who.fixed, new=person_id is None)
+    shown = who.values | {k: v for k, v in entered.items() if k in entry.values}
+    note = _cleared_note(ctx, entry.cleared)
+    if not entry.changed:
+        note = "没有修改，无需提交。" + note
+        return _form_page(request, ctx, caller, person_id, who, shown, [], note=note)
+    issues = check_entry(ctx.registry, {k: v for k, v in entry.values.items() if v})
     if blocking(issues):
-        return _form_page(request, ctx, caller, person_id, original, shown, issues, status=422)
-    sub = Submission(caller.staff.username, caller.staff.community, values, person_id, key)
-    sub.changed = changed
+        return _form_page(
+            request, ctx, caller, person_id, who, shown, issues, status=422, note=note
+        )
+    sub = Submission(caller.staff.username, caller.staff.community, entry.values, person_id, key)
+    sub.changed = entry.changed
     append_new(ctx.settings.submissions, [sub], since=date.today() - timedelta(days=1))
-    return _saved(person_id, key)
+    return _saved(person_id, key, entry.cleared)
 
 
-def _saved(person_id: str | None, key: str) -> Response:
-    target = f"/residents/{person_id}?saved={key}" if person_id else f"/submissions/{key}"
-    return RedirectResponse(target, status_code=303)
+def _cleared_note(ctx: WebContext, cleared: list[str]) -> str:
+    labels = "、".join(f.label for f in ctx.form.fields if f.name in cleared)
+    if not labels:
+        return ""
+    return f"清空不会删除已登记的信息：「{labels}」保持原值（如需删除，请联系登记部门更正）。"
+
+
+def _saved(person_id: str | None, key: str, cleared: list[str] | None = None) -> Response:
+    if person_id is None:
+        return RedirectResponse(f"/submissions/{key}", status_code=303)
+    also = f"&cleared={','.join(cleared)}" if cleared else ""
+    return RedirectResponse(f"/residents/{person_id}?saved={key}{also}", status_code=303)
 
 
 def _shown(ctx: WebContext, caller: Caller, name: str, value: str) -> str:
@@ -125,7 +158,7 @@ def _form_page(
     ctx: WebContext,
     caller: Caller,
     person_id: str | None,
-    original: dict[str, str],
+    who: _Resident,
     shown: dict[str, str],
     issues: list[FieldIssue],
     saved: str = "",
@@ -133,8 +166,7 @@ def _form_page(
     note: str = "",
 ) -> Response:
     origins = ctx.directory.origins(person_id) if person_id else {}
-    queued = _pending(ctx, caller, person_id) if person_id else []
-    waiting = {k for s in queued for k in (s.changed or [])}
+    waiting = {k for s in who.pending for k in (s.changed or [])}
     by_field: dict[str, list[FieldIssue]] = {}
     for i in issues:
         by_field.setdefault(i.field, []).append(i)
@@ -146,7 +178,7 @@ def _form_page(
                     "f": f,
                     "value": shown.get(f.name, ""),
                     "choices": choices(ctx.registry, f, caller.staff.community),
-                    "locked": locked(f, original),
+                    "locked": f.name in who.fixed,
                     "origin": origins[f.name].text if f.name in origins else "",
                     "pending": f.name in waiting,
                     "issues": by_field.get(f.name, []),
@@ -167,7 +199,7 @@ def _form_page(
         groups=groups,
         saved=saved,
         note=note,
-        pending=len(queued),
+        pending=len(who.pending),
         key=uuid.uuid4().hex,
         errors=len(blocking(issues)),
     )

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile  # what request.form() gives (no
 
 from hub.form.conflicts import decide, open_conflicts
 from hub.form.excel_import import import_template
-from hub.form.pending import current_people
+from hub.form.pending import current_people, held_by_person
 from hub.form.submissions import Submission, append_new
 from hub.form.template import template_name, write_template
 from hub.form.validate import blocking, check_entry
@@ -37,15 +37,9 @@ def register_uploads(app: FastAPI, ctx: WebContext) -> None:
         name = template_name(community, date.today())
         folder = Path(tempfile.mkdtemp(prefix="hub-template-"))
         path = folder / name
-        write_template(
-            path,
-            ctx.registry,
-            ctx.form,
-            community,
-            people,
-            ctx.settings.secret(),
-            ctx.directory.release(),
-        )
+        held = held_by_person(ctx.directory, ctx.form, community)
+        secret, release = ctx.settings.secret(), ctx.directory.release()
+        write_template(path, ctx.registry, ctx.form, community, people, secret, release, held)
         # the temp folder goes once the file is sent
         return FileResponse(path, filename=name, background=BackgroundTask(shutil.rmtree, folder))
 
