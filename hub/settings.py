@@ -9,6 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+DEFAULT_UMASK = 0o077  # what the hub writes is its own: files 0600, folders 0700
+
+
+def private_files(env: Mapping[str, str] | None = None) -> int:
+    """Make every file and folder this process creates private to its user (entry points call
+    this once). HUB_UMASK (octal, e.g. 027) configures otherwise; returns the mask applied."""
+    text = (os.environ if env is None else env).get("HUB_UMASK", "").strip()
+    try:
+        mask = int(text, 8) if text else DEFAULT_UMASK
+    except ValueError:
+        mask = DEFAULT_UMASK
+    os.umask(mask & 0o777)
+    return mask & 0o777
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths of one hub installation.

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from hub.registry import load_registry
-from hub.settings import Settings
+from hub.settings import Settings, private_files
 from pipelines.assets import build_assets
 from pipelines.resources import REPO, HubResource
 from pipelines.sensors import build_incoming_sensor
@@ -32,4 +32,5 @@ def build_definitions(
     )
 
 
+private_files()  # Dagster's run writes the same residents' data as `hub run`
 defs = build_definitions(sensor_on=Settings.incoming_sensor_on())

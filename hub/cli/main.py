@@ -21,6 +21,7 @@ from hub.cli.render import print_run, print_status, summary_json
 from hub.pipeline import run_pipeline, step_count
 from hub.publish.snapshot import rollback
 from hub.sample import generate_sample
+from hub.settings import private_files
 from hub.status import status as read_status
 
 app = typer.Typer(
@@ -138,6 +139,7 @@ def rollback_cmd(as_json: bool = typer.Option(False, "--json", help="ä»¥ JSON è¾
 
 def main() -> None:
     """The `hub` command, in Chinese down to the framework's own text."""
+    private_files()  # the warehouse, snapshots, reports and archive hold residents' data
     zh.run(app)
 
 

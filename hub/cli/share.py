@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from hub.cli import context as ctx
+from hub.csv_safe import safe_cell
 from hub.registry import Registry
 from hub.settings import Settings
 from hub.share.audit import entries, verify
@@ -113,7 +114,7 @@ def _print_table(table: Any, fmt: str, out: str | None) -> None:
         w = csv.writer(buf)
         w.writerow(table.column_names)
         for row in table.to_pylist():
-            w.writerow(["" if v is None else v for v in row.values()])
+            w.writerow([safe_cell(v) for v in row.values()])
         sys.stdout.write(buf.getvalue())
     else:
         t = Table()

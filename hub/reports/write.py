@@ -9,7 +9,6 @@ import csv
 import os
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from xlsxwriter.utility import xl_col_to_name
 
+from hub.csv_safe import safe_cell
 from hub.registry.loader import Registry
 from hub.registry.reports import Report
 
@@ -182,15 +182,5 @@ def write_csv(path: Path, report: Report, table: pa.Table) -> None:
         w.writerow([c.header for c in report.columns])
         columns = [table.column(i).to_pylist() for i in range(len(report.columns))]
         for row in zip(*columns, strict=True):
-            w.writerow([_csv(v) for v in row])
+            w.writerow([safe_cell(v) for v in row])
     os.replace(tmp, path)
-
-
-def _csv(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)

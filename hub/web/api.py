@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from hub.csv_safe import safe_table
 from hub.share.describe import describe_grant
 from hub.share.guard import QueryRefused
 from hub.share.query import QueryFailed, QueryResult, granted_tables, run_query
@@ -212,7 +213,7 @@ def _respond(result: QueryResult, name: str, fmt: str, limit: int, offset: int) 
     table = result.table
     if fmt == "csv":
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
+        pacsv.write_csv(safe_table(table), buf)
         return Response(buf.getvalue(), media_type="text/csv; charset=utf-8")
     if fmt == "parquet":
         buf = io.BytesIO()
