@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-
 DEFAULT_UMASK = 0o077  # what the hub writes is its own: files 0600, folders 0700
 
 
