@@ -26,6 +26,7 @@ from hub.link.run import LinkResult, link
 from hub.normalize.stage import StageResult, stage_source
 from hub.publish.snapshot import DATASETS, PublishResult, publish
 from hub.registry.loader import Registry
+from hub.run_lock import run_lock
 from hub.settings import Settings
 from hub.share.tables import build_share_views
 from hub.validate.gx_session import GxSession, prefetch_gx, run_suite
@@ -65,7 +66,7 @@ def run_pipeline(
     out = RunSummary()
     if validate_with_gx:
         prefetch_gx()
-    with warehouse(settings.warehouse) as con:
+    with run_lock(settings.data), warehouse(settings.warehouse) as con:
         with _timed(out, "load"):
             say("读取新文件")
             out.loads = import_incoming_templates(settings, registry)

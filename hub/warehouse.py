@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from hub.normalize.macros import register_macros
+from hub.run_lock import RunInProgress
 
 LAYERS = ("raw", "staged", "quarantine", "core", "report", "shared", "audit")
 
@@ -18,7 +19,14 @@ LAYERS = ("raw", "staged", "quarantine", "core", "report", "shared", "audit")
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, creating its layer schemas; macros are registered per connection."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise RunInProgress(
+            "数据仓库正被另一个进程使用（可能有一次归集正在运行），请等它结束后再试"
+        ) from None
     if not read_only:
         # The pipeline rewrites large tables; checkpointing at every 16 MB of WAL (the default)
         # compresses tables that the same run soon replaces. One checkpoint on closing.

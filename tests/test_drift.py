@@ -81,11 +81,15 @@ def test_dropped_required_column_rejects_the_file_and_keeps_it(hub_home):
     header, rows = _drop(*_rows(), "身份证号")
     path = hub_home.incoming / NEXT_FILE
     _write(path, header, rows)
+    original = path.read_bytes()
     summary, proc = _run(hub_home)
     load = summary["loads"][0]
     assert proc.returncode == 1 and load["status"] == "rejected"
-    assert "缺少必填列：身份证号" in load["message"] and "仍在待加载目录" in load["message"]
-    assert path.exists()  # nothing lost: the department's file waits for a fixed version
+    assert "缺少必填列：身份证号" in load["message"] and "rejected/" in load["message"]
+    assert not path.exists()  # set aside, not retried at every run, and nothing lost:
+    (kept,) = (hub_home.incoming / "rejected").glob(f"*_{NEXT_FILE}")
+    assert kept.read_bytes() == original
+    assert "缺少必填列" in kept.with_name(kept.name + ".reason.txt").read_text(encoding="utf-8")
     assert _sql(hub_home, "SELECT count(*) FROM raw._rejections")[0][0] == 1
     assert _sql(hub_home, "SELECT count(*) FROM raw._batches")[0][0] == 0
 

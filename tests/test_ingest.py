@@ -141,7 +141,7 @@ def test_loading_the_same_file_twice_is_a_no_op_and_the_original_is_archived(tmp
     )
 
 
-def test_unreadable_and_unregistered_files_stay_in_incoming_with_a_message(tmp_path, registry):
+def test_unreadable_files_are_set_aside_and_unregistered_ones_stay(tmp_path, registry):
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     (incoming / "民政_城市低保花名册_202511.xlsx").write_bytes(b"not really a workbook")
@@ -151,10 +151,12 @@ def test_unreadable_and_unregistered_files_stay_in_incoming_with_a_message(tmp_p
     assert results["民政_城市低保花名册_202511.xlsx"].status == "rejected"
     assert "民政_城市低保花名册_202511.xlsx" in results["民政_城市低保花名册_202511.xlsx"].message
     assert results["不认识的表.csv"].status == "unmatched"
-    assert sorted(p.name for p in incoming.iterdir()) == [
-        "不认识的表.csv",
-        "民政_城市低保花名册_202511.xlsx",
-    ]
+    assert sorted(p.name for p in incoming.iterdir() if p.is_file()) == ["不认识的表.csv"]
+    (kept,) = (incoming / "rejected").glob("*_民政_城市低保花名册_202511.xlsx")
+    assert kept.read_bytes() == b"not really a workbook"  # nothing lost
+    assert (incoming / "rejected" / (kept.name + ".reason.txt")).exists()
+    # the next load does not try it again
+    assert load_incoming(con, registry, incoming, tmp_path / "archive")[0].status == "unmatched"
 
 
 def test_ragged_csv_rows_keep_their_place_and_every_cell(tmp_path):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import re
 import stat
 from pathlib import Path
 from urllib.parse import quote
@@ -97,3 +99,115 @@ def test_umask_can_be_configured(tmp_path: Path):
     finally:
         os.umask(before)
     assert json.dumps(Settings(schemas=tmp_path, data=tmp_path).tokens.name)
+
+
+def _district_with(sample_run: Run, tmp_path: Path, files: dict[str, bytes]) -> Settings:
+    s = copy_run(sample_run, tmp_path / "data")
+    s.incoming.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (s.incoming / name).write_bytes(body)
+    return s
+
+
+def _wide_xlsx(path: Path, columns: int) -> bytes:
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(path), {"constant_memory": True}) as wb:
+        ws = wb.add_worksheet()
+        ws.write_row(0, 0, [f"列{i}" for i in range(columns)])
+        ws.write_row(1, 0, ["1"] * columns)
+    return path.read_bytes()
+
+
+def _bomb_xlsx(path: Path) -> bytes:
+    """Small on disk, hundreds of MB once its sheet is unpacked."""
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(path), {"constant_memory": True}) as wb:
+        ws = wb.add_worksheet()
+        ws.write_row(0, 0, ["姓名", "身份证号"])
+        for r in range(1, 300_000):
+            ws.write_row(r, 0, ["a" * 25] * 20)
+    return path.read_bytes()
+
+
+def test_bad_files_fail_alone_and_are_set_aside(sample_run: Run, tmp_path: Path):
+    """3, 4 and 'Other': a header-only CSV, a 5,014-column CSV, a 16k-column XLSX, an XLSX that
+    unpacks to hundreds of MB, an empty file, NUL bytes, a 10 MB cell, a truncated XLSX —
+    each gets a Chinese reason, is set aside (not retried), and the good file beside them loads."""
+    good = next((Path(__file__).parent.parent / "data" / "sample").glob("退役军人_*.csv"))
+    wide = ",".join(f"c{i}" for i in range(5014)).encode() + b"\n" + b",".join([b"1"] * 5014)
+    whole = _wide_xlsx(tmp_path / "w.xlsx", 16_000)
+    files = {
+        "公安_户籍人口花名册_202512.csv": "户号,姓名,性别,公民身份号码\n".encode("gb18030"),
+        "卫健_65岁以上老年人健康管理_202512.csv": wide,
+        "民政_城市低保花名册_202512.xlsx": whole,
+        "残联_持证残疾人花名册_202512.xlsx": _bomb_xlsx(tmp_path / "b.xlsx"),
+        "人社_城乡居民养老保险参保_202512.xlsx": whole[: len(whole) // 2],
+        "退役军人_信息采集表_202511.csv": b"",
+        "退役军人_信息采集表_202512.csv": "序号,姓名\n1,张\x00三\n".encode(),
+        "退役军人_信息采集表_202510.csv": ("序号,姓名\n1," + "长" * 5_000_000 + "\n").encode(),
+        "退役军人_信息采集表_202601.csv": good.read_bytes(),
+    }
+    s = _district_with(sample_run, tmp_path, files)
+    proc = hub_cli(["run", "--json"], s.data, check=False, timeout=300)
+    assert "Traceback" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    loads = {x["file"]: x for x in doc["loads"]}
+    assert loads["退役军人_信息采集表_202601.csv"]["status"] == "loaded"
+    header_only = loads["公安_户籍人口花名册_202512.csv"]
+    assert header_only["status"] == "loaded" and header_only["rows"] == 0
+    assert "只有表头" in " ".join(header_only["notes"])
+    reasons = {
+        "卫健_65岁以上老年人健康管理_202512.csv": "5014 列",
+        "民政_城市低保花名册_202512.xlsx": "16000 列",
+        "残联_持证残疾人花名册_202512.xlsx": "解压后",
+        "人社_城乡居民养老保险参保_202512.xlsx": "已损坏",
+        "退役军人_信息采集表_202511.csv": "空的",
+        "退役军人_信息采集表_202512.csv": "空字符",
+        "退役军人_信息采集表_202510.csv": "超过单元格上限",
+    }
+    for name, words in reasons.items():
+        assert loads[name]["status"] == "rejected" and words in loads[name]["message"], loads[name]
+        assert not re.search(r"[A-Za-z]{6,}", loads[name]["message"].split("（文件已移到")[0])
+        assert not (s.incoming / name).exists()
+    kept = {
+        p.name.split("_", 1)[1]
+        for p in (s.incoming / "rejected").glob("*")
+        if not p.name.endswith(".txt")
+    }
+    assert kept == set(reasons)
+    assert doc["published"] is not None  # the district still publishes
+    again = json.loads(hub_cli(["run", "--json"], s.data).stdout)
+    assert not [x for x in again["loads"] if x["status"] == "rejected"]  # not retried
+
+
+def test_a_second_run_is_told_one_is_running(sample_run: Run, tmp_path: Path):
+    """5. Two `hub run` at once: the second says so in Chinese, the first finishes."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    s = copy_run(sample_run, tmp_path / "data")
+    hub_cli(["sample", "--residents", "4000", "--seed", "5"], s.data)
+    env = {**os.environ, "HUB_DATA": str(s.data), "HUB_SCHEMAS": str(s.schemas)}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "hub", "run", "--no-gx"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        lock = s.data / ".run.lock"
+        for _ in range(200):  # bounded: at most 20 s for the first run to take the lock
+            text = lock.read_text(encoding="utf-8") if lock.exists() else ""
+            with contextlib.suppress(ValueError):  # caught while being written
+                if json.loads(text or "{}").get("pid") == first.pid:
+                    break
+            time.sleep(0.1)
+        second = hub_cli(["run", "--no-gx"], s.data, check=False)
+        assert second.returncode == 3 and "已有一次归集在运行" in second.stderr
+        assert "Traceback" not in second.stderr and "IOException" not in second.stderr
+    finally:
+        assert first.wait(timeout=300) == 0

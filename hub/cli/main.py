@@ -20,6 +20,7 @@ from hub.cli import zh
 from hub.cli.render import print_run, print_status, summary_json
 from hub.pipeline import run_pipeline, step_count
 from hub.publish.snapshot import rollback
+from hub.run_lock import RunInProgress
 from hub.sample import generate_sample
 from hub.settings import private_files
 from hub.status import status as read_status
@@ -80,8 +81,11 @@ def run(
     """运行全部流程：加载新文件 → 规范化与校验 → 一人一档 → 发布快照。"""
     s = ctx.settings()
     reg = ctx.registry(s)
-    with ctx.steps(not as_json, step_count(reg, not no_gx)) as say:
-        summary = run_pipeline(s, reg, progress=say, validate_with_gx=not no_gx)
+    try:
+        with ctx.steps(not as_json, step_count(reg, not no_gx)) as say:
+            summary = run_pipeline(s, reg, progress=say, validate_with_gx=not no_gx)
+    except RunInProgress as exc:
+        ctx.fail(str(exc), code=3)
     if as_json:
         doc = summary_json(summary)
         doc["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -140,7 +144,11 @@ def rollback_cmd(as_json: bool = typer.Option(False, "--json", help="以 JSON �
 def main() -> None:
     """The `hub` command, in Chinese down to the framework's own text."""
     private_files()  # the warehouse, snapshots, reports and archive hold residents' data
-    zh.run(app)
+    try:
+        zh.run(app)
+    except RunInProgress as exc:  # any command that met a run holding the warehouse
+        ctx.err_console.print(f"[bold red]错误：[/]{exc}", soft_wrap=True)
+        raise SystemExit(3) from None
 
 
 if __name__ == "__main__":

@@ -45,7 +45,10 @@ def read_csv_grid(path: Path, data: bytes, declared_encoding: str = "auto") -> G
     table = pacsv.read_csv(
         io.BytesIO(text.encode("utf-8")),
         # one thread: only then does pyarrow number the ragged rows it hands back
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+        # blocks of 16 MB: an over-long cell is read, then refused by its length with its row
+        read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=16 * 1024 * 1024
+        ),
         parse_options=pacsv.ParseOptions(
             delimiter=delim,
             newlines_in_values=True,

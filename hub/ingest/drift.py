@@ -95,7 +95,5 @@ def _notes(src: Source, registry: Registry, d: Drift) -> list[str]:
     if optional:
         notes.append(f"缺少登记的非必填列：{'、'.join(optional)}（其余列照常加载）")
     if d.missing_required:
-        notes.append(
-            f"缺少必填列：{'、'.join(d.missing_required)}；文件未加载，仍在待加载目录，补齐后重新放入即可"
-        )
+        notes.append(f"缺少必填列：{'、'.join(d.missing_required)}；文件未加载")
     return notes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +19,7 @@ class Grid:
     row_numbers: pa.Array
     encoding: str | None = None
     sheet: str | None = None
+    notes: list[str] = field(default_factory=list)  # how the reader chose what it read
 
     @property
     def height(self) -> int:
@@ -45,12 +46,24 @@ def read_xlsx_grid(path: Path, sheet: str | int | None) -> Grid:
         raise ValueError(f"文件 {path.name} 中没有工作表「{sheet}」（现有：{'、'.join(names)}）")
     loaded = reader.load_sheet(target, header_row=None, dtypes="string")
     batch = loaded.to_arrow()
+    notes = []
+    if sheet is None and _empty(batch):  # data on another sheet (a cover sheet first, say)
+        for other in names[1:]:
+            candidate = reader.load_sheet(other, header_row=None, dtypes="string").to_arrow()
+            if not _empty(candidate):
+                notes.append(f"第一个工作表「{names[0]}」是空的，已读取工作表「{other}」")
+                target, batch = other, candidate
+                break
     name = names[target] if isinstance(target, int) else target
     first_row = _first_used_row(path, names.index(name))
     n = batch.num_rows
     numbers = pa.array(range(first_row, first_row + n), pa.int32())
     columns = [blank_to_null(c) for c in batch.columns]
-    return Grid(columns=columns, row_numbers=numbers, sheet=name)
+    return Grid(columns=columns, row_numbers=numbers, sheet=name, notes=notes)
+
+
+def _empty(batch: pa.RecordBatch | pa.Table) -> bool:
+    return batch.num_rows == 0 or all(c.null_count == len(c) for c in batch.columns)
 
 
 def blank_to_null(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

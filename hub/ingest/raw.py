@@ -17,6 +17,7 @@ import pyarrow as pa
 from hub.ingest.batches import batch_id, ensure_tables, known, observed_at
 from hub.ingest.drift import Drift, detect_drift
 from hub.ingest.read import SOURCE_ROW, FileTable, ReadError, read_file
+from hub.ingest.rejected import set_aside
 from hub.registry.loader import Registry
 from hub.registry.models import HeaderSpec, Source
 from hub.warehouse import q, table_columns, table_exists
@@ -98,6 +99,7 @@ def load_file(
             sheet=src.sheet,
             header=header,
             expected=expected,
+            limits=registry.limits,
         )
     except ReadError as exc:
         return _reject(con, src, path, sha, str(exc))
@@ -115,11 +117,14 @@ def _reject(
     message: str,
     notes: list[str] | None = None,
 ) -> LoadResult:
-    """The file stays where it is (nothing lost); the rejection and its reason are kept."""
+    """The file is set aside in `rejected/` beside its reason (nothing lost, not retried at
+    every run); the rejection is recorded. A corrected file sent again loads."""
     con.execute(
         "INSERT INTO raw._rejections VALUES (?, ?, ?, ?, ?)",
         [path.name, sha, src.name, message, datetime.now()],
     )
+    kept = set_aside(path, message)
+    message += f"（文件已移到 {kept.parent.name}/{kept.name}，改正后重新放入待加载目录即可）"
     return LoadResult(path.name, "rejected", src.name, message=message, notes=notes or [])
 
 
@@ -264,7 +269,7 @@ def _archive(name: str, data: bytes, sha: str, folder: Path) -> Path:
 
 
 def _layout_notes(ft: FileTable) -> list[str]:
-    notes = []
+    notes = ["文件只有表头，没有数据行：表头已登记，加载 0 行"] if ft.table.num_rows == 0 else []
     if ft.dropped_footer:
         notes.append(
             f"表尾行已跳过（第 {'、'.join(map(str, ft.dropped_footer))} 行：合计/填表人等）"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pyarrow.compute as pc
 from hub.ingest.csv_grid import read_csv_grid
 from hub.ingest.grid import Grid, read_xlsx_grid
 from hub.ingest.header import Layout, find_layout
+from hub.ingest.limits import LimitExceeded, check_table, explain, precheck
+from hub.registry.config import FileLimits
 from hub.registry.models import HeaderSpec
 
 SOURCE_ROW = "_source_row"
@@ -53,6 +56,7 @@ def read_file(
     sheet: str | int | None = None,
     header: HeaderSpec | None = None,
     expected: list[str] | None = None,
+    limits: FileLimits | None = None,
 ) -> FileTable:
     """Read `path` as ingestion does: encoding, sheet, header rows and footers handled.
 
@@ -66,16 +70,20 @@ def read_file(
         2
     """
     kind = file_format(path, fmt)
+    limits = limits or FileLimits()
+    if kind == "csv" and data is None:
+        data = path.read_bytes()
     try:
+        precheck(path, data if kind == "csv" else None, limits)
         if kind == "csv":
-            grid = read_csv_grid(path, data if data is not None else path.read_bytes(), encoding)
+            grid = read_csv_grid(path, data or b"", encoding)
         else:
             grid = read_xlsx_grid(path, sheet)
         layout = choose_layout(grid, header, expected)
     except ReadError:
         raise
     except Exception as exc:  # reader libraries raise many types; the user needs one message
-        raise ReadError(f"文件 {path.name}：{exc}") from exc
+        raise ReadError(f"文件 {path.name}：{_reason(exc)}") from exc
     ft = _to_table(
         grid,
         layout.headers,
@@ -86,8 +94,19 @@ def read_file(
         layout.dropped_footer,
     )
     ft.title = layout.title
-    ft.notes = _drift_notes(ft, encoding, header)
+    ft.notes = [*grid.notes, *_drift_notes(ft, encoding, header)]
+    try:
+        check_table(ft.table, ft.headers, ft.table[SOURCE_ROW].combine_chunks(), limits)
+    except LimitExceeded as exc:
+        raise ReadError(f"文件 {path.name}：{exc}") from exc
     return ft
+
+
+def _reason(exc: Exception) -> str:
+    """Our own messages are Chinese already; a reader library's are explained."""
+    text = str(exc)
+    own = isinstance(exc, ValueError) and re.search(r"[\u4e00-\u9fff]", text)
+    return text if own else explain(exc)
 
 
 def choose_layout(grid: Grid, declared: HeaderSpec | None, expected: list[str] | None) -> Layout:
@@ -134,7 +153,11 @@ def _to_table(
     dropped: list[int],
 ) -> FileTable:
     length = max(0, end - start)
-    cols = {h: grid.columns[i].slice(start, length) for h, i in zip(headers, index, strict=True)}
+    # text columns even when empty: a header-only file has no values to infer a type from
+    cols = {
+        h: pc.cast(grid.columns[i].slice(start, length), pa.string())
+        for h, i in zip(headers, index, strict=True)
+    }
     table = pa.table({**cols, SOURCE_ROW: grid.row_numbers.slice(start, length)})
     blank = _blank_mask(table, headers)
     blank_count = pc.sum(blank).as_py() or 0
@@ -152,7 +175,7 @@ def _to_table(
 
 
 def _blank_mask(table: pa.Table, headers: list[str]) -> pa.Array:
-    mask = pa.array([True] * table.num_rows)
+    mask = pa.array([True] * table.num_rows, pa.bool_())
     for h in headers:
         mask = pc.and_(mask, pc.is_null(table[h]))
     return mask

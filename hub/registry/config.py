@@ -20,6 +20,18 @@ class MappingConfig(Strict):
     surnames: str = ""
 
 
+class FileLimits(Strict):
+    """What one incoming file may be (schemas/limits.yaml). A file past a limit is set aside
+    with the reason before its rows are read, so it cannot stall or exhaust a run."""
+
+    file_mb: float = PydField(default=200, gt=0)  # on disk
+    columns: int = PydField(default=500, ge=1)
+    rows: int = PydField(default=2_000_000, ge=1)
+    cells: int = PydField(default=60_000_000, ge=1)  # rows × columns
+    sheet_xml_mb: float = PydField(default=256, gt=0)  # what an .xlsx sheet unpacks to
+    cell_chars: int = PydField(default=32_767, ge=100)  # Excel's own limit for one cell
+
+
 class Thresholds(Strict):
     link: float = PydField(gt=0, lt=1)
     review: float = PydField(gt=0, lt=1)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from hub.registry.config import LinkageConfig, MappingConfig
+from hub.registry.config import FileLimits, LinkageConfig, MappingConfig
 from hub.registry.errors import RegistryError
 from hub.registry.formsource import FORM_SOURCE, form_source
 from hub.registry.models import CodeList, Field, Source
@@ -34,6 +34,7 @@ class Registry:
     linkage: LinkageConfig
     reports: dict[str, Report]
     shares: dict[str, Share] = dataclasses.field(default_factory=dict)
+    limits: FileLimits = dataclasses.field(default_factory=FileLimits)
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -68,6 +69,12 @@ def load_registry(root: Path) -> Registry:
     sources = load_sources(root / "sources", fields)
     mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
     linkage = _model(LinkageConfig, _read(root / "linkage.yaml"), root / "linkage.yaml", "")
+    limits_path = root / "limits.yaml"  # optional: the defaults suit a district
+    limits = (
+        _model(FileLimits, _read(limits_path), limits_path, "")
+        if limits_path.exists()
+        else FileLimits()
+    )
     reports = load_reports(root / "reports", fields, codelists)
     shares = load_shares(root / "shares", fields, codelists, orgs)
     if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
@@ -88,6 +95,7 @@ def load_registry(root: Path) -> Registry:
         linkage=linkage,
         reports=reports,
         shares=shares,
+        limits=limits,
     )
 
 
