@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from hub.ingest.holds import HELD, batches
 from hub.publish.snapshot import read_current
 from hub.registry.loader import Registry
 from hub.settings import Settings
@@ -17,6 +19,7 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
         "conflicts": 0,
         "linkage": _no_links(),
         "published": None,
+        "held": [],
     }
     current = read_current(settings.published)
     if current:
@@ -50,6 +53,8 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
                     ).fetchall()[0][0]
                 )
             out["sources"].append(row)
+        if table_exists(con, "raw", "_batches"):
+            out["held"] = [asdict(b) for b in batches(con, HELD)]
         for key, table in (("persons", "person"), ("conflicts", "conflicts")):
             if table_exists(con, "core", table):
                 out[key] = int(con.execute(f"SELECT count(*) FROM core.{table}").fetchall()[0][0])

@@ -13,7 +13,7 @@ from hub.form.submissions import load_submissions
 from hub.ingest.raw import load_incoming
 from hub.link.run import link
 from hub.normalize.stage import stage_source
-from hub.pipeline import RunSummary, publish_all, publish_guards
+from hub.pipeline import publish_all, publish_guards
 from hub.registry import Registry, Source
 from hub.registry.formsource import FORM_SOURCE
 from hub.registry.reports import Report
@@ -65,6 +65,14 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         group_name=src.group_name,
         kinds={"duckdb"},
         metadata=meta,
+        check_specs=[
+            dg.AssetCheckSpec(
+                "batch_not_held",
+                asset=raw_key(src.name),
+                description="新批次没有被暂缓（全量名册行数骤减时暂缓采用，沿用上一批；"
+                "hub batch release / reject 决定）",
+            )
+        ],
         description=f"{src.department}《{src.title}》原始层：新文件逐格按文本入库",
     )
     def raw_asset(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
@@ -80,12 +88,22 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
             (context.log.warning if r.status == "rejected" else context.log.info)(
                 f"{r.file}: {r.message} {'；'.join(r.notes)}"
             )
+        held = [f"{r.file}: {r.message}" for r in results if r.status == "held"]
         return dg.MaterializeResult(
             metadata={
                 "files": [r.file for r in results],
                 "loaded_rows": sum(r.rows for r in results),
                 "rejected": [f"{r.file}: {r.message}" for r in results if r.status == "rejected"],
-            }
+                "held": held,
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="batch_not_held",
+                    passed=not held,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"暂缓的批次": "；".join(held) or "无"},
+                )
+            ],
         )
 
     @dg.asset(
@@ -177,7 +195,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     def published_core(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         with warehouse(s.warehouse) as con:
-            blocked = publish_guards(con, RunSummary())
+            blocked = publish_guards(con)
             if blocked:
                 raise dg.Failure("未发布：" + "；".join(blocked))
             r = publish_all(con, hub.registry(), s)

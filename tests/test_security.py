@@ -155,9 +155,9 @@ def test_bad_files_fail_alone_and_are_set_aside(sample_run: Run, tmp_path: Path)
     doc = json.loads(proc.stdout)
     loads = {x["file"]: x for x in doc["loads"]}
     assert loads["退役军人_信息采集表_202601.csv"]["status"] == "loaded"
-    header_only = loads["公安_户籍人口花名册_202512.csv"]
-    assert header_only["status"] == "loaded" and header_only["rows"] == 0
-    assert "只有表头" in " ".join(header_only["notes"])
+    header_only = loads["公安_户籍人口花名册_202512.csv"]  # a full roster with no rows: held
+    assert header_only["status"] == "held" and header_only["rows"] == 0
+    assert "只有表头" in " ".join(header_only["notes"]) and "不足上一批" in header_only["message"]
     reasons = {
         "卫健_65岁以上老年人健康管理_202512.csv": "5014 列",
         "民政_城市低保花名册_202512.xlsx": "16000 列",
@@ -211,3 +211,98 @@ def test_a_second_run_is_told_one_is_running(sample_run: Run, tmp_path: Path):
         assert "Traceback" not in second.stderr and "IOException" not in second.stderr
     finally:
         assert first.wait(timeout=300) == 0
+
+
+def test_district_stays_publishable_after_hostile_input_and_a_crash(
+    sample_run: Run, tmp_path: Path
+):
+    """1 and the Done-when: a hostile submission, a hostile (cut-short) roster and a killed run;
+    the rest publishes, the bad batch waits with its reason, then is released or rejected."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    s = copy_run(sample_run, tmp_path / "data")
+    p = person_where(s, "true")
+    for name in ("<script>alert(1)</script>", "John Smith"):
+        values = {
+            "name": name,
+            "citizen_id": "",
+            "id_unverified": "1",
+            "gender": "1",
+            "birth_date": "1980-01-01",
+            "community_code": p["community_code"],
+        }
+        append(
+            s.submissions,
+            Submission("mallory", p["community_code"], values, None, changed=list(values)),
+        )
+    roster = next((Path(__file__).parent.parent / "data" / "sample").glob("公安_*.csv"))
+    lines = roster.read_bytes().decode("gb18030").splitlines()
+    short = "\n".join(lines[: len(lines) // 10]) + "\n"  # an export cut short: a tenth of it
+    s.incoming.mkdir(parents=True, exist_ok=True)
+    (s.incoming / "公安_户籍人口花名册_202511.csv").write_bytes(short.encode("gb18030"))
+    before = json.loads((s.published / "CURRENT.json").read_text(encoding="utf-8"))["release"]
+
+    doc = json.loads(hub_cli(["run", "--json"], s.data).stdout)
+    assert doc["blocked"] == [] and doc["published"]["release"] > before
+    (held,) = doc["held"]
+    assert held["source"] == "gongan_household" and "不足上一批" in held["reason"]
+    status = json.loads(hub_cli(["status", "--json"], s.data).stdout)
+    assert [b["batch_id"] for b in status["held"]] == [held["batch_id"]]
+    with duckdb_ro(s) as con:
+        names = {r[0] for r in con.execute("SELECT name FROM core.person").fetchall()}
+        quarantined = con.execute(
+            "SELECT count(*) FROM quarantine.issues WHERE source = 'community_form' "
+            "AND rule = 'pattern_mismatch' AND severity = 'error'"
+        ).fetchall()[0][0]
+        staged_batches = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT _batch_id FROM staged.gongan_household"
+            ).fetchall()
+        }
+    assert "John Smith" in names and not [n for n in names if n and "<" in n]
+    assert quarantined == 1
+    assert held["batch_id"] not in staged_batches  # the district uses the last good roster
+
+    # the data team decides; the next run takes the decision in
+    listed = json.loads(hub_cli(["batch", "list", "--held", "--json"], s.data).stdout)
+    assert [b["batch_id"] for b in listed] == [held["batch_id"]]
+    out = hub_cli(
+        ["batch", "reject", held["batch_id"], "--reason", "导出不完整，已让公安重发", "--json"],
+        s.data,
+    )
+    assert json.loads(out.stdout)["status"] == "rejected"
+    again = hub_cli(["batch", "release", held["batch_id"]], s.data, check=False)
+    assert again.returncode == 2 and "不是暂缓状态" in again.stderr
+
+    # a run killed part-way leaves the published release readable; the next run completes
+    env = {**os.environ, "HUB_DATA": str(s.data), "HUB_SCHEMAS": str(s.schemas)}
+    hub_cli(["sample", "--residents", "3000", "--seed", "9"], s.data)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "hub", "run", "--no-gx"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(4)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(timeout=60)
+    current = json.loads((s.published / "CURRENT.json").read_text(encoding="utf-8"))
+    assert (s.published / "person" / current["datasets"]["person"] / "data.parquet").exists()
+    final = json.loads(hub_cli(["run", "--json"], s.data).stdout)
+    assert final["blocked"] == [] and final["published"] is not None
+    with duckdb_ro(s) as con:
+        kept = con.execute(
+            "SELECT count(*) FROM raw._batches WHERE status = 'rejected'"
+        ).fetchall()[0][0]
+    assert kept == 1
+
+
+def duckdb_ro(s: Settings):
+    import duckdb
+
+    return duckdb.connect(str(s.warehouse), read_only=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from hub.cli import batch as batch_cli
 from hub.cli import bench as bench_cli
 from hub.cli import context as ctx
 from hub.cli import form as form_cli
@@ -31,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(source_cli.app, name="source")
+app.add_typer(batch_cli.app, name="batch")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(form_cli.app, name="form")

@@ -11,6 +11,7 @@ from hub.pipeline import RunSummary
 
 STATUS_LABEL = {
     "loaded": "已加载",
+    "held": "暂缓采用",
     "duplicate": "已加载过",
     "rejected": "拒收",
     "unmatched": "未登记",
@@ -55,6 +56,7 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
         "core": summary.core.__dict__ if summary.core else None,
         "published": summary.published.__dict__ if summary.published else None,
         "blocked": summary.blocked,
+        "held": [b.__dict__ for b in summary.held],
         "seconds": summary.seconds,
     }
 
@@ -87,6 +89,11 @@ def print_status(doc: dict[str, Any]) -> None:
             str(s["warnings"]),
         )
     console.print(t)
+    for b in doc.get("held", []):
+        console.print(
+            f"[bold yellow]暂缓采用[/] {b['source']} 的批次 {b['batch_id']}（{b['file_name']}，"
+            f"{b['rows']} 行）：{b['reason']}"
+        )
     pub = doc.get("published")
     pub_text = f"第 {pub['release']} 版（{pub['published_at']}）" if pub else "尚未发布"
     console.print(
@@ -118,6 +125,11 @@ def print_run(summary: RunSummary, doc: dict[str, Any]) -> None:
                 str(c.flagged),
             )
         console.print(t)
+    for b in summary.held:
+        console.print(
+            f"[bold yellow]暂缓采用[/] {b.source} 的批次 {b.batch_id}（{b.file_name}）：{b.reason}。"
+            f"决定：hub batch release {b.batch_id} 或 hub batch reject {b.batch_id} --reason …"
+        )
     if summary.blocked:
         console.print("[bold red]未发布：[/]" + "；".join(summary.blocked))
     elif summary.published and summary.published.changed:

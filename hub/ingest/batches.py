@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS raw._batches (
 _LATER_COLUMNS = {
     "renamed_columns": "STRUCT(registered VARCHAR, in_file VARCHAR)[]",
     "notes": "VARCHAR[]",
+    # active (staged) | held (waiting for the data team) | rejected (never staged)
+    "status": "VARCHAR",
+    "status_reason": "VARCHAR",
+    "decided_by": "VARCHAR",
+    "decided_at": "TIMESTAMP",
 }
 REJECTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS raw._rejections (

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from hub.ingest.batches import batch_id, ensure_tables, known, observed_at
 from hub.ingest.drift import Drift, detect_drift
+from hub.ingest.holds import ACTIVE, HELD, hold_reason
 from hub.ingest.read import SOURCE_ROW, FileTable, ReadError, read_file
 from hub.ingest.rejected import set_aside
 from hub.registry.loader import Registry
@@ -28,7 +29,7 @@ META = ("_batch_id", "_source_row", "_file_name", "_file_sha256", "_loaded_at")
 
 @dataclass
 class LoadResult:
-    """What happened to one file; `status` is loaded | duplicate | rejected | unmatched."""
+    """What happened to one file; `status` is loaded | held | duplicate | rejected | unmatched."""
 
     file: str
     status: str
@@ -106,7 +107,7 @@ def load_file(
     drift = detect_drift(src, ft, registry)
     if drift.missing_required:
         return _reject(con, src, path, sha, drift.notes[-1], [*ft.notes, *drift.notes[:-1]])
-    return _store(con, src, path, data, sha, ft, archive, drift)
+    return _store(con, src, path, data, sha, ft, archive, drift, registry.limits.roster_min_share)
 
 
 def _reject(
@@ -137,9 +138,10 @@ def _store(
     ft: FileTable,
     archive: Path,
     drift: Drift,
+    min_share: float,
 ) -> LoadResult:
     stored = _archive(path.name, data, sha, archive / src.name)
-    result = _record(con, src, path.name, sha, ft, stored, drift)
+    result = _record(con, src, path.name, sha, ft, stored, drift, min_share=min_share)
     path.unlink()
     return result
 
@@ -177,14 +179,16 @@ def _record(
     stored: Path,
     drift: Drift,
     observed: date | None = None,
+    min_share: float = 0.0,
 ) -> LoadResult:
-    """Append the rows and their batch in one transaction."""
+    """Append the rows and their batch in one transaction (a short full roster held)."""
     bid = batch_id(src.name, sha)
     now = datetime.now().replace(microsecond=0)
     table = ft.table.rename_columns([*ft.headers, SOURCE_ROW])
     n = table.num_rows
     meta = {"_batch_id": bid, "_file_name": file_name, "_file_sha256": sha, "_loaded_at": now}
     notes = [*ft.notes, *drift.notes, *_layout_notes(ft)]
+    held = hold_reason(con, src, n, min_share) if min_share else None
     batch = {
         "batch_id": bid,
         "source": src.name,
@@ -205,6 +209,8 @@ def _record(
         "archive_path": str(stored),
         "renamed_columns": [{"registered": k, "in_file": v} for k, v in drift.renamed.items()],
         "notes": notes,
+        "status": HELD if held else ACTIVE,
+        "status_reason": held,
     }
     con.execute("BEGIN TRANSACTION")
     try:
@@ -217,6 +223,8 @@ def _record(
     except Exception:
         con.execute("ROLLBACK")
         raise
+    if held:
+        return LoadResult(file_name, "held", src.name, bid, n, f"已载入 {n} 行，{held}", notes)
     return LoadResult(file_name, "loaded", src.name, bid, n, f"已加载 {n} 行", notes)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import duckdb
 
 from hub.ingest.batches import ensure_tables, renamed_headers
+from hub.ingest.holds import ACTIVE_SQL
 from hub.normalize.columns import RawColumn
 from hub.normalize.lookups import load_lookups
 from hub.registry.loader import Registry
@@ -148,7 +149,7 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
             )
     prepared = (
         f"SELECT {', '.join(prep)} FROM raw.{q(src.name)} r "
-        "JOIN raw._batches b ON b.batch_id = r._batch_id"
+        f"JOIN raw._batches b ON b.batch_id = r._batch_id WHERE {ACTIVE_SQL}"
     )
     parsed = f"SELECT {', '.join(parse)} FROM ({prepared}) p {' '.join(joins)}"
     return f"SELECT *{''.join(', ' + x for x in last)} FROM ({parsed})"

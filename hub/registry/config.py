@@ -30,6 +30,8 @@ class FileLimits(Strict):
     cells: int = PydField(default=60_000_000, ge=1)  # rows × columns
     sheet_xml_mb: float = PydField(default=256, gt=0)  # what an .xlsx sheet unpacks to
     cell_chars: int = PydField(default=32_767, ge=100)  # Excel's own limit for one cell
+    # a full roster's new batch with fewer rows than this share of its last one is held
+    roster_min_share: float = PydField(default=0.5, gt=0, le=1)
 
 
 class Thresholds(Strict):

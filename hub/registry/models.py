@@ -78,6 +78,8 @@ class Rule(Strict):
     kind: RuleKind
     severity: Severity | dict[Channel, Severity] = "warning"
     waived_by: str | None = None
+    # a row that breaks it must not reach core: it is quarantined (an error in every channel).
+    # It never stops the district: only whole-batch conditions hold data back (hub.ingest.holds)
     guards_publish: bool = False
     pattern: str | None = None
     min: float | str | None = None
@@ -96,6 +98,8 @@ class Rule(Strict):
 
     def severity_in(self, channel: str) -> Severity:
         """The level of this rule for rows arriving through `channel` (file unless named)."""
+        if self.guards_publish:
+            return "error"
         if isinstance(self.severity, str):
             return self.severity
         by_channel: dict[str, Severity] = dict(self.severity.items())
@@ -276,6 +280,8 @@ class Source(Strict):
     # false for a table that is rightly empty at times (the form before anyone submitted)
     expect_rows: bool = True
     channel: Channel = "file"
+    # every export holds the whole register: a batch far smaller than the last is held
+    full_roster: bool = False
     # an extension column listing, per row, the fields the row asserts (comma-separated); the
     # row's other values only identify whom it is about and are not observations
     asserts: str | None = None
