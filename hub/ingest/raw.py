@@ -6,7 +6,6 @@ import fnmatch
 import hashlib
 import logging
 import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -285,13 +284,3 @@ def _layout_notes(ft: FileTable) -> list[str]:
     if ft.blank_rows:
         notes.append(f"空行 {ft.blank_rows} 行已跳过")
     return notes
-
-
-def copy_into(files: list[Path], incoming: Path) -> list[Path]:
-    incoming.mkdir(parents=True, exist_ok=True)
-    out = []
-    for f in files:
-        target = incoming / f.name
-        shutil.copy2(f, target)
-        out.append(target)
-    return out

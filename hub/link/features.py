@@ -17,21 +17,6 @@ import pyarrow as pa
 from hub.registry.loader import Registry
 from hub.warehouse import lit, q, table_columns, table_exists
 
-# the shape every source is brought to before linking
-LINK_COLUMNS = (
-    "record_key",
-    "source",
-    "batch_id",
-    "source_row",
-    "id_text",
-    "trusted",
-    "name",
-    "birth_date",
-    "gender",
-    "phone",
-    "head_name",
-    "address",
-)
 _FROM_STAGED = {
     "id_text": "_id_text",
     "trusted": "_id_trusted",
@@ -51,7 +36,9 @@ def record_key(source: str, batch: str, row: str) -> str:
 
 
 def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | None:
-    """One SELECT over every staged person table, in the LINK_COLUMNS shape (None if empty)."""
+    """One SELECT over every staged person table, in one shape (None if empty): record_key,
+    source, batch, row, the ID as written and whether it is trusted, name, birth date, gender,
+    phone, household head and address."""
     parts = []
     for src in registry.sources.values():
         if src.entity != "person" or not table_exists(con, "staged", src.name):

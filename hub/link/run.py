@@ -25,12 +25,6 @@ from hub.registry.loader import Registry
 from hub.warehouse import lit
 
 log = logging.getLogger(__name__)
-METHOD_LABEL = {
-    "id": "身份证号码",
-    "probabilistic": "概率匹配",
-    "review": "人工确认",
-    "alone": "新建",
-}
 
 
 @dataclass

@@ -66,10 +66,6 @@ class ColumnProfile:
     birth_agreement: float | None = None
     gender_agreement: float | None = None
 
-    @property
-    def null_rate(self) -> float:
-        return 1 - self.filled / self.rows if self.rows else 1.0
-
 
 def sample(table: pa.Table, rows: int) -> pa.Table:
     """Rows spread evenly over the whole file (not just its top), the same every time."""

@@ -33,12 +33,6 @@ def to15(id18: str) -> str:
     return id18[:6] + id18[8:17]
 
 
-def to18(id15: str) -> str:
-    """Legacy 15-digit IDs were issued to people born 1900–1999."""
-    body = id15[:6] + "19" + id15[6:]
-    return body + check_char(body)
-
-
 def is_valid(id18: str) -> bool:
     if len(id18) != 18 or not id18[:17].isdigit():
         return False

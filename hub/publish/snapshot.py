@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from hub.atomic import write_json
 from hub.warehouse import lit
 
 # dataset -> (table, sort order of its file): sorted by the key readers look up, so Parquet
@@ -162,13 +163,7 @@ def _file_sha256(path: Path) -> str:
 
 
 def _atomic_write(path: Path, doc: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json(path, doc, indent=2)
 
 
 def _now() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,15 +37,6 @@ class Registry:
 
     def field(self, name: str) -> Field:
         return self.fields[name]
-
-    @cached_property
-    def alias_index(self) -> dict[str, str]:
-        """Header spelling -> field name, for the exact-alias evidence."""
-        out: dict[str, str] = {}
-        for f in self.fields.values():
-            for a in [f.label, *f.aliases]:
-                out.setdefault(a, f.name)
-        return out
 
 
 def load_registry(root: Path) -> Registry:

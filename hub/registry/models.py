@@ -206,9 +206,6 @@ class CodeList(Strict):
                 out[normalize_code_key(key)] = e.code
         return out
 
-    def label_of(self, code: str) -> str | None:
-        return next((e.label for e in self.entries if e.code == code), None)
-
 
 def normalize_code_key(value: str) -> str:
     """The matching key for a code spelling: half-width, no spaces, upper case.

@@ -37,7 +37,8 @@ class ErrorInjector:
         self.rng = rng
         self.rate = rate
         lookups = {k for cl in registry.codelists.values() for k in cl.lookup()}
-        assert not {normalize_code_key(s) for s in UNKNOWN_SPELLINGS} & lookups
+        if {normalize_code_key(s) for s in UNKNOWN_SPELLINGS} & lookups:
+            raise ValueError("UNKNOWN_SPELLINGS must not be spellings any code list knows")
 
     def inject(self, spec: SourceSpec, person: Resident, row: list[object]) -> Injected:
         """Maybe corrupt one cell of `row` in place; return (kind, field, header, written)."""
@@ -94,7 +95,8 @@ class ErrorInjector:
             return impossible_date(rng, styles[0])
         if kind == "birth_mismatch":
             d = as_date(person.birth_date)
-            assert d is not None
+            if d is None:
+                raise ValueError("birth_mismatch needs a resident with a birth date")
             shifted = d + timedelta(days=rng.choice([-1, 1]) * rng.randint(40, 4000))
             return fmt_date(shifted, styles[0])
         if kind == "bad_phone":

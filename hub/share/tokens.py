@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+
+from hub.atomic import write_json
 
 PREFIX = "hubt"
 
@@ -37,16 +38,7 @@ def load_tokens(path: Path) -> dict[str, Token]:
 
 
 def _save(path: Path, tokens: dict[str, Token]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(
-            {"tokens": [asdict(t) for t in tokens.values()]}, fh, ensure_ascii=False, indent=1
-        )
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json(path, {"tokens": [asdict(t) for t in tokens.values()]})
 
 
 def create_token(path: Path, department: str, name: str) -> tuple[Token, str]:

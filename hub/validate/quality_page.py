@@ -8,12 +8,12 @@ cannot reach; this page is written by the hub from the results GX returned.
 from __future__ import annotations
 
 import html
-import os
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from hub.atomic import write_text
 from hub.registry.loader import Registry
 from hub.validate.expectations import ROWS_PRESENT
 from hub.validate.staged_checks import check_specs
@@ -43,10 +43,7 @@ def write_quality_page(con: duckdb.DuckDBPyConnection, registry: Registry, data:
             "element_count, validated_at FROM staged._expectations ORDER BY source, rule"
         ).fetchall()
     path = docs_index(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(_render(registry, rows), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, _render(registry, rows))
     return path
 
 

@@ -11,10 +11,11 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from hub.atomic import write_json
 
 _N, _R, _P = 2**14, 8, 1  # scrypt cost: ~50 ms per check on a small server
 
@@ -57,15 +58,9 @@ def load_staff(path: Path) -> dict[str, Staff]:
 
 def save_staff(path: Path, staff: dict[str, Staff]) -> None:
     """Written to a temp file and renamed: a crash leaves the old file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"staff": [asdict(s) for s in sorted(staff.values(), key=lambda s: s.username)]}
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json(
+        path, {"staff": [asdict(s) for s in sorted(staff.values(), key=lambda s: s.username)]}
+    )
 
 
 def add_staff(path: Path, username: str, community: str, password: str, display: str) -> Staff:
