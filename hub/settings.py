@@ -35,13 +35,16 @@ class Settings:
 
     schemas: Path
     data: Path
+    public_url: str = ""  # where staff reach `hub serve` (https there: Secure cookies)
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Read HUB_SCHEMAS / HUB_DATA, defaulting to ./schemas and ./data (called by entry points)."""
+        """Read HUB_SCHEMAS / HUB_DATA / HUB_PUBLIC_URL, defaulting to ./schemas and ./data
+        (called by entry points)."""
         return cls(
             schemas=Path(os.environ.get("HUB_SCHEMAS", "schemas")).resolve(),
             data=Path(os.environ.get("HUB_DATA", "data")).resolve(),
+            public_url=os.environ.get("HUB_PUBLIC_URL", "").strip(),
         )
 
     @property
@@ -85,6 +88,11 @@ class Settings:
     def form_conflicts(self) -> Path:
         """Template cells changed in the hub meanwhile, waiting for the worker's decision."""
         return self.data / "form_conflicts"
+
+    @property
+    def requests(self) -> Path:
+        """Requests between units (迁入申请 …): append-only, never the warehouse."""
+        return self.data / "requests"
 
     @property
     def users(self) -> Path:

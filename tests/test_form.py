@@ -107,7 +107,7 @@ def test_staff_see_only_their_community(district: Settings, registry: Registry):
     assert read_all(district.submissions) == []
     users = json.loads(district.users.read_text(encoding="utf-8"))
     assert PASSWORD not in json.dumps(users) and users["staff"][0]["password_hash"].startswith(
-        "scrypt$"
+        "$argon2id$"
     )
 
 

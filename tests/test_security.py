@@ -306,3 +306,172 @@ def duckdb_ro(s: Settings):
     import duckdb
 
     return duckdb.connect(str(s.warehouse), read_only=True)
+
+
+def _login(client: TestClient, user: str, password: str = "s3cret-pass") -> str:
+    import re as _re
+
+    r = client.post("/login", data={"username": user, "password": password})
+    assert r.status_code == 200, r.text
+    page = client.get("/residents/new").text
+    return _re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_community_lines_hold_on_the_server(sample_run: Run, tmp_path: Path, registry):
+    """6 and 7: a new resident who lives in another community, and another community's grid,
+    are refused by the handler; a 迁入申请 is the way, decided by the other community."""
+    from hub.form.submissions import read_all
+    from tests.test_form import PASSWORD, other_community
+
+    s = copy_run(sample_run, tmp_path / "data")
+    theirs = person_where(s, "true")
+    b = theirs["community_code"]
+    a = other_community(registry, b)
+    for user, community in (("alice", a), ("bob", b)):
+        hub_cli(["user", "add", user, "--community", community, "--password", PASSWORD], s.data)
+    app = create_app(s)
+    alice, bob = TestClient(app), TestClient(app)
+    csrf = _login(alice, "alice")
+    new = {
+        "csrf": csrf,
+        "name": theirs["name"],
+        "citizen_id": theirs["citizen_id"],
+        "gender": theirs["gender"],
+        "birth_date": str(theirs["birth_date"]),
+        "phone": "13900000000",
+        "current_address": "A 社区某路 1 号",
+    }
+    r = alice.post("/residents/new", data=new)
+    assert r.status_code == 422 and "已登记在其他社区" in r.text and "提交迁入申请" in r.text
+    assert registry.orgs.communities and not [
+        n.name for n in registry.orgs.communities if n.code == b and n.name in r.text
+    ]  # not who
+    assert read_all(s.submissions) == []
+    # another community's grid on their own resident: refused too
+    mine = person_where(s, f"community_code = '{a}'")
+    page = alice.get(f"/residents/{mine['person_id']}").text
+    from tests.test_form import form_of
+
+    other_grid = next(g.code for c in registry.orgs.communities if c.code == b for g in c.grids)
+    r = alice.post(
+        f"/residents/{mine['person_id']}", data=form_of(page) | {"grid_code": other_grid}
+    )
+    assert r.status_code == 422 and "所属网格须为本社区的网格" in r.text
+    r = alice.post(f"/residents/{mine['person_id']}", data=form_of(page) | {"community_code": b})
+    assert "没有修改" in r.text  # the community is fixed: a posted one changes nothing
+    assert read_all(s.submissions) == []
+
+    # the Excel path holds the same line: a new row with B's resident is not taken
+    import openpyxl
+
+    tpl = tmp_path / "a.xlsx"
+    tpl.write_bytes(alice.get("/template.xlsx").content)
+    wb = openpyxl.load_workbook(tpl)
+    ws = wb["社区一张表"]
+    col = {c.value: c.column for c in ws[2] if c.value}
+    blank = next(r for r in range(3, ws.max_row + 1) if not ws.cell(r, col["人员编号"]).value)
+    for h, v in (("姓名", theirs["name"]), ("公民身份号码", theirs["citizen_id"])):
+        ws.cell(blank, col[h]).value = v
+    wb.save(tpl)
+    doc = json.loads(hub_cli(["form", "import", str(tpl), "--json"], s.data).stdout)
+    assert doc["not_taken"] == 1 and doc["added"] == 0
+    assert any("已登记在其他社区" in i["message"] for i in doc["issues"])
+
+    # the 迁入申请: filed by A, accepted by B, the resident is A's after the run
+    r = alice.post(
+        "/requests/move-in",
+        data={
+            "csrf": csrf,
+            "citizen_id": theirs["citizen_id"],
+            "name": theirs["name"],
+            "reason": "2026年11月迁入",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    bcsrf = _login(bob, "bob")
+    listing = bob.get("/requests").text
+    import re as _re
+
+    rid = _re.search(r'action="/requests/([0-9a-f]{32})"', listing).group(1)
+    assert "2026年11月迁入" in listing
+    assert (
+        alice.post(f"/requests/{rid}", data={"csrf": csrf, "action": "accept"}).status_code == 404
+    )
+    r = bob.post(
+        f"/requests/{rid}", data={"csrf": bcsrf, "action": "accept"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    hub_cli(["run"], s.data)
+    app2 = create_app(s)
+    alice2, bob2 = TestClient(app2), TestClient(app2)
+    _login(alice2, "alice")
+    _login(bob2, "bob")
+    assert alice2.get(f"/residents/{theirs['person_id']}").status_code == 200
+    assert bob2.get(f"/residents/{theirs['person_id']}").status_code == 404
+
+
+def test_staff_reads_are_logged_logout_ends_the_session_and_guessing_is_slowed(
+    sample_run: Run, tmp_path: Path
+):
+    """8: reads logged with the residents touched, logout revokes the cookie, login throttled,
+    argon2 with rehash, Secure cookies behind https."""
+    from dataclasses import replace as dc_replace
+
+    from hub.share.audit import entries
+    from hub.web.accounts import hash_password, load_staff, save_staff
+    from tests.test_form import PASSWORD
+
+    s = copy_run(sample_run, tmp_path / "data")
+    p = person_where(s, "true")
+    hub_cli(
+        ["user", "add", "carol", "--community", p["community_code"], "--password", PASSWORD], s.data
+    )
+    client = TestClient(create_app(s))
+    _login(client, "carol")
+    client.get("/", params={"q": p["name"]})
+    client.get(f"/residents/{p['person_id']}")
+    client.get("/template.xlsx")
+    mine = [e for e in entries(s.audit) if e["channel"] == "web" and e["user"] == "carol"]
+    # the landing page (a search with no text), the search, the resident, the template
+    assert len(mine) == 4 and all(p["person_id"] in e["persons"] for e in mine[1:])
+    doc = json.loads(hub_cli(["audit", "--resident", p["citizen_id"], "--json"], s.data).stdout)
+    assert {a["channel"] for a in doc["accesses"]} >= {"web"}
+
+    cookie = client.cookies.get("hub_session")  # what a thief would copy
+    client.post("/logout")
+    thief = TestClient(create_app(s))
+    thief.cookies.set("hub_session", cookie)
+    assert thief.get("/", follow_redirects=False).status_code == 303  # back to the login page
+
+    guesser = TestClient(create_app(s))
+    for _ in range(5):
+        assert (
+            guesser.post(
+                "/login", data={"username": "carol", "password": "wrong-guess"}
+            ).status_code
+            == 401
+        )
+    r = guesser.post("/login", data={"username": "carol", "password": PASSWORD})
+    assert r.status_code == 429 and "登录失败次数过多" in r.text
+
+    # an account from before argon2 logs in and is rehashed
+    import base64
+    import hashlib
+
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(PASSWORD.encode(), salt=salt, n=2**14, r=8, p=1)
+    old = f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    staff = load_staff(s.users)
+    staff["carol"] = dc_replace(staff["carol"], password_hash=old)
+    save_staff(s.users, staff)
+    fresh = TestClient(create_app(s))
+    _login(fresh, "carol")
+    assert load_staff(s.users)["carol"].password_hash.startswith("$argon2id$")
+    assert hash_password("x" * 12).startswith("$argon2id$")
+
+    secure = TestClient(create_app(dc_replace(s, public_url="https://hub.example.gov.cn")))
+    r = secure.post(
+        "/login", data={"username": "carol", "password": PASSWORD}, follow_redirects=False
+    )
+    assert "secure" in r.headers["set-cookie"].lower()

@@ -13,6 +13,7 @@ from hub.cli import bench as bench_cli
 from hub.cli import context as ctx
 from hub.cli import form as form_cli
 from hub.cli import reports as reports_cli
+from hub.cli import requests as requests_cli
 from hub.cli import review as review_cli
 from hub.cli import serve as serve_cli
 from hub.cli import share as share_cli
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(source_cli.app, name="source")
 app.add_typer(batch_cli.app, name="batch")
+app.add_typer(requests_cli.app, name="request")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(form_cli.app, name="form")

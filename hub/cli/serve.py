@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import re
 import sys
+from dataclasses import replace
 
 import typer
 
@@ -20,6 +21,9 @@ users = typer.Typer(
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址"),
     port: int = typer.Option(8000, "--port", help="端口"),
+    public_url: str = typer.Option(
+        "", "--public-url", help="工作人员访问的地址（https 时登录凭据只经加密连接发送）"
+    ),
 ) -> None:
     """启动社区一张表网页（工作人员登录后查找、填报本社区居民）。"""
     import uvicorn
@@ -27,6 +31,8 @@ def serve_command(
     from hub.web.app import create_app
 
     s = ctx.settings()
+    if public_url:
+        s = replace(s, public_url=public_url)
     ctx.registry(s)  # a broken registry is reported before the server starts
     s.ensure()
     ctx.console.print(f"社区一张表：http://{host}:{port}/ （Ctrl+C 停止）")

@@ -22,6 +22,7 @@ from hub.form.conflicts import Conflict, record
 from hub.form.consolidated import ConsolidatedForm, FormField
 from hub.form.pending import current_people
 from hub.form.prefill import PrefillError, cell_text
+from hub.form.scope import scope_issues
 from hub.form.submissions import Submission, append_new, read_all
 from hub.form.template_read import FilledTemplate, read_template
 from hub.form.validate import check_submissions
@@ -98,7 +99,7 @@ def import_template(
     planner = _Planner(out, registry, form, sheet.prefill.community, by, stored)
     planner.template = sheet.prefill.signature(settings.secret())
     planner.plan(sheet, {p["person_id"]: p for p in people})
-    _check(out, registry, form)
+    _check(out, registry, form, directory)
     _commit(out, settings, path, name)
     return out
 
@@ -256,13 +257,18 @@ class _Planner:
         return by_label.get(cell, cell)
 
 
-def _check(out: ImportResult, registry: Registry, form: ConsolidatedForm) -> None:
-    """The pipeline's rules on every submission; rows with an error are not submitted."""
+def _check(
+    out: ImportResult, registry: Registry, form: ConsolidatedForm, directory: Directory
+) -> None:
+    """The pipeline's rules and the community's lines on every submission; rows with an
+    error are not submitted."""
     labels = {f.name: f.label for f in form.fields}
     kept = []
     for sub, found in zip(
         out.submissions, check_submissions(registry, out.submissions), strict=True
     ):
+        new = sub.person_id is None
+        found += scope_issues(registry, directory, sub.community, sub.values, new)
         row = int((sub.origin or {}).get("row", 0))
         for i in found:
             out.issues.append(

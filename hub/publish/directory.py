@@ -108,6 +108,19 @@ class Directory:
         cols = ["person_id", "name", "citizen_id", "gender", "birth_date", "current_address"]
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
+    def locate(self, citizen_id: str) -> tuple[str, str | None] | None:
+        """(person id, community) of the resident with this ID number, in any community: for
+        the server's own checks only, never shown to staff of another community."""
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT person_id, community_code FROM person WHERE citizen_id = ? LIMIT 1",
+                [citizen_id.strip().upper()],
+            )
+            .fetchall()
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
     def person(self, community: str, person_id: str) -> dict[str, Any] | None:
         """The golden record, or None if there is none in this staff member's community."""
         cur = self._cursor()

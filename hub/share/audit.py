@@ -116,6 +116,8 @@ def answered_by_department(folder: Path, period_key: str) -> dict[str, int]:
     one a form that did not have to go down to the communities."""
     out: dict[str, int] = {}
     for e in entries(folder):
+        if e.get("channel") == "web":  # staff working their own community answer no request
+            continue
         if e["status"] == "ok" and str(e["at"]).startswith(period_key):
             out[e["department"]] = out.get(e["department"], 0) + 1
     return out

@@ -7,10 +7,8 @@ staff member from a signed cookie and only ever looks up residents of their comm
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -19,12 +17,14 @@ from hub.form.consolidated import derive_form
 from hub.publish.directory import Directory
 from hub.registry.loader import load_registry
 from hub.settings import Settings
-from hub.web.accounts import authenticate
 from hub.web.api import DESCRIPTION, TITLE, build_api
-from hub.web.context import COOKIE, WebContext
+from hub.web.context import WebContext
 from hub.web.errors import install_error_handlers
+from hub.web.login import register_login
 from hub.web.pages import register_pages
+from hub.web.request_pages import register_requests
 from hub.web.session import Signer
+from hub.web.throttle import Throttle
 from hub.web.uploads import register_uploads
 
 HERE = Path(__file__).parent
@@ -37,8 +37,9 @@ def create_app(settings: Settings) -> FastAPI:
         registry,
         derive_form(registry),
         Directory(settings.published),
-        Signer(settings.secret()),
+        Signer(settings.secret(), settings.data / "sessions_revoked.jsonl"),
         Jinja2Templates(directory=HERE / "templates"),
+        Throttle(),
     )
     app = FastAPI(
         title=TITLE,
@@ -52,28 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_error_handlers(app, ctx)
 
-    @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request) -> Response:
-        return ctx.templates.TemplateResponse(request, "login.html", {"error": None})
-
-    @app.post("/login")
-    def login(
-        request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]
-    ) -> Response:
-        user = authenticate(settings.users, username.strip(), password)
-        if user is None:
-            return ctx.templates.TemplateResponse(
-                request, "login.html", {"error": "用户名或密码不正确"}, status_code=401
-            )
-        resp = RedirectResponse("/", status_code=303)
-        resp.set_cookie(COOKIE, ctx.signer.issue(user.username), httponly=True, samesite="strict")
-        return resp
-
-    @app.post("/logout")
-    def logout() -> Response:
-        resp = RedirectResponse("/login", status_code=303)
-        resp.delete_cookie(COOKIE)
-        return resp
+    register_login(app, ctx)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -81,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     register_pages(app, ctx)
     register_uploads(app, ctx)
+    register_requests(app, ctx)
     for route in app.routes:  # the OpenAPI description is the departments' API only
         if isinstance(route, APIRoute):
             route.include_in_schema = False

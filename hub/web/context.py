@@ -14,8 +14,10 @@ from hub.form.consolidated import ConsolidatedForm
 from hub.publish.directory import Directory
 from hub.registry.loader import Registry
 from hub.settings import Settings
+from hub.share.audit import Access, record
 from hub.web.accounts import Staff, load_staff
 from hub.web.session import Signer
+from hub.web.throttle import Throttle
 
 COOKIE = "hub_session"
 
@@ -28,6 +30,7 @@ class WebContext:
     directory: Directory
     signer: Signer
     templates: Jinja2Templates
+    throttle: Throttle
 
     def community_name(self, code: str) -> str:
         return next((c.name for c in self.registry.orgs.communities if c.code == code), code)
@@ -61,6 +64,25 @@ def check_csrf(request: Request, token: str | None) -> None:
     ctx: WebContext = request.app.state.ctx
     if not ctx.signer.csrf_ok(request.cookies.get(COOKIE, ""), token):
         raise HTTPException(403, "页面已过期，请刷新后重试")
+
+
+def log_read(
+    ctx: WebContext, caller: Caller, what: str, persons: list[str], fields: list[str]
+) -> None:
+    """Staff reads are logged like department reads: who, which residents, which fields."""
+    staff = caller.staff
+    access = Access(
+        channel="web",
+        user=staff.username,
+        department=f"社区工作人员（{ctx.community_name(staff.community)}）",
+        tables=["person"],
+        fields=fields,
+        rows=len(persons),
+        filter=what,
+        purpose="社区一张表：查找、填报本社区居民",
+        persons=persons,
+    )
+    record(ctx.settings.audit, access)
 
 
 def page(request: Request, name: str, caller: Caller, status: int = 200, **values: Any) -> Response:

@@ -12,11 +12,12 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from hub.form.pending import overlay, pending
+from hub.form.scope import registered_elsewhere, scope_issues
 from hub.form.submissions import Submission, append_new, find
 from hub.form.validate import FieldIssue, blocking, check_entry
 from hub.form.values import choices, form_values, held_fields, locked, to_submit
 from hub.publish.directory import SEARCH_LIMIT
-from hub.web.context import Caller, StaffDep, WebContext, check_csrf, page
+from hub.web.context import Caller, StaffDep, WebContext, check_csrf, log_read, page
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 
@@ -25,6 +26,8 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/", response_class=HTMLResponse)
     def search(request: Request, caller: StaffDep, q: str = "") -> Response:
         found = ctx.directory.search(caller.staff.community, q)
+        shown = ["name", "citizen_id", "birth_date", "current_address"]
+        log_read(ctx, caller, f"查找「{q}」", [p["person_id"] for p in found], shown)
         return page(request, "search.html", caller, q=q, found=found, limit=SEARCH_LIMIT)
 
     @app.get("/residents/new", response_class=HTMLResponse)
@@ -90,6 +93,7 @@ def _resident(ctx: WebContext, caller: Caller, person_id: str) -> _Resident:
     if person is None:  # not found and not theirs look the same: nothing to learn by probing
         raise HTTPException(404, "没有找到该居民（或不属于本社区）")
     golden = form_values(ctx.form, person)
+    log_read(ctx, caller, f"打开居民 {person_id}", [person_id], [f.name for f in ctx.form.fields])
     origins = ctx.directory.origins(person_id)
     held = held_fields(ctx.form, {k: o.source for k, o in origins.items()})
     fixed = {f.name for f in ctx.form.fields if locked(f, golden, held)}
@@ -123,9 +127,12 @@ async def _submit(
         note = "没有修改，无需提交。" + note
         return _form_page(request, ctx, caller, person_id, who, shown, [], note=note)
     issues = check_entry(ctx.registry, {k: v for k, v in entry.values.items() if v})
+    new = person_id is None
+    issues += scope_issues(ctx.registry, ctx.directory, caller.staff.community, entry.values, new)
     if blocking(issues):
+        move_in = registered_elsewhere(issues)
         return _form_page(
-            request, ctx, caller, person_id, who, shown, issues, status=422, note=note
+            request, ctx, caller, person_id, who, shown, issues, "", 422, note, move_in
         )
     sub = Submission(caller.staff.username, caller.staff.community, entry.values, person_id, key)
     sub.changed = entry.changed
@@ -164,6 +171,7 @@ def _form_page(
     saved: str = "",
     status: int = 200,
     note: str = "",
+    move_in: bool = False,
 ) -> Response:
     origins = ctx.directory.origins(person_id) if person_id else {}
     waiting = {k for s in who.pending for k in (s.changed or [])}
@@ -202,4 +210,6 @@ def _form_page(
         pending=len(who.pending),
         key=uuid.uuid4().hex,
         errors=len(blocking(issues)),
+        move_in=move_in,
+        shown=shown,
     )
