@@ -475,3 +475,82 @@ def test_staff_reads_are_logged_logout_ends_the_session_and_guessing_is_slowed(
         "/login", data={"username": "carol", "password": PASSWORD}, follow_redirects=False
     )
     assert "secure" in r.headers["set-cookie"].lower()
+
+
+# counties under one prefecture, and in the whole country (GB/T 2260), at most
+_COUNTIES_PER_CITY, _COUNTIES = 30, 3200
+_DAYS = 100 * 365  # birth dates a 100-year span allows
+
+
+def id_candidates(
+    shown: str | None, birth_known: bool, gender_known: bool, tail_from_cert: str = ""
+) -> float:
+    """How many real ID numbers fit what a grant shows: a masked ID's visible digits, a
+    granted birth date (digits 7–14) and sex (digit 17's parity), and the ID digits a masked
+    certificate number (ID + type + level) lets through at its end."""
+    digits = list((shown or "*" * 18).ljust(18, "*")[:18])
+    if len(tail_from_cert) >= 4:  # cert = 18-digit ID + type + level: its last 4 hold ID 17–18
+        for i, ch in zip((16, 17), tail_from_cert[-4:-2], strict=True):
+            digits[i] = ch if ch != "*" else digits[i]
+    known = [c != "*" for c in digits]
+    area = sum(known[:6])
+    n = 1.0 if area == 6 else _COUNTIES_PER_CITY if area >= 4 else _COUNTIES
+    n *= 1 if birth_known or all(known[6:14]) else _DAYS
+    n *= 10 ** sum(not k for k in known[14:16])
+    n *= 1 if known[16] else 5 if gender_known else 10
+    return n / 11 if known[17] else n  # a visible check digit rules out 10 in 11
+
+
+def test_masks_cannot_be_undone_from_the_rest_of_the_grant(sample_run: Run, registry):
+    """9. Every masked value of every grant leaves at least 1,000 candidates, given the
+    grant's other fields and every public area code."""
+    import duckdb
+
+    from hub.publish.snapshot import dataset_path
+    from hub.share.tables import masked, shared_dataset
+
+    assert id_candidates("3301**********1234", True, True) < 1000  # the old mask fails it
+    checked = 0
+    for share in registry.shares.values():
+        if not share.active(__import__("datetime").date.today()):
+            continue
+        path = dataset_path(sample_run.data / "published", shared_dataset(share))
+        with duckdb.connect() as con:
+            res = con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+            cols = [d[0] for d in res.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in res.fetchall()]
+        hidden = [f for f in share.fields if masked(share, registry.fields[f])]
+        for row in rows:
+            for name in hidden:
+                f, value = registry.fields[name], row[name]
+                if value is None:
+                    continue
+                if f.normalize == "cn_id":
+                    cert = next(
+                        (
+                            str(row[c])
+                            for c in hidden
+                            if registry.fields[c].normalize == "cert_no" and row[c]
+                        ),
+                        "",
+                    )
+                    n = id_candidates(
+                        str(value),
+                        row.get("birth_date") is not None,
+                        row.get("gender") is not None,
+                        cert,
+                    )
+                elif f.normalize == "cert_no":  # the ID inside it, plus type and level
+                    n = id_candidates(
+                        str(value)[:18],
+                        row.get("birth_date") is not None,
+                        row.get("gender") is not None,
+                        str(value),
+                    )
+                elif not str(value).strip("*"):  # nothing shown: nothing to narrow from
+                    n = float("inf")
+                else:
+                    n = 10 ** str(value).count("*")
+                assert n >= 1000, (share.name, name, value, n)
+                checked += 1
+    assert checked > 100

@@ -40,7 +40,7 @@ def _column(registry: Registry, share: Share, name: str) -> dict[str, Any]:
         "label": f.label,
         "type": f.type,
         "masked": hidden,
-        "mask": mask_text(f) if hidden else "",
+        "mask": mask_text(f, share) if hidden else "",
         "codelist": None,
         "label_column": None,
     }

@@ -30,12 +30,22 @@ def masked(share: Share, f: Field) -> bool:
     return f.sensitivity == "sensitive" and f.name not in share.unmasked
 
 
-def mask_sql(f: Field, column: str) -> str:
+def keep(f: Field, share: Share) -> tuple[int, int]:
+    """Characters a mask keeps at each end, designed against what else the grant shows: an ID
+    number's digits are its area, birth date and sex, so beside a granted birth date its kept
+    ends would leave only a few candidates — there it keeps nothing (person_id identifies the
+    row)."""
+    if f.normalize == "cn_id" and "birth_date" in share.fields:
+        return (0, 0)
+    return _KEEP.get(f.normalize or "", (0, 4))
+
+
+def mask_sql(f: Field, column: str, share: Share) -> str:
     """The masked text of a value: its ends kept, the middle starred (numbers fully)."""
     v = f"CAST({column} AS VARCHAR)"
     if f.type in ("integer", "decimal"):
         return f"CASE WHEN {column} IS NULL THEN NULL ELSE '***' END"
-    head, tail = _KEEP.get(f.normalize or "", (0, 4))
+    head, tail = keep(f, share)
     return (
         f"CASE WHEN {column} IS NULL THEN NULL "
         f"WHEN length({v}) <= {head + tail} THEN repeat('*', length({v})) "
@@ -43,13 +53,15 @@ def mask_sql(f: Field, column: str) -> str:
     )
 
 
-def mask_text(f: Field) -> str:
+def mask_text(f: Field, share: Share) -> str:
     """How `mask_sql` hides a value, in words (for the grant's description)."""
     if f.type in ("integer", "decimal"):
         return "整体隐藏（显示为 ***）"
     if f.type in ("code", "boolean"):
         return "整体隐藏（代码全部显示为 *）"
-    head, tail = _KEEP.get(f.normalize or "", (0, 4))
+    head, tail = keep(f, share)
+    if not head and not tail:
+        return "整体隐藏（全部为 *；本授权含出生日期，号码露出的位数会让人推算出全号）"
     kept = f"前 {head} 位和后 {tail} 位" if head else f"后 {tail} 位"
     return f"打码：只显示{kept}，其余为 *"
 
@@ -58,7 +70,7 @@ def share_sql(share: Share, registry: Registry, as_of: date) -> str:
     cols = [f"p.{KEY}"]
     for name in share.fields:
         f = registry.fields[name]
-        expr = mask_sql(f, f"p.{q(name)}") if masked(share, f) else f"p.{q(name)}"
+        expr = mask_sql(f, f"p.{q(name)}", share) if masked(share, f) else f"p.{q(name)}"
         cols.append(f"{expr} AS {q(name)}")
     where = [population_sql(share.rows.population, registry, as_of)]
     if share.rows.jurisdiction:
