@@ -9,6 +9,7 @@ import json
 import re
 import stat
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
@@ -18,6 +19,7 @@ from hub.settings import Settings
 from hub.web.app import create_app
 from tests.conftest import Run, hub_cli
 from tests.test_form import copy_run, person_where
+from tests.test_shares import dept_token
 
 FORMULAS = ['=HYPERLINK("http://evil.example","点我")', "@SUM(1+1)", "+cmd|' /C calc'!A0"]
 
@@ -51,8 +53,8 @@ def test_csv_outputs_defuse_formula_prefixes(sample_run: Run, tmp_path: Path):
     out = hub_cli(
         [
             "query",
-            "--as",
-            "民政局",
+            "--token",
+            dept_token(s, "民政局"),
             "--purpose",
             "测试",
             "--format",
@@ -554,3 +556,85 @@ def test_masks_cannot_be_undone_from_the_rest_of_the_grant(sample_run: Run, regi
                 assert n >= 1000, (share.name, name, value, n)
                 checked += 1
     assert checked > 100
+
+
+def test_queries_are_logged_truthfully_bounded_and_authenticated(
+    sample_run: Run, tmp_path: Path, registry
+):
+    """10–14: a scalar subquery reads everyone and is logged so; a catalog-named CTE is refused;
+    runaway queries are cancelled; a person lookup logs alike whether or not they exist; the
+    CLI runs under a department token and logs its holder."""
+    import shutil
+
+    import yaml
+
+    from hub.share.audit import entries
+    from tests.conftest import SCHEMAS
+
+    s = copy_run(sample_run, tmp_path / "data")
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    limits = yaml.safe_load((schemas / "limits.yaml").read_text(encoding="utf-8"))
+    (schemas / "limits.yaml").write_text(
+        yaml.safe_dump(limits | {"query_seconds": 3, "query_memory_mb": 256}), encoding="utf-8"
+    )
+    token = dept_token(s, "民政局")
+
+    def q(sql: str) -> Any:
+        return hub_cli(
+            ["query", "--token", token, "--purpose", "攻击测试", "--format", "json", sql],
+            s.data,
+            schemas,
+            check=False,
+        )
+
+    one = q("SELECT person_id FROM minzheng_dibao_check LIMIT 1")
+    pid = json.loads(one.stdout)[0]["person_id"]
+    leak = q(
+        "SELECT (SELECT string_agg(name || ':' || phone, ',') FROM minzheng_dibao_check) "
+        f"AS everyone FROM minzheng_dibao_check WHERE person_id = '{pid}'"
+    )
+    assert leak.returncode == 0
+    last = list(entries(s.audit))[-1]
+    everyone = {
+        r["person_id"] for r in json.loads(q("SELECT person_id FROM minzheng_dibao_check").stdout)
+    }
+    assert set(last["persons"]) >= everyone - {None} and len(last["persons"]) > 1
+
+    cte = q("WITH pg_settings AS (SELECT 1 AS x) SELECT * FROM pg_settings")
+    assert cte.returncode == 2 and "系统目录" in cte.stderr
+    inner = q(
+        "SELECT * FROM (WITH pg_settings AS (SELECT 1 AS x) SELECT * FROM pg_settings) a, "
+        "pg_settings b"
+    )
+    assert inner.returncode == 2 and "系统目录" in inner.stderr
+
+    loop = q("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT max(n) FROM r")
+    assert loop.returncode == 2 and ("秒，已中止" in loop.stderr or "内存" in loop.stderr)
+    cross = q(
+        "SELECT count(DISTINCT a.name || b.name || c.name || d.name || e.name || f.name) "
+        "FROM minzheng_dibao_check a, minzheng_dibao_check b, "
+        "minzheng_dibao_check c, minzheng_dibao_check d, minzheng_dibao_check e, "
+        "minzheng_dibao_check f"
+    )
+    assert cross.returncode == 2 and ("已中止" in cross.stderr)
+
+    bare = hub_cli(
+        ["query", "--as", "民政局", "--purpose", "x", "SELECT 1 FROM minzheng_dibao_check"],
+        s.data,
+        check=False,
+    )
+    assert bare.returncode == 2 and "部门令牌" in bare.stderr
+    assert list(entries(s.audit))[-1]["user"] != "root"
+    assert all(e["user"].startswith("token:") for e in entries(s.audit) if e["channel"] == "cli")
+
+    client = TestClient(create_app(s))
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": quote("核查")}
+    before = len(list(entries(s.audit)))
+    inside = person_where(s, "assistance_type = '01'")
+    assert client.get(f"/api/v1/persons/{inside['citizen_id']}", headers=headers).status_code == 200
+    middle = len(list(entries(s.audit)))
+    r = client.get("/api/v1/persons/110101190001010013", headers=headers)  # nobody here
+    assert r.status_code == 404
+    after = len(list(entries(s.audit)))
+    assert after - middle == middle - before > 0  # the same log entries either way

@@ -46,9 +46,21 @@ def query(
     check: bool = True,
     schemas: Path = SCHEMAS,
 ):
-    args = ["query", "--as", dept, "--format", "json", sql]
+    args = ["query", "--token", dept_token(s, dept), "--format", "json", sql]
     args += ["--purpose", purpose] if purpose else []
     return hub_cli(args, s.data, schemas, check=check)
+
+
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
+def dept_token(s: Settings, dept: str) -> str:
+    """A department token of this district (data queries run under one, as the API's do)."""
+    key = (str(s.data), dept)
+    if key not in _TOKENS:
+        out = hub_cli(["token", "create", "--department", dept, "--name", "测试"], s.data)
+        _TOKENS[key] = out.stdout.strip()
+    return _TOKENS[key]
 
 
 def expected_scope(registry: Registry, name: str, people: list[dict[str, Any]]) -> set[str]:
@@ -130,8 +142,10 @@ def test_purpose_refused_expired_and_unshared(district: Settings, tmp_path: Path
     assert proc.returncode != 0 and "须说明查询用途" in proc.stderr
     proc = query(district, "人力资源和社会保障局", "SELECT * FROM renshe_bank_refused", check=False)
     assert "不予共享" in proc.stderr
-    proc = query(district, "教育局", "SELECT 1", check=False)
-    assert "没有任何共享授权" in proc.stderr
+    proc = hub_cli(
+        ["token", "create", "--department", "教育局", "--name", "t"], district.data, check=False
+    )  # a department with no grant gets no token to query with
+    assert proc.returncode == 2 and "没有任何共享授权" in proc.stderr
     schemas = tmp_path / "schemas"
     shutil.copytree(SCHEMAS, schemas)
     path = schemas / "shares" / "canlian_disabled.yaml"
@@ -320,8 +334,8 @@ def test_analyst_sees_row_scope_labels_and_masking(
     proc = hub_cli(
         [
             "query",
-            "--as",
-            "民政局",
+            "--token",
+            dept_token(district, "民政局"),
             "--purpose",
             "口径",
             "--labels",

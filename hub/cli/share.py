@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import io
+import os
 import sys
 from collections import Counter
 from datetime import date
@@ -23,7 +23,7 @@ from hub.share.describe import describe_grant
 from hub.share.guard import QueryRefused
 from hub.share.query import QueryFailed, granted_tables, run_query
 from hub.share.residents import person_id_of
-from hub.share.tokens import create_token, load_tokens, revoke_token
+from hub.share.tokens import Token, check_token, create_token, load_tokens, revoke_token
 
 tokens = typer.Typer(help="部门接口令牌（只保存哈希，可吊销）。", no_args_is_help=True)
 
@@ -32,13 +32,18 @@ def query_command(
     sql: str | None = typer.Argument(
         None, metavar="SQL语句", help="一条只读 SELECT 语句（不写则列出本部门可查询的表）"
     ),
-    department: str = typer.Option(..., "--as", help="以哪个部门的授权查询"),
+    department: str | None = typer.Option(
+        None, "--as", help="部门（查看授权时用；查询数据时由令牌决定）"
+    ),
+    token_text: str | None = typer.Option(
+        None, "--token", help="部门令牌（查询数据须用；也可设环境变量 HUB_TOKEN）"
+    ),
     purpose: str = typer.Option("", "--purpose", help="查询用途（必填，记入访问日志）"),
     fmt: str = typer.Option("table", "--format", help="table | csv | json | parquet"),
     out: str | None = typer.Option(
         None, "--out", help="parquet 的输出文件（其他格式默认输出到屏幕）"
     ),
-    user: str | None = typer.Option(None, "--user", help="查询人（默认：当前系统用户）"),
+    user: str | None = typer.Option(None, "--user", help="查询人姓名（与令牌持有者一并记入日志）"),
     describe: str | None = typer.Option(
         None, "--describe", help="说明一个授权表：字段、中文名、打码、行范围、代码表"
     ),
@@ -53,18 +58,40 @@ def query_command(
         ctx.fail("parquet 格式须用 --out 指定输出文件")
     s = ctx.settings()
     reg = ctx.registry(s)
+    token = _token(s, token_text or os.environ.get("HUB_TOKEN"), department, sql is not None)
+    dept = token.department if token else department
+    if dept is None:
+        ctx.fail("请用 --as 指定部门，或用 --token 提供部门令牌")
     if describe is not None or sql is None:
-        _describe(reg, department, describe, fmt == "json")
+        _describe(reg, dept, describe, fmt == "json")
         return
+    if token is None:  # _token has already refused a data query without one
+        return
+    holder = f"token:{token.id}（{token.name}）" + (f"，{user}" if user else "")
     try:
-        result = run_query(
-            s, reg, department, sql, purpose, user or getpass.getuser(), labels=labels
-        )
+        result = run_query(s, reg, dept, sql, purpose, holder, labels=labels)
     except QueryFailed as exc:
         ctx.fail(f"查询出错：{exc}")
     except QueryRefused as exc:
         ctx.fail(f"查询被拒绝：{exc}")
     _print_table(result.table, fmt, out)
+
+
+def _token(s: Settings, text: str | None, department: str | None, reading: bool) -> Token | None:
+    """The department token a data query runs under (the API's check, the same log holder)."""
+    if not text:
+        if reading:
+            ctx.fail(
+                "查询数据须用部门令牌：hub token create --department 部门 --name 用途 创建后，"
+                "用 --token 或环境变量 HUB_TOKEN 提供"
+            )
+        return None
+    token, why = check_token(s.tokens, text)
+    if token is None:
+        ctx.fail(f"令牌无效：{why}")
+    if department and department != token.department:
+        ctx.fail(f"令牌属于{token.department}，不能以{department}的身份查询")
+    return token
 
 
 def _describe(reg: Registry, department: str, name: str | None, as_json: bool) -> None:

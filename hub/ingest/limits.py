@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.registry.config import FileLimits
+from hub.registry.config import Limits
 
 _MB = 1024 * 1024
 _DIM = re.compile(rb'<(?:\w+:)?dimension ref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
@@ -21,7 +21,7 @@ class LimitExceeded(ValueError):
     """The file is past a limit; the message says which and by how much."""
 
 
-def precheck(path: Path, data: bytes | None, limits: FileLimits) -> None:
+def precheck(path: Path, data: bytes | None, limits: Limits) -> None:
     """Refuse what must not be read at all: empty, too large, too wide, unpacking too big."""
     size = len(data) if data is not None else path.stat().st_size
     if size == 0 or (data is not None and not data.strip()):
@@ -34,7 +34,7 @@ def precheck(path: Path, data: bytes | None, limits: FileLimits) -> None:
         _check_csv_head(data, limits)
 
 
-def _check_workbook(path: Path, limits: FileLimits) -> None:
+def _check_workbook(path: Path, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             sheets = [i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
@@ -52,7 +52,7 @@ def _check_workbook(path: Path, limits: FileLimits) -> None:
         raise LimitExceeded("Excel 文件不完整或已损坏（无法解压）：请重新导出后再发送") from None
 
 
-def _check_csv_head(data: bytes, limits: FileLimits) -> None:
+def _check_csv_head(data: bytes, limits: Limits) -> None:
     head = data[:65536]
     first = head.split(b"\n", 1)[0]
     delim = b"\t" if first.count(b"\t") > first.count(b",") else b","
@@ -66,7 +66,7 @@ def _check_csv_head(data: bytes, limits: FileLimits) -> None:
         raise LimitExceeded(f"第 {line} 行含有空字符（NUL）：文件可能已损坏或不是文本文件")
 
 
-def _check_shape(rows: int, columns: int, limits: FileLimits) -> None:
+def _check_shape(rows: int, columns: int, limits: Limits) -> None:
     if columns > limits.columns:
         raise LimitExceeded(f"表有 {columns} 列，超过上限 {limits.columns} 列：不像部门导出的表")
     if rows > limits.rows + 50:  # title and header rows above the data
@@ -75,7 +75,7 @@ def _check_shape(rows: int, columns: int, limits: FileLimits) -> None:
         raise LimitExceeded(f"表有 {rows * columns} 个单元格，超过上限 {limits.cells} 个")
 
 
-def check_table(table: pa.Table, headers: list[str], rows: pa.Array, limits: FileLimits) -> None:
+def check_table(table: pa.Table, headers: list[str], rows: pa.Array, limits: Limits) -> None:
     """After reading: the row count, the cell count, and no cell past its length limit."""
     _check_shape(table.num_rows, len(headers), limits)
     for h in headers:

@@ -13,7 +13,7 @@ from hub.ingest.csv_grid import read_csv_grid
 from hub.ingest.grid import Grid, read_xlsx_grid
 from hub.ingest.header import Layout, find_layout
 from hub.ingest.limits import LimitExceeded, check_table, explain, precheck
-from hub.registry.config import FileLimits
+from hub.registry.config import Limits
 from hub.registry.models import HeaderSpec
 
 SOURCE_ROW = "_source_row"
@@ -56,7 +56,7 @@ def read_file(
     sheet: str | int | None = None,
     header: HeaderSpec | None = None,
     expected: list[str] | None = None,
-    limits: FileLimits | None = None,
+    limits: Limits | None = None,
 ) -> FileTable:
     """Read `path` as ingestion does: encoding, sheet, header rows and footers handled.
 
@@ -70,7 +70,7 @@ def read_file(
         2
     """
     kind = file_format(path, fmt)
-    limits = limits or FileLimits()
+    limits = limits or Limits()
     if kind == "csv" and data is None:
         data = path.read_bytes()
     try:

@@ -20,9 +20,10 @@ class MappingConfig(Strict):
     surnames: str = ""
 
 
-class FileLimits(Strict):
-    """What one incoming file may be (schemas/limits.yaml). A file past a limit is set aside
-    with the reason before its rows are read, so it cannot stall or exhaust a run."""
+class Limits(Strict):
+    """What one incoming file, and one department query, may be (schemas/limits.yaml). A file
+    past a limit is set aside with the reason before its rows are read, so it cannot stall or
+    exhaust a run; a query past its time or memory is cancelled."""
 
     file_mb: float = PydField(default=200, gt=0)  # on disk
     columns: int = PydField(default=500, ge=1)
@@ -32,6 +33,8 @@ class FileLimits(Strict):
     cell_chars: int = PydField(default=32_767, ge=100)  # Excel's own limit for one cell
     # a full roster's new batch with fewer rows than this share of its last one is held
     roster_min_share: float = PydField(default=0.5, gt=0, le=1)
+    query_seconds: float = PydField(default=30, gt=0)
+    query_memory_mb: int = PydField(default=1024, ge=64)
 
 
 class Thresholds(Strict):

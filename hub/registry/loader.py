@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from hub.registry.config import FileLimits, LinkageConfig, MappingConfig
+from hub.registry.config import Limits, LinkageConfig, MappingConfig
 from hub.registry.errors import RegistryError
 from hub.registry.formsource import FORM_SOURCE, form_source
 from hub.registry.models import CodeList, Field, Source
@@ -33,7 +33,7 @@ class Registry:
     linkage: LinkageConfig
     reports: dict[str, Report]
     shares: dict[str, Share] = dataclasses.field(default_factory=dict)
-    limits: FileLimits = dataclasses.field(default_factory=FileLimits)
+    limits: Limits = dataclasses.field(default_factory=Limits)
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -61,9 +61,7 @@ def load_registry(root: Path) -> Registry:
     linkage = _model(LinkageConfig, _read(root / "linkage.yaml"), root / "linkage.yaml", "")
     limits_path = root / "limits.yaml"  # optional: the defaults suit a district
     limits = (
-        _model(FileLimits, _read(limits_path), limits_path, "")
-        if limits_path.exists()
-        else FileLimits()
+        _model(Limits, _read(limits_path), limits_path, "") if limits_path.exists() else Limits()
     )
     reports = load_reports(root / "reports", fields, codelists)
     shares = load_shares(root / "shares", fields, codelists, orgs)

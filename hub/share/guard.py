@@ -14,6 +14,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.scope import traverse_scope
 
 # statements by their first word, with why they are refused
 _VERBS = {
@@ -53,6 +54,15 @@ _FUNCS = {
 }
 
 
+_CATALOG_PREFIXES = ("pg_", "duckdb_", "sqlite_")
+_CATALOG_NAMES = {"information_schema", "sys", "temp", "main", "system"}
+
+
+def _is_catalog(name: str) -> bool:
+    low = name.lower()
+    return low.startswith(_CATALOG_PREFIXES) or low in _CATALOG_NAMES
+
+
 # sqlglot warns on statements it cannot parse fully; refusing them is this module's job
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -86,9 +96,8 @@ def check_query(sql: str, tables: Mapping[str, list[str]], fields: Mapping[str, 
     (tree,) = statements
     if not isinstance(tree, exp.Query):
         raise QueryRefused(f"只允许 SELECT 查询（收到 {tree.key.upper()}）")
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     _check_functions(tree)
-    used = _check_tables(tree, tables, ctes)
+    used = _check_tables(tree, tables)
     _check_columns(tree, {c for t in used for c in tables[t]}, fields)
     return tree
 
@@ -106,8 +115,17 @@ def _syntax_error(exc: Exception) -> str:
 
 
 def referenced_tables(tree: Any) -> list[str]:
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-    return sorted({t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes})
+    return sorted({t.name for t in _real_tables(tree)})
+
+
+def _real_tables(tree: Any) -> list[exp.Table]:
+    """The tables the query reads, its names resolved scope by scope (a CTE's name shadows a
+    table only where that CTE is visible)."""
+    try:
+        scopes = traverse_scope(tree)
+    except Exception:  # sqlglot cannot resolve it: nothing reads what cannot be checked
+        raise QueryRefused("查询的结构无法确认读取了哪些表：请写成更简单的形式") from None
+    return [s for scope in scopes for s in scope.sources.values() if isinstance(s, exp.Table)]
 
 
 def _check_functions(tree: Any) -> None:
@@ -117,15 +135,19 @@ def _check_functions(tree: Any) -> None:
             raise QueryRefused(f"不允许使用函数 {name}（不能读取文件、设置或数据库目录）")
 
 
-def _check_tables(tree: Any, tables: Mapping[str, list[str]], ctes: set[str]) -> set[str]:
-    used = set()
+def _check_tables(tree: Any, tables: Mapping[str, list[str]]) -> set[str]:
+    for cte in tree.find_all(exp.CTE):  # a CTE may not pose as the catalog, in any scope
+        if _is_catalog(cte.alias_or_name):
+            raise QueryRefused(f"不允许使用系统目录的名称：{cte.alias_or_name}")
     for t in tree.find_all(exp.Table):
         if not t.name:
             raise QueryRefused("不允许在 FROM 中使用表函数")
         if t.args.get("db") or t.args.get("catalog"):
             raise QueryRefused(f"不允许指定库或模式：{t.sql(dialect='duckdb')}")
-        if t.name in ctes:
-            continue
+        if _is_catalog(t.name):
+            raise QueryRefused(f"不允许读取系统目录：{t.name}")
+    used = set()
+    for t in _real_tables(tree):
         if "/" in t.name or "." in t.name or "\\" in t.name:
             raise QueryRefused(f"不允许直接读取文件：{t.name}")
         if t.name not in tables:

@@ -9,6 +9,7 @@ guard could not read a file, attach a database or change a setting.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -70,9 +71,29 @@ def open_tables(
     for name in names:
         path = dataset_path(settings.published, shared_dataset(registry.shares[name]), current)
         con.execute(f"CREATE TABLE {q(name)} AS SELECT * FROM read_parquet({lit(str(path))})")
+    con.execute(f"SET memory_limit = '{int(registry.limits.query_memory_mb)}MB'")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+MAX_SQL, MAX_PURPOSE = 20_000, 200
+
+
+def bounded(con: duckdb.DuckDBPyConnection, sql: str, seconds: float) -> pa.Table:
+    """Run `sql`, cancelled past `seconds` (memory is capped on the connection)."""
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.start()
+    try:
+        return con.sql(sql).to_arrow_table()
+    except duckdb.InterruptException:
+        raise QueryFailed(
+            f"查询超过 {seconds:g} 秒，已中止：请缩小范围（加条件、少连接）后再试"
+        ) from None
+    except duckdb.OutOfMemoryException:
+        raise QueryFailed("查询需要的内存超过上限，已中止：请缩小范围后再试") from None
+    finally:
+        timer.cancel()
 
 
 def run_query(
@@ -93,6 +114,9 @@ def run_query(
     try:
         if not purpose.strip():
             raise QueryRefused("须说明查询用途（--purpose 或 X-Purpose）")
+        if len(purpose) > MAX_PURPOSE or len(sql) > MAX_SQL:
+            access.purpose, access.filter = purpose[:MAX_PURPOSE], sql[:MAX_SQL]
+            raise QueryRefused(f"用途最长 {MAX_PURPOSE} 字、查询语句最长 {MAX_SQL} 字")
         tables = granted_tables(registry, department, today)
         try:
             tree = check_query(sql, tables, {f.name: f.label for f in registry.fields.values()})
@@ -104,11 +128,12 @@ def run_query(
             raise
         access.tables = referenced_tables(tree)
         with open_tables(settings, access.tables, registry) as con:
+            seconds = registry.limits.query_seconds
             try:
-                table = con.sql(sql).to_arrow_table()
+                table = bounded(con, sql, seconds)
             except duckdb.Error as exc:
                 raise QueryFailed(engine_error(exc, tables, access.tables)) from exc
-            persons = _persons_read(con, tree, access.tables)
+            persons = _persons_read(con, tree, access.tables, seconds)
     except QueryRefused as exc:
         failed = isinstance(exc, QueryFailed)
         access.status, access.reason = ("error" if failed else "refused"), str(exc)
@@ -170,15 +195,17 @@ def referenced_tables_loose(sql: str) -> list[str]:
         return []
 
 
-def _persons_read(con: duckdb.DuckDBPyConnection, tree: exp.Query, tables: list[str]) -> list[str]:
+def _persons_read(
+    con: duckdb.DuckDBPyConnection, tree: exp.Query, tables: list[str], seconds: float
+) -> list[str]:
     """The residents whose rows the query read: those passing its FROM and WHERE (before any
     grouping, so an aggregate counts everyone it summed). For a query too complex to narrow
     down, everyone in the tables it touched: the log over-reports rather than misses."""
     narrowed = _narrow(tree)
     if narrowed is not None:
         try:
-            return [r[0] for r in con.execute(narrowed).fetchall()]
-        except duckdb.Error:
+            return [str(p) for p in bounded(con, narrowed, seconds).column(0).to_pylist()]
+        except (duckdb.Error, QueryFailed):
             pass
     union = " UNION ".join(f"SELECT {KEY} FROM {q(t)}" for t in tables)
     return (
@@ -189,7 +216,11 @@ def _persons_read(con: duckdb.DuckDBPyConnection, tree: exp.Query, tables: list[
 
 
 def _narrow(tree: exp.Query) -> str | None:
+    """The query cut down to the residents its FROM and WHERE keep, when that is all it
+    reads; None where any other part reads rows (a join, a CTE, a subquery anywhere)."""
     if not isinstance(tree, exp.Select) or tree.args.get("joins") or tree.args.get("with"):
+        return None
+    if any(s is not tree for s in tree.find_all(exp.Select)):  # subqueries read rows too
         return None
     source = tree.args.get("from") or tree.args.get("from_")
     if source is None or not isinstance(source.this, exp.Table):

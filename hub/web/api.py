@@ -172,12 +172,14 @@ def build_api() -> APIRouter:
         pid = person_id_of(ctx.settings, citizen_id)
         tables = granted_tables(ctx.registry, token.department, date.today())
         found: dict[str, Any] = {}
-        if pid is not None:
-            for name in tables:
-                sql = f"SELECT * FROM {q(name)} WHERE {KEY} = {lit(pid)}"
-                rows = _run(request, token, sql, purpose, labels).table.to_pylist()
-                if rows:
-                    found[name] = rows[0]
+        # someone who is not in the district costs the same queries and leaves the same log
+        # entries as someone who is: neither timing nor the log tells them apart
+        probe = pid or NOBODY
+        for name in tables:
+            sql = f"SELECT * FROM {q(name)} WHERE {KEY} = {lit(probe)}"
+            rows = _run(request, token, sql, purpose, labels).table.to_pylist()
+            if rows and pid is not None:
+                found[name] = rows[0]
         if not found:
             raise HTTPException(
                 404, "没有此人，或此人不在本部门的授权范围内（各数据集的行范围见 /api/v1/datasets）"
@@ -223,6 +225,7 @@ def _respond(result: QueryResult, name: str, fmt: str, limit: int, offset: int) 
     return JSONResponse(jsonable_encoder(doc | {"data": table.to_pylist()}))
 
 
+NOBODY = "P" + "0" * 16  # a person id no keyed hash produces: matches no row
 TITLE = "一张表 Hub 共享数据接口"
 DESCRIPTION = "部门凭令牌读取被授权的数据；每次读取须说明用途，并记入访问日志。"
 
