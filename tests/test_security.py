@@ -638,3 +638,69 @@ def test_queries_are_logged_truthfully_bounded_and_authenticated(
     assert r.status_code == 404
     after = len(list(entries(s.audit)))
     assert after - middle == middle - before > 0  # the same log entries either way
+
+
+def test_access_log_survives_edits_cuts_and_crashes(sample_run: Run, tmp_path: Path):
+    """6: without the secret, no edit, cut, emptying, deletion or recomputed chain of the
+    access log goes unnoticed; a line torn by a crash is set aside and reads go on."""
+    import hashlib
+
+    from hub.share.audit import entries, log_path
+
+    s = copy_run(sample_run, tmp_path / "data")
+    client = TestClient(create_app(s))
+    headers = {"Authorization": f"Bearer {dept_token(s, '民政局')}", "X-Purpose": quote("核查")}
+    read = "/api/v1/datasets/minzheng_dibao_check?fields=name&limit=1"
+    for _ in range(8):
+        assert client.get(read, headers=headers).status_code == 200
+    log = log_path(s.audit)
+    good = log.read_bytes()
+    n = len(good.splitlines())
+    assert n >= 8
+
+    def check() -> dict[str, Any]:
+        proc = hub_cli(["audit", "--verify", "--json"], s.data, check=False)
+        doc: dict[str, Any] = json.loads(proc.stdout)
+        assert (proc.returncode == 0) == doc["intact"]
+        return doc
+
+    assert check()["intact"]
+    lines = good.decode("utf-8").splitlines(keepends=True)
+    attacks = {
+        "cut": "".join(lines[:-2]),
+        "emptied": "",
+        "middle removed": "".join(lines[:3] + lines[4:]),
+        "edited": "".join([*lines[:2], lines[2].replace("民政局", "卫生健康局"), *lines[3:]]),
+    }
+    # recomputed with plain hashes, as if unkeyed: the chain holds but not its macs
+    redone, prev = [], "0" * 64
+    for line in lines:
+        e = json.loads(line)
+        e.pop("mac")
+        e["prev"] = prev
+        body = json.dumps(e, ensure_ascii=False, sort_keys=True)
+        e["hash"] = prev = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        redone.append(json.dumps(e, ensure_ascii=False) + "\n")
+    attacks["recomputed"] = "".join(redone)
+    for name, text in attacks.items():
+        log.write_text(text, encoding="utf-8")
+        doc = check()
+        assert not doc["intact"] and doc["problem"], name
+    log.unlink()
+    assert not check()["intact"]  # deleted
+
+    log.write_bytes(good)
+    assert check()["intact"]
+    with log.open("ab") as fh:  # killed mid-write
+        fh.write(b'{"seq": 99, "channel": "api", "us')
+    doc = check()
+    assert doc["intact"] and doc["torn"] == 1
+    assert client.get(read, headers=headers).status_code == 200  # reads go on
+    assert len(list(entries(s.audit))) == n + 1 and list(s.audit.glob("access.torn-*.txt"))
+    assert check()["intact"]
+
+    # cut, then written on: the head moved on, but the cut is remembered
+    log.write_bytes(good[: good.rindex(b"\n", 0, len(good) - 1) + 1])
+    assert client.get(read, headers=headers).status_code == 200
+    doc = check()
+    assert not doc["intact"] and "截断" in doc["problem"]

@@ -18,7 +18,7 @@ from hub.cli import context as ctx
 from hub.csv_safe import safe_cell
 from hub.registry import Registry
 from hub.settings import Settings
-from hub.share.audit import entries, verify
+from hub.share.audit import entries, torn, verify
 from hub.share.describe import describe_grant
 from hub.share.guard import QueryRefused
 from hub.share.query import QueryFailed, granted_tables, run_query
@@ -158,19 +158,26 @@ def audit_command(
         None, "--resident", help="公民身份号码：谁、何时、为何查看过此人"
     ),
     department: str | None = typer.Option(None, "--department", help="汇总一个部门的查询"),
-    check: bool = typer.Option(False, "--verify", help="校验日志的哈希链是否完整"),
+    check: bool = typer.Option(False, "--verify", help="校验日志的校验链是否完整"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """查看访问日志：不带选项时汇总全部访问；或某位居民的数据被谁查看过、某个部门的查询。"""
     s = ctx.settings()
     if check:
-        n, problem = verify(s.audit)
+        n, problem = verify(s)
+        unfinished = torn(s)
         if as_json:
-            ctx.print_json({"entries": n, "intact": problem is None, "problem": problem})
+            doc = {"entries": n, "intact": problem is None, "problem": problem}
+            ctx.print_json(doc | {"torn": unfinished})
         elif problem:
             ctx.err_console.print(f"[bold red]访问日志已被改动：[/]{problem}")
         else:
-            ctx.console.print(f"访问日志完整：{n} 条，哈希链无断点。")
+            ctx.console.print(f"访问日志完整：{n} 条，校验链无断点。")
+            if unfinished:
+                ctx.console.print(
+                    f"另有 {unfinished} 行因进程中断未写完，已另存为 access.torn-*.txt"
+                    "（那次查询没有返回结果）。"
+                )
         if problem:
             raise typer.Exit(1)
         return
@@ -185,7 +192,7 @@ def audit_command(
 def _summary(s: Settings, as_json: bool) -> None:
     """The whole log at a glance: reads and refusals per department, the chain's state."""
     log = list(entries(s.audit))
-    _, problem = verify(s.audit)
+    _, problem = verify(s)
     by_dept: dict[str, dict[str, int]] = {}
     for e in log:
         d = by_dept.setdefault(e["department"], {"reads": 0, "refused": 0, "residents": 0})
@@ -208,7 +215,7 @@ def _summary(s: Settings, as_json: bool) -> None:
         return
     state = "完整" if problem is None else f"[bold red]已被改动：{problem}[/]"
     ctx.console.print(
-        f"访问日志：{len(log)} 条（{doc['first']} 至 {doc['last']}），哈希链{state}。"
+        f"访问日志：{len(log)} 条（{doc['first']} 至 {doc['last']}），校验链{state}。"
     )
     t = Table("部门", "查询", "被拒绝", "涉及居民", title="各部门的访问")
     for dept, d in sorted(by_dept.items()):

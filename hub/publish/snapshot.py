@@ -45,9 +45,13 @@ class PublishResult:
 
 
 def publish(
-    con: duckdb.DuckDBPyConnection, root: Path, datasets: dict[str, tuple[str, str]] | None = None
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    datasets: dict[str, tuple[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> PublishResult:
-    """Write a snapshot of each dataset and switch CURRENT.json to a release holding them."""
+    """Write a snapshot of each dataset and switch CURRENT.json to a release holding them;
+    `extra` goes into a new release's manifest (the access log's head, say)."""
     datasets = datasets or DATASETS
     root.mkdir(parents=True, exist_ok=True)
     current = read_current(root)
@@ -62,7 +66,7 @@ def publish(
     if current and not changed:
         return PublishResult(current["release"], [], versions)
     release = (current["release"] + 1) if current else 1
-    doc = {"release": release, "published_at": _now(), "datasets": versions}
+    doc = {"release": release, "published_at": _now(), "datasets": versions, **(extra or {})}
     _atomic_write(root / "releases" / f"{release:05d}.json", doc)
     _atomic_write(root / "CURRENT.json", doc)
     return PublishResult(release, changed, versions)

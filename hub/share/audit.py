@@ -1,17 +1,23 @@
-"""The access log: every department read, appended, chained, never rewritten.
+"""The access log: every read (department, API, staff), appended, chained, never rewritten.
 
 One JSON line per read in `data/audit/access.jsonl`: who, department, tables, fields, row
-count, filter, purpose, time, and the opaque ids of the residents read (so a resident can
-be told who looked at them, without the log holding ID numbers). Each line carries the
-hash of the line before it: an edited or deleted entry breaks the chain, and `hub audit
---verify` says where. The query path only ever calls `record`; the SQL it runs cannot
-reach files at all.
+count, filter, purpose, time, and the opaque ids of the residents read (so a resident can be
+told who looked at them, without the log holding ID numbers).
+
+Threat model: someone who can edit or delete files under `data/audit/` but does not hold the
+installation's secret. Each line carries a keyed MAC (HMAC-SHA256 under a key derived from
+the secret) over itself and the MAC of the line before it, so an edited, inserted or deleted
+line breaks the chain and a chain cannot be recomputed without the secret. The chain's head
+(sequence and MAC) is also kept apart — in `data/audit_head.json` and in every published
+release's manifest — so truncating, emptying or deleting the log is detected too. A line torn
+by a crash is set aside (`access.torn-*.txt`), reported, and never stops a query.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Iterator
@@ -20,12 +26,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hub.atomic import write_json
+from hub.jsonl import append_line, read_lines
+from hub.settings import Settings
+
 GENESIS = "0" * 64
+MAX_TEXT = 20_000  # what one entry keeps of a filter or purpose: requests are bounded too
 
 
 @dataclass
 class Access:
-    channel: str  # "cli" or "api"
+    channel: str  # "cli", "api" or "web"
     user: str
     department: str
     tables: list[str]
@@ -33,7 +44,7 @@ class Access:
     rows: int
     filter: str  # the SQL, or the API's filters
     purpose: str
-    status: str = "ok"  # "ok" or "refused"
+    status: str = "ok"  # "ok", "refused" or "error"
     reason: str = ""
     persons: list[str] = field(default_factory=list)
     at: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
@@ -43,72 +54,171 @@ def log_path(folder: Path) -> Path:
     return folder / "access.jsonl"
 
 
-def record(folder: Path, access: Access) -> dict[str, Any]:
-    """Append one entry (under an exclusive lock, fsynced) and return it with its chain."""
+def head_path(settings: Settings) -> Path:
+    """Kept outside `data/audit/`, where the threat model's attacker writes."""
+    return settings.data / "audit_head.json"
+
+
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(f"access-log|{secret}".encode()).digest()
+
+
+def _mac(key: bytes, entry: dict[str, Any]) -> str:
+    body = json.dumps(
+        {k: v for k, v in entry.items() if k not in ("mac", "hash")},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def record(settings: Settings, access: Access) -> dict[str, Any]:
+    """Append one entry (under an exclusive lock, fsynced), then move the head forward."""
+    folder = settings.audit
     folder.mkdir(parents=True, exist_ok=True)
     path = log_path(folder)
+    access.filter, access.purpose = access.filter[:MAX_TEXT], access.purpose[:MAX_TEXT]
+    access.fields = access.fields[:500]
+    key = _key(settings.secret())
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # the server's threads and a CLI query may write at once
         seq, prev = _tail(path)
+        known = head(settings)
+        if known and int(known["seq"]) > seq:  # cut short since: the head must not forget it
+            alarm = {"at": access.at, "head": known["seq"], "log": seq}
+            append_line(alarms_path(settings), alarm)
         entry = {"seq": seq + 1, **asdict(access), "prev": prev}
-        entry["hash"] = _hash(entry)
+        entry["mac"] = _mac(key, entry)
         os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
         os.fsync(fd)
+        write_json(head_path(settings), {"seq": entry["seq"], "mac": entry["mac"]})
         return entry
     finally:
         os.close(fd)  # closing releases the lock
 
 
+def alarms_path(settings: Settings) -> Path:
+    return settings.data / "audit_alarms.jsonl"
+
+
+def head(settings: Settings) -> dict[str, Any] | None:
+    """The chain's head as last recorded (for release manifests), or None."""
+    path = head_path(settings)
+    if not path.exists():
+        return None
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
 def entries(folder: Path) -> Iterator[dict[str, Any]]:
+    """Every complete entry; a torn last line is skipped (record sets it aside)."""
     path = log_path(folder)
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            if line.strip():
+            if not line.endswith("\n"):
+                return
+            try:
                 yield json.loads(line)
+            except ValueError:
+                continue  # verify() reports it
 
 
-def verify(folder: Path) -> tuple[int, str | None]:
-    """(entries checked, the first problem found or None)."""
-    prev, n = GENESIS, 0
-    for n, e in enumerate(entries(folder), start=1):
+def verify(settings: Settings) -> tuple[int, str | None]:
+    """(entries checked, the first problem found or None). The log must still hold the head
+    recorded beside it and the head recorded in every published release."""
+    path, key = log_path(settings.audit), _key(settings.secret())
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    lines = text.splitlines()
+    if text and not text.endswith("\n"):  # torn by a crash mid-write: set aside at next write
+        lines = lines[:-1]
+    prev, n, macs = GENESIS, 0, {}
+    keyed = False
+    for n, line in enumerate(lines, start=1):
+        try:
+            e = json.loads(line)
+        except ValueError:
+            return n, f"第 {n} 条不是完整的记录：日志被改动"
+        if keyed and "mac" not in e:  # unkeyed entries may only precede the keyed chain
+            return n, f"第 {n} 条没有校验码：日志被改动"
+        keyed = keyed or "mac" in e
         if e.get("seq") != n:
             return n, f"第 {n} 条的序号为 {e.get('seq')}：有记录被删除或插入"
         if e.get("prev") != prev:
             return n, f"第 {n} 条与上一条不衔接：之前的记录被修改或删除"
-        if _hash({k: v for k, v in e.items() if k != "hash"}) != e.get("hash"):
-            return n, f"第 {n} 条的内容被修改过"
-        prev = e["hash"]
+        expected = e.get("mac") or e.get("hash")
+        actual = _mac(key, e) if "mac" in e else _legacy_hash(e)
+        if not hmac.compare_digest(str(expected), actual):
+            return n, f"第 {n} 条的内容被修改过（或校验码被伪造）"
+        prev = str(expected)
+        macs[n] = prev
+    for alarm in read_lines(alarms_path(settings)):
+        return n, (
+            f"访问日志曾被截断或清空：记录到第 {alarm['head']} 条时只剩 {alarm['log']} 条"
+            f"（发现于 {alarm['at']}）"
+        )
+    heads = [h for h in [head(settings), *_published_heads(settings)] if h]
+    for h in heads:
+        if macs.get(int(h["seq"])) != h["mac"]:
+            have = f"日志只剩 {n} 条" if n < int(h["seq"]) else "该条已不是当初的记录"
+            return n, f"访问日志被截断、清空或替换：已记录到第 {h['seq']} 条，{have}"
     return n, None
 
 
-def _tail(path: Path) -> tuple[int, str]:
-    """Sequence number and hash of the last entry, reading backwards from the end."""
+def torn(settings: Settings) -> int:
+    """Lines a crash left unfinished (set aside, or still at the end): not tampering — the
+    read they record never returned its rows — but worth saying."""
+    path = log_path(settings.audit)
+    if not path.exists():
+        return 0
     with path.open("rb") as fh:
-        end = fh.seek(0, os.SEEK_END)
-        buf, pos = b"", end
-        while pos > 0:
-            step = min(65536, pos)
-            pos -= step
-            fh.seek(pos)
-            buf = fh.read(step) + buf
-            lines = buf.rstrip(b"\n").split(b"\n")
-            if len(lines) > 1 or pos == 0:
-                last = lines[-1]
-                if last.strip():
-                    e = json.loads(last)
-                    return int(e["seq"]), str(e["hash"])
-                break
-    return 0, GENESIS
+        fh.seek(max(0, path.stat().st_size - 1))
+        unfinished = fh.read(1) not in (b"", b"\n")
+    return len(list(settings.audit.glob("access.torn-*.txt"))) + int(unfinished)
 
 
-def _hash(entry: dict[str, Any]) -> str:
+def _published_heads(settings: Settings) -> list[dict[str, Any]]:
+    releases = settings.published / "releases"
+    docs = (json.loads(p.read_text("utf-8")) for p in sorted(releases.glob("*.json")))
+    return [d["audit_head"] for d in docs if d.get("audit_head")]
+
+
+def _legacy_hash(entry: dict[str, Any]) -> str:
+    """Entries from before the keyed chain: a plain SHA-256 (still checked, never written)."""
     body = json.dumps(
         {k: v for k, v in entry.items() if k != "hash"}, ensure_ascii=False, sort_keys=True
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _tail(path: Path) -> tuple[int, str]:
+    """Sequence number and MAC of the last entry, read from the end of the file (the log
+    only grows); a torn last line is set aside first."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        chunk, block = b"", 1 << 16
+        while True:
+            start = max(0, size - len(chunk) - block)
+            fh.seek(start)
+            chunk = fh.read(size - start)
+            body = chunk[: chunk.rfind(b"\n") + 1]
+            if start == 0 or body[:-1].rfind(b"\n") >= 0:
+                break
+    if not chunk.endswith(b"\n") and chunk:
+        torn = chunk[len(body) :]
+        stamp = datetime.now().strftime("%Y%m%d%H%M%S%f")
+        (path.parent / f"access.torn-{stamp}.txt").write_bytes(torn)
+        os.truncate(path, size - len(torn))
+    for line in reversed(body.splitlines()):
+        if line.strip():
+            try:
+                e = json.loads(line)
+            except ValueError:
+                break
+            return int(e["seq"]), str(e.get("mac") or e.get("hash"))
+    return 0, GENESIS
 
 
 def answered_by_department(folder: Path, period_key: str) -> dict[str, int]:

@@ -137,7 +137,7 @@ def run_query(
     except QueryRefused as exc:
         failed = isinstance(exc, QueryFailed)
         access.status, access.reason = ("error" if failed else "refused"), str(exc)
-        record(settings.audit, access)
+        record(settings, access)
         raise
     if labels:
         hidden = {
@@ -148,7 +148,7 @@ def run_query(
         }
         table = with_labels(table, registry, skip=hidden)
     access.fields, access.rows, access.persons = table.column_names, table.num_rows, persons
-    record(settings.audit, access)
+    record(settings, access)
     return QueryResult(table, access.tables, persons)
 
 

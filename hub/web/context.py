@@ -82,7 +82,7 @@ def log_read(
         purpose="社区一张表：查找、填报本社区居民",
         persons=persons,
     )
-    record(ctx.settings.audit, access)
+    record(ctx.settings, access)
 
 
 def page(request: Request, name: str, caller: Caller, status: int = 200, **values: Any) -> Response:
