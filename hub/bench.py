@@ -41,14 +41,14 @@ def run_bench(
         env = {**os.environ, "HUB_DATA": str(data), "HUB_SCHEMAS": str(schemas.resolve())}
         say(f"生成 {residents} 位居民的部门文件…")
         t = time.perf_counter()
-        _hub(["sample", "--residents", str(residents), "--seed", str(seed)], env)
+        hub_command(["sample", "--residents", str(residents), "--seed", str(seed)], env)
         generate_s = time.perf_counter() - t
         files = sorted((data / "incoming").iterdir())
         say("DuckDB 直接读取基线…")
         raw_read_s = raw_read(files, root / "baseline")
         say("运行完整流程…")
         t = time.perf_counter()
-        run = json.loads(_hub(["run", "--json"], env))
+        run = json.loads(hub_command(["run", "--json"], env))
         total_s = time.perf_counter() - t
         return {
             "residents": residents,
@@ -82,13 +82,13 @@ def run_suggest_bench(
     try:
         env = {**os.environ, "HUB_DATA": str(root / "data"), "HUB_SCHEMAS": str(schemas.resolve())}
         say(f"生成 {rows} 位居民的部门文件…")
-        _hub(["sample", "--residents", str(rows), "--seed", str(seed)], env)
+        hub_command(["sample", "--residents", str(rows), "--seed", str(seed)], env)
         out: dict[str, Any] = {"rows_requested": rows, "files": []}
         for prefix in ("公安_", "人社_"):
             f = next((root / "data" / "incoming").glob(f"{prefix}*"))
             say(f"分析 {f.name}…")
             t = time.perf_counter()
-            doc = json.loads(_hub(["source", "suggest", "--json", str(f)], env))
+            doc = json.loads(hub_command(["source", "suggest", "--json", str(f)], env))
             seconds = time.perf_counter() - t
             out["files"].append(
                 {
@@ -136,7 +136,7 @@ def raw_read(files: list[Path], out: Path) -> float:
     return time.perf_counter() - t
 
 
-def _hub(args: list[str], env: dict[str, str]) -> str:
+def hub_command(args: list[str], env: dict[str, str]) -> str:
     proc = subprocess.run(  # noqa: S603 - our own interpreter and command, fixed arguments
         [sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, check=False
     )

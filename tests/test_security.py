@@ -8,13 +8,15 @@ import io
 import json
 import re
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 
-from hub.form.submissions import Submission, append
+from hub.form.submissions import Submission, append, submission_table
 from hub.settings import Settings
 from hub.web.app import create_app
 from tests.conftest import Run, hub_cli
@@ -704,3 +706,92 @@ def test_access_log_survives_edits_cuts_and_crashes(sample_run: Run, tmp_path: P
     assert client.get(read, headers=headers).status_code == 200
     doc = check()
     assert not doc["intact"] and "截断" in doc["problem"]
+
+
+def test_saves_work_off_the_event_loop_and_check_like_the_pipeline(
+    sample_run: Run, tmp_path: Path, registry, monkeypatch
+):
+    """Other: a save's validation and lookups run in the thread pool, not on the event loop
+    (where 50 users' saves queued behind each other and /healthz with them); the cheap
+    validation finds exactly what staging the whole form source finds."""
+    import asyncio
+    import random
+
+    import hub.form.validate as validate
+    from hub.ingest.raw import store_table
+    from hub.registry.formsource import FORM_SOURCE
+    from hub.warehouse import connect
+    from tests.test_form import PASSWORD, form_of
+
+    on_loop: list[bool] = []
+    real = validate.check_submissions
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(validate, "check_submissions", spy)
+    s = copy_run(sample_run, tmp_path / "data")
+    mine = person_where(s, "true")
+    hub_cli(
+        ["user", "add", "u1", "--community", mine["community_code"], "--password", PASSWORD], s.data
+    )
+    client = TestClient(create_app(s))
+    csrf = _login(client, "u1", PASSWORD)
+    page = client.get(f"/residents/{mine['person_id']}").text
+    r = client.post(
+        f"/residents/{mine['person_id']}", data=form_of(page) | {"phone": "13912345678"}
+    )
+    assert (r.status_code == 200 and "已保存" in r.text) or "待归集" in r.text
+    r = client.post("/check", json={"phone": "12"}, headers={"x-csrf-token": csrf})
+    assert r.status_code == 200 and r.json()["issues"]
+    assert on_loop and not any(on_loop)
+
+    # the cut-down check against the pipeline's staging of the whole source, on hostile values
+    fields = [c.field for c in registry.sources[FORM_SOURCE].mapped if c.field]
+    junk = ["", " ", "12", "x" * 300, "=1+1", "1990-13-45", "110101199003077", "０１", "是", "张"]
+    rng = random.Random(12)
+    subs = []
+    for _ in range(60):
+        chosen = rng.sample(fields, rng.randint(1, 8))
+        values = {f: rng.choice([*junk, str(mine.get(f) or "")]) for f in chosen}
+        subs.append(Submission(by="", community="", values={k: v for k, v in values.items() if v}))
+    quick = [
+        sorted((i.field, i.severity, i.message) for i in validate.check_entry(registry, sub.values))
+        for sub in subs
+    ]
+    whole = []
+    for sub in subs:
+        con = connect(Path(":memory:"))
+        with tempfile.TemporaryDirectory() as tmp:
+            body = json.dumps(sub.values, ensure_ascii=False).encode("utf-8")
+            table = submission_table(registry, [sub])
+            store_table(con, registry.sources[FORM_SOURCE], "e.json", body, table, Path(tmp))
+            rows = validate.form_issues(con, registry, "field, severity, message", "field")
+        con.close()
+        whole.append(sorted(rows))
+    assert quick == whole
+    assert sum(map(len, whole)) > 60  # the junk did break rules
+
+
+@pytest.mark.slow
+def test_web_bench_loses_no_acknowledged_save(tmp_path: Path):
+    """8: real sessions against hub serve while hub run runs; every save the server
+    acknowledged is stored and in core after the next run, with no errors."""
+    proc = hub_cli(
+        ["bench", "web", "--users", "4", "--seconds", "10", "--think", "1", "--json"],
+        tmp_path / "data",
+        timeout=600,
+    )
+    doc = json.loads(proc.stdout)
+    assert doc["errors"] == 0, doc["error_samples"]
+    acked = doc["submissions_acknowledged"]
+    assert acked > 0 and doc["actions"]["save"]["n"] >= acked
+    assert doc["submissions_stored"] == doc["submissions_in_core"] == acked
+    assert doc["residents_showing_last_save"] == doc["residents_edited"] > 0
+    assert doc["runs_during"] >= 1 and doc["runs_failed"] == 0
+    assert doc["actions"]["save"]["p95"] is not None

@@ -70,3 +70,22 @@ def linkage(
     if not as_json:
         ctx.err_console.print(f"生成约 {records} 条部门记录并分别运行 Hub 与基线模型…")
     _out(run_linkage_bench(s.schemas, records, seed), as_json)
+
+
+@app.command("web")
+def web(
+    users: int = typer.Option(50, "--users", help="同时使用网页的工作人员数"),
+    seconds: float = typer.Option(60, "--seconds", help="持续秒数"),
+    think: float = typer.Option(10, "--think", help="每步操作之间的思考时间（秒）"),
+    seed: int = typer.Option(7, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """多名工作人员同时查找、打开、保存（真实的 hub serve 与 HTTP 会话），其间反复运行 hub run：
+    各操作耗时的 p50/p95/p99、错误数，以及确认过的提交是否全部保存并归集。"""
+    from hub.bench_web import run_web_bench
+
+    if users < 1 or seconds <= 0 or think < 0:
+        ctx.fail("--users 至少为 1，--seconds 须大于 0，--think 不能为负数")
+    s = ctx.settings()
+    progress = None if as_json else ctx.err_console.print
+    _out(run_web_bench(s.schemas, users, seconds, think, seed, progress=progress), as_json)

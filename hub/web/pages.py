@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from hub.form.pending import overlay, pending
 from hub.form.scope import registered_elsewhere, scope_issues
@@ -20,6 +23,7 @@ from hub.publish.directory import SEARCH_LIMIT
 from hub.web.context import Caller, StaffDep, WebContext, check_csrf, log_read, page
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+MAX_FIELDS, MAX_VALUE = 200, 2000  # an inline check is one form's worth of short values
 
 
 def register_pages(app: FastAPI, ctx: WebContext) -> None:
@@ -37,7 +41,10 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
 
     @app.post("/residents/new")
     async def add_resident(request: Request, caller: StaffDep) -> Response:
-        return await _submit(request, ctx, caller, None, _newcomer(caller))
+        data = await request.form()
+        return await run_in_threadpool(
+            _submit, request, data, ctx, caller, None, lambda: _newcomer(caller)
+        )
 
     @app.get("/residents/{person_id}", response_class=HTMLResponse)
     def resident(
@@ -49,7 +56,16 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
 
     @app.post("/residents/{person_id}")
     async def update_resident(request: Request, caller: StaffDep, person_id: str) -> Response:
-        return await _submit(request, ctx, caller, person_id, _resident(ctx, caller, person_id))
+        data = await request.form()  # read here; the work below runs off the event loop
+        return await run_in_threadpool(
+            _submit,
+            request,
+            data,
+            ctx,
+            caller,
+            person_id,
+            lambda: _resident(ctx, caller, person_id),
+        )
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission(request: Request, caller: StaffDep, submission_id: str) -> Response:
@@ -74,8 +90,8 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
             body = None
         if not isinstance(body, dict):
             raise HTTPException(400, "请求体应为 JSON 对象：{字段名: 值}")
-        values = {k: str(v) for k, v in body.items() if v}
-        issues = check_entry(ctx.registry, values)
+        values = {str(k): str(v)[:MAX_VALUE] for k, v in list(body.items())[:MAX_FIELDS] if v}
+        issues = await run_in_threadpool(check_entry, ctx.registry, values)
         return JSONResponse({"issues": [i.__dict__ for i in issues]})
 
 
@@ -106,17 +122,19 @@ def _newcomer(caller: Caller) -> _Resident:
     return _Resident({"community_code": caller.staff.community}, {"community_code"}, [])
 
 
-async def _submit(
+def _submit(
     request: Request,
+    data: FormData,
     ctx: WebContext,
     caller: Caller,
     person_id: str | None,
-    who: _Resident,
+    who_of: Callable[[], _Resident],
 ) -> Response:
-    data = await request.form()
+    """Save an entry (blocking: runs in the thread pool, never on the event loop)."""
     check_csrf(request, str(data.get("csrf", "")))
     key = str(data.get("submission_id", ""))
     key = key if _KEY.match(key) else uuid.uuid4().hex  # the page's key: a 2nd click files nothing
+    who = who_of()  # first: a resident of another community is not found, whatever the key
     if find(ctx.settings.submissions, key, since=date.today() - timedelta(days=1)):
         return _saved(person_id, key)
     entered = {f.name: str(data.get(f.name, "")) for f in ctx.form.fields}

@@ -11,10 +11,11 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile  # what request.form() gives (not fastapi's)
 
 from hub.form.conflicts import decide, open_conflicts
-from hub.form.excel_import import import_template
+from hub.form.excel_import import ImportResult, import_template
 from hub.form.pending import current_people, held_by_person
 from hub.form.submissions import Submission, append_new
 from hub.form.template import template_name, write_template
@@ -60,18 +61,7 @@ def register_uploads(app: FastAPI, ctx: WebContext) -> None:
             error = "文件超过 50 MB"
             return page(request, "upload.html", caller, 413, result=None, error=error)
         name = Path(file.filename).name  # any name: the content says whose template it is
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "upload.xlsx"
-            path.write_bytes(body)
-            result = import_template(
-                ctx.settings,
-                ctx.registry,
-                ctx.form,
-                path,
-                name,
-                caller.staff.username,
-                community=caller.staff.community,
-            )
+        result = await run_in_threadpool(_import, ctx, caller, body, name)
         status = 200 if result.rejected is None else 422
         return page(request, "upload.html", caller, status, result=result, error=None)
 
@@ -85,18 +75,37 @@ def register_uploads(app: FastAPI, ctx: WebContext) -> None:
         data = await request.form()
         check_csrf(request, str(data.get("csrf", "")))
         action = str(data.get("action", ""))
-        folder, community = ctx.settings.form_conflicts, caller.staff.community
-        try:
-            item = next(c for c in open_conflicts(folder, community) if c.id == conflict_id)
-        except StopIteration:
-            raise HTTPException(404, "没有这条待处理冲突（可能已处理，或不属于本社区）") from None
-        if action == "mine":
-            _file_worker_value(ctx, caller, item.person_id, item.field, item.worker_code)
-        try:
-            decide(folder, community, conflict_id, action, caller.staff.username)
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from None
-        return RedirectResponse(f"/conflicts?done={action}", status_code=303)
+        return await run_in_threadpool(_resolve, ctx, caller, conflict_id, action)
+
+
+def _resolve(ctx: WebContext, caller: Caller, conflict_id: str, action: str) -> Response:
+    folder, community = ctx.settings.form_conflicts, caller.staff.community
+    try:
+        item = next(c for c in open_conflicts(folder, community) if c.id == conflict_id)
+    except StopIteration:
+        raise HTTPException(404, "没有这条待处理冲突（可能已处理，或不属于本社区）") from None
+    if action == "mine":
+        _file_worker_value(ctx, caller, item.person_id, item.field, item.worker_code)
+    try:
+        decide(folder, community, conflict_id, action, caller.staff.username)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/conflicts?done={action}", status_code=303)
+
+
+def _import(ctx: WebContext, caller: Caller, body: bytes, name: str) -> ImportResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload.xlsx"
+        path.write_bytes(body)
+        return import_template(
+            ctx.settings,
+            ctx.registry,
+            ctx.form,
+            path,
+            name,
+            caller.staff.username,
+            community=caller.staff.community,
+        )
 
 
 def _file_worker_value(
