@@ -795,3 +795,91 @@ def test_web_bench_loses_no_acknowledged_save(tmp_path: Path):
     assert doc["residents_showing_last_save"] == doc["residents_edited"] > 0
     assert doc["runs_during"] >= 1 and doc["runs_failed"] == 0
     assert doc["actions"]["save"]["p95"] is not None
+
+
+def test_request_sizes_are_bounded_before_they_reach_the_log(sample_run: Run, tmp_path: Path):
+    """15 (sizes): a 60 KB purpose, a 5,000-field and a 50-filter request are refused with the
+    limit named; what the log keeps of any entry is bounded."""
+    from hub.share.audit import entries
+
+    s = copy_run(sample_run, tmp_path / "data")
+    client = TestClient(create_app(s))
+    token = dept_token(s, "民政局")
+    url = "/api/v1/datasets/minzheng_dibao_check"
+    ok = {"Authorization": f"Bearer {token}", "X-Purpose": quote("核查")}
+    huge = {"Authorization": f"Bearer {token}", "X-Purpose": quote("用" * 60_000)}
+    r = client.get(url, params={"fields": "name", "limit": 1}, headers=huge)
+    assert r.status_code == 403 and "用途最长 200 字" in r.json()["detail"]
+    r = client.get(url, params={"fields": ",".join(["name"] * 5000)}, headers=ok)
+    assert r.status_code == 400 and "最多选 100 个字段" in r.json()["detail"]
+    r = client.get(url, params={"filter": ["name=x"] * 50}, headers=ok)
+    assert r.status_code == 400 and "20 个筛选条件" in r.json()["detail"]
+    log = list(entries(s.audit))
+    assert log and all(len(json.dumps(e, ensure_ascii=False)) < 50_000 for e in log)
+    assert max(len(e["purpose"]) for e in log) <= 200
+
+
+def test_a_killed_publish_leaves_nothing_behind(sample_run: Run, tmp_path: Path):
+    """Other: a kill during publishing leaves a `.tmp-` folder and a version no release
+    names; the next run removes both and keeps every released version."""
+    s = copy_run(sample_run, tmp_path / "data")
+    pub = s.published
+    kept = {p for p in pub.rglob("data.parquet")}
+    leftovers = [
+        pub / "person" / ".tmp-0123456789abcdef",
+        pub / "person" / "20991231T000000Z-000000000000",
+        pub / "shared" / "minzheng_dibao_check" / ".tmp-feedfacefeedface",
+    ]
+    for d in leftovers:
+        d.mkdir(parents=True)
+        (d / "data.parquet").write_bytes(b"PAR1 torn")
+    hub_cli(["run"], s.data)
+    assert not any(d.exists() for d in leftovers)
+    assert all(p.exists() for p in kept)  # rollback still has every release's files
+    current = json.loads((pub / "CURRENT.json").read_text(encoding="utf-8"))
+    assert all((pub / d / v / "data.parquet").exists() for d, v in current["datasets"].items())
+
+
+def test_one_line_in_another_encoding_is_quarantined_as_that_line(sample_run: Run, tmp_path: Path):
+    """Other: a UTF-8 export (with or without BOM) with one row pasted in GB18030 loads; that
+    row alone is quarantined, with a Chinese reason naming file, row and column."""
+    sample = Path(__file__).parent.parent / "data" / "sample"
+    files, rows = {}, {}
+    for pattern, name in (
+        ("退役军人_*.csv", "退役军人_信息采集表_202601.csv"),
+        ("卫健_*.csv", "卫健_65岁以上老年人健康管理_202601.csv"),
+    ):
+        data = next(sample.glob(pattern)).read_bytes()
+        bom = data.startswith(b"\xef\xbb\xbf")
+        lines = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8").split("\n")
+        at = next(i for i, line in enumerate(lines) if i > 3 and re.search("[\u4e00-\u9fff]", line))
+        body = b"\n".join(
+            line.encode("gb18030" if i == at else "utf-8") for i, line in enumerate(lines)
+        )
+        files[name] = (b"\xef\xbb\xbf" if bom else b"") + body
+        rows[name] = at + 1
+    s = _district_with(sample_run, tmp_path, files)
+    doc = json.loads(hub_cli(["run", "--json"], s.data).stdout)
+    loads = {x["file"]: x for x in doc["loads"]}
+    with duckdb_ro(s) as con:
+        for name, row in rows.items():
+            assert loads[name]["status"] == "loaded", loads[name]
+            hits = con.execute(
+                "SELECT source_row, column_header, message FROM quarantine.issues "
+                "WHERE file_name = ? AND rule_kind = 'encoding'",
+                [name],
+            ).fetchall()
+            assert len(hits) == 1, (name, hits)
+            source_row, header, message = hits[0]
+            assert header and "编码与文件的其他行不同" in message
+            assert abs(source_row - row) <= 1  # the line's record (a title row may shift it)
+            batch, source = loads[name]["batch_id"], loads[name]["source"]
+            bad = con.execute(
+                "SELECT count(DISTINCT source_row) FROM quarantine.issues "
+                "WHERE batch_id = ? AND severity = 'error'",
+                [batch],
+            ).fetchall()[0][0]
+            staged = con.execute(
+                f"SELECT count(*) FROM staged.{source} WHERE _batch_id = ?", [batch]
+            ).fetchall()[0][0]
+            assert staged == loads[name]["rows"] - bad and staged > 0  # the rest loaded

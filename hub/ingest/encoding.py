@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 # Detection looks at a prefix: decoding a whole large file twice only to name its encoding
@@ -42,6 +43,26 @@ def _decodes(data: bytes, enc: str, complete: bool) -> bool:
     return True
 
 
+# A few lines in another encoding (a row pasted in from an older export) do not make the file
+# unreadable: they are decoded with U+FFFD for what does not fit, and staging quarantines the
+# rows whose cells hold it (hub.normalize.stage). More than this share of lines: a wrong guess.
+MIXED_LINES = 0.01
+_BAD_LINE = re.compile("^.*\ufffd.*$", re.M)
+_WIDE_LINE = re.compile("^.*[^\x00-\x7f].*$", re.M)
+
+
+def _mostly(data: bytes, enc: str) -> str | None:
+    """`data` in `enc` with its few undecodable lines marked — or None unless they are few
+    and far more lines of text beyond ASCII decode cleanly (evidence that `enc` is right)."""
+    if enc == "utf-16":
+        return None
+    text = data.decode(enc, errors="replace")
+    bad = len(_BAD_LINE.findall(text)) - len(_BAD_LINE.findall(data.decode(enc, "ignore")))
+    lines = text.count("\n") + 1
+    wide = len(_WIDE_LINE.findall(text)) - bad  # lines beyond ASCII that decoded cleanly
+    return text if 0 < bad <= max(1, lines * MIXED_LINES) and wide >= 10 * bad else None
+
+
 def decode(path: Path, data: bytes, declared: str) -> tuple[str, str]:
     """Decode `data`; returns (text, encoding).
 
@@ -58,11 +79,16 @@ def decode(path: Path, data: bytes, declared: str) -> tuple[str, str]:
         order = [declared] if declared != "auto" else ["utf-16"]
     else:
         order = ["utf-8", *([declared] if declared not in ("auto", "utf-8") else []), "gb18030"]
-    for enc in dict.fromkeys(order):
+    for i, enc in enumerate(dict.fromkeys(order)):
+        if i == 1 and (text := _mostly(data, order[0])):
+            return text, order[0]  # the first choice fits all but a few lines: it is right
         if _decodes(head, enc, complete):
             try:
                 return data.decode(enc), enc
             except UnicodeDecodeError:
                 continue  # the prefix fitted, the rest does not: try the next encoding
+    for enc in dict.fromkeys(order):
+        if text := _mostly(data, enc):
+            return text, enc
     tried = "、".join(e.upper() for e in dict.fromkeys(order))
     raise EncodingError(f"文件 {path.name}：无法识别文件编码（已尝试 {tried}）")

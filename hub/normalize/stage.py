@@ -167,9 +167,36 @@ def _write_issues(
         f"FROM _n WHERE {c.predicate}"
         for c in checks
     ]
+    if fields:
+        parts.append(_undecodable(src, fields))
     con.execute("DELETE FROM quarantine.issues WHERE source = ?", [src.name])
     if parts:
         con.execute("INSERT INTO quarantine.issues " + " UNION ALL ".join(parts))
+
+
+UNDECODABLE = (
+    "这一行的编码与文件的其他行不同（如 UTF-8 文件中混入了 GB18030 文字），无法识别的字符显示为"
+    " �：整行未加载，请核对这一行后重新发送"
+)
+
+
+def _undecodable(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
+    """Rows the reader could only decode with U+FFFD (a line in another encoding,
+    hub.ingest.encoding): quarantined whole, the first such cell named."""
+    marks = [(f"contains({col(f.name, 'raw')}, {lit(chr(0xFFFD))})", f.name) for f, _ in fields]
+
+    def first(of: str) -> str:  # the field, header or value of the first marked cell
+        whens = []
+        for cond, name in marks:
+            then = lit(name) if of == "field" else col(name, of)
+            whens.append(f"WHEN {cond} THEN {then}")
+        return f"CASE {' '.join(whens)} END"
+
+    return (
+        f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {first('field')}, "
+        f"{first('hdr')}, 'encoding', 'mixed_encoding', 'error', {first('raw')}, "
+        f"{lit(UNDECODABLE)} FROM _n WHERE {' OR '.join(c for c, _ in marks)}"
+    )
 
 
 def _write_staged(

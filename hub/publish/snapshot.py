@@ -54,6 +54,7 @@ def publish(
     `extra` goes into a new release's manifest (the access log's head, say)."""
     datasets = datasets or DATASETS
     root.mkdir(parents=True, exist_ok=True)
+    sweep(root, list(datasets))
     current = read_current(root)
     old = current["datasets"] if current else {}
     versions: dict[str, str] = {}
@@ -86,6 +87,26 @@ def dataset_path(root: Path, dataset: str, release: dict[str, Any] | None = None
     if not doc or dataset not in doc["datasets"]:
         raise FileNotFoundError(f"尚未发布数据集 {dataset}")
     return root / dataset / doc["datasets"][dataset] / "data.parquet"
+
+
+def sweep(root: Path, datasets: list[str]) -> list[Path]:
+    """Remove what a killed publish left in the folders of `datasets` and of every released
+    dataset: `.tmp-` folders, and versions no release names (written, but the release that
+    would have held them never was). Publishing runs under the run lock: nobody else writes."""
+    named: dict[str, set[str]] = {d: set() for d in datasets}
+    for path in (root / "releases").glob("*.json"):
+        for d, v in json.loads(path.read_text(encoding="utf-8"))["datasets"].items():
+            named.setdefault(d, set()).add(v)
+    gone = []
+    for dataset, versions in named.items():
+        folder = root / dataset
+        if not folder.is_dir():
+            continue
+        for version in folder.iterdir():
+            if version.is_dir() and version.name not in versions:
+                shutil.rmtree(version, ignore_errors=True)
+                gone.append(version)
+    return gone
 
 
 def rollback(root: Path) -> dict[str, Any]:

@@ -80,6 +80,9 @@ class DatasetInfo(BaseModel):
     fields: list[FieldInfo]
 
 
+MAX_FIELDS, MAX_FILTERS = 100, 20  # a request is one reader's question, not a flood in the log
+
+
 def token_of(
     request: Request,
     cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -148,6 +151,12 @@ def build_api() -> APIRouter:
         if name not in tables:
             raise HTTPException(404, f"没有数据集 {name}，或未授权给本部门")
         cols = [c.strip() for c in (fields or "").split(",") if c.strip()] or tables[name]
+        if len(cols) > MAX_FIELDS or len(filter) > MAX_FILTERS:
+            raise HTTPException(
+                400,
+                f"一次最多选 {MAX_FIELDS} 个字段、{MAX_FILTERS} 个筛选条件（收到 "
+                f"{len(cols)} 个字段、{len(filter)} 个条件）",
+            )
         where = [_condition(f, tables[name]) for f in filter]
         bad = [c for c in cols if c not in tables[name]]
         if bad:
