@@ -64,7 +64,15 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
 
 
 def _no_links() -> dict[str, int]:
-    return {"by_id": 0, "probabilistic": 0, "reviewed": 0, "alone": 0, "review_pairs": 0}
+    return {
+        "by_id": 0,
+        "probabilistic": 0,
+        "reviewed": 0,
+        "alone": 0,
+        "review_pairs": 0,
+        "duplicates": 0,
+        "capped": 0,
+    }
 
 
 def _linkage(con: Any) -> dict[str, int]:
@@ -73,10 +81,13 @@ def _linkage(con: Any) -> dict[str, int]:
     for method, n in con.execute("SELECT method, count(*) FROM core.links GROUP BY 1").fetchall():
         key = {"id": "by_id", "review": "reviewed"}.get(method, method)
         out[key] = int(n)
-    if table_exists(con, "core", "review_queue"):
-        out["review_pairs"] = int(
-            con.execute("SELECT count(*) FROM core.review_queue").fetchall()[0][0]
-        )
+    for key, table in (
+        ("review_pairs", "review_queue"),
+        ("duplicates", "link_duplicates"),
+        ("capped", "link_capped"),
+    ):
+        if table_exists(con, "core", table):
+            out[key] = int(con.execute(f"SELECT count(*) FROM core.{table}").fetchall()[0][0])
     return out
 
 

@@ -161,6 +161,8 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
                 "alone": r.alone,
                 "persons": r.persons,
                 "review_pairs": r.review_pairs,
+                "duplicates": r.duplicates,
+                "capped_for_review": r.capped,
             }
         )
 

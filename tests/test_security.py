@@ -883,3 +883,53 @@ def test_one_line_in_another_encoding_is_quarantined_as_that_line(sample_run: Ru
                 f"SELECT count(*) FROM staged.{source} WHERE _batch_id = ?", [batch]
             ).fetchall()[0][0]
             assert staged == loads[name]["rows"] - bad and staged > 0  # the rest loaded
+
+
+def test_copies_and_huge_blocks_cannot_exhaust_linkage(sample_run: Run, tmp_path: Path):
+    """2: a file of 100,000 copies of one ID-less row links as one row (the copies follow it,
+    counted); rows of a block too large to compare are listed for review, not dropped."""
+    import shutil
+
+    import yaml
+
+    from tests.conftest import SCHEMAS
+
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    linkage = yaml.safe_load((schemas / "linkage.yaml").read_text(encoding="utf-8"))
+    (schemas / "linkage.yaml").write_text(
+        yaml.safe_dump(linkage | {"max_block_pairs": 1000}, allow_unicode=True), encoding="utf-8"
+    )
+    sample = Path(__file__).parent.parent / "data" / "sample"
+    lines = next(sample.glob("退役军人_*.csv")).read_text(encoding="utf-8").splitlines()
+    header, row = lines[0], lines[1].split(",")
+    row[4] = ""  # no ID: every copy would be a node of its own
+    copies = header + "\n" + "\n".join([",".join(row)] * 100_000) + "\n"
+    crowd = [header]
+    for i in range(60):  # sixty different people giving one office phone
+        r = [str(i + 1), f"测试{chr(0x4E00 + i * 7)}{chr(0x4E8C + i)}", "男", "汉族", ""]
+        r += [f"19{40 + i}年1月1日", "", "", "", "", "", "057188886666", f"某路{i}号", ""]
+        crowd.append(",".join(r))
+    s = _district_with(
+        sample_run,
+        tmp_path,
+        {
+            "退役军人_信息采集表_202601.csv": copies.encode("utf-8"),
+            "退役军人_信息采集表_202602.csv": ("\n".join(crowd) + "\n").encode("utf-8"),
+        },
+    )
+    hub_cli(["run"], s.data, schemas, timeout=900)
+    status = json.loads(hub_cli(["status", "--json"], s.data, schemas).stdout)
+    assert status["linkage"]["duplicates"] >= 99_999
+    with duckdb_ro(s) as con:
+        people = con.execute(
+            "SELECT count(*), count(DISTINCT person_id) FROM core.links l JOIN raw._batches b "
+            "ON b.batch_id = l.batch_id WHERE b.file_name = '退役军人_信息采集表_202601.csv'"
+        ).fetchall()[0]
+    assert people == (100_000, 1)
+    capped = json.loads(hub_cli(["review", "--capped", "--json"], s.data, schemas).stdout)
+    mine = [c for c in capped if c["block"] == "联系电话"]
+    assert len(mine) >= 50 and all(c["block_rows"] >= 60 for c in mine)
+    assert status["linkage"]["capped"] == len(capped)
+    out = hub_cli(["status"], s.data, schemas).stdout
+    assert "重复行" in out and "比对块过大" in out

@@ -107,6 +107,13 @@ def print_status(doc: dict[str, Any]) -> None:
             f"（人工确认 {k['reviewed']} 行）；未匹配、单独成人 {k['alone']} 行；"
             f"待人工复核 [bold]{k['review_pairs']}[/] 对（hub review）"
         )
+        if k.get("duplicates"):
+            console.print(f"重复行：{k['duplicates']} 行与同一文件中的另一行完全相同，已随该行关联")
+        if k.get("capped"):
+            console.print(
+                f"[bold yellow]{k['capped']} 行[/]所在的比对块过大（如许多记录同用一个电话），"
+                "未能自动比对，单独成人：请人工核对（hub review --capped）"
+            )
 
 
 def print_run(summary: RunSummary, doc: dict[str, Any]) -> None:

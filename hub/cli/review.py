@@ -9,7 +9,9 @@ from rich.prompt import Prompt
 from rich.table import Table
 
 from hub.cli import context as ctx
-from hub.link.review import Pair, decide, pending
+from hub.link.review import Pair, capped_rows, decide, pending
+from hub.registry.loader import Registry
+from hub.settings import Settings
 
 app = typer.Typer(
     help="人工复核：模型拿不准的配对（是否同一人），决定在下次 hub run 时生效。",
@@ -23,12 +25,18 @@ def review(
     context: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="以 JSON 列出待复核的配对，不逐一询问"),
     by: str | None = typer.Option(None, "--by", help="复核人（默认为当前登录用户）"),
+    capped: bool = typer.Option(
+        False, "--capped", help="列出因比对块过大而未能自动比对、单独成人的行"
+    ),
 ) -> None:
     """逐一显示待复核的配对（两边并排），回答 a（同一人）/ r（不是同一人）/ s（跳过）/ q（退出）。"""
     if context.invoked_subcommand is not None:
         return
     s = ctx.settings()
     reg = ctx.registry(s)
+    if capped:
+        _capped(s, reg, as_json)
+        return
     pairs = pending(s, reg)
     if as_json:
         ctx.print_json([p.to_json() for p in pairs])
@@ -52,6 +60,26 @@ def review(
             decide(s, reg, p.pair_id, CHOICES[answer], who)
             done += 1
     ctx.console.print(f"已记录 {done} 个决定，下次运行 hub run 时生效。")
+
+
+def _capped(s: Settings, reg: Registry, as_json: bool) -> None:
+    rows = capped_rows(s)
+    if as_json:
+        ctx.print_json(rows)
+        return
+    if not rows:
+        ctx.console.print("没有因比对块过大而未比对的行。")
+        return
+    t = Table("来源", "文件中的行", "比对块", "块内记录数", title="未能自动比对的行（单独成人）")
+    for r in rows:
+        source = reg.sources[r["source"]].title if r["source"] in reg.sources else r["source"]
+        t.add_row(source, str(r["source_row"]), r["block"], str(r["block_rows"]))
+    ctx.console.print(t)
+    ctx.console.print(
+        "这些行与许多记录共用同一组比对值（如同一个办公电话），逐对比较会耗尽内存，"
+        "已单独成人。请核对原文件：补上身份证号码后重新发送，或在 schemas/linkage.yaml 调整 "
+        "max_block_pairs。"
+    )
 
 
 @app.command("accept")

@@ -55,13 +55,18 @@ def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | N
             cols.append(f"{column if column in have else missing} AS {q(out)}")
         addresses = [c for c in _ADDRESSES if c in have]
         cols.append(f"coalesce({', '.join(addresses) or 'NULL'}, NULL) AS address")
+        # rows alike in every staged value are one row said twice (hub.link.features.dedupe)
+        values = sorted(have - {"_source_row"})
+        cols.append(f"hash({', '.join(q(c) for c in values)}) AS row_hash")
         parts.append(f"SELECT {', '.join(cols)} FROM staged.{q(src.name)}")
     return " UNION ALL ".join(parts) if parts else None
 
 
 def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str) -> int:
-    """Create the temp table `link_features` from `rows_sql`; returns its row count."""
+    """Create the temp table `link_features` from `rows_sql` (one row of each set of exact
+    duplicates, see `dedupe`); returns its row count."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE link_rows AS {rows_sql}")
+    dedupe(con)
     _name_lookup(con)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE link_features AS SELECT r.*, "
@@ -78,6 +83,27 @@ def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str) -> int:
         "LEFT JOIN _link_names h ON h.name = r.head_name"
     )
     return int(con.execute("SELECT count(*) FROM link_features").fetchall()[0][0])
+
+
+def dedupe(con: duckdb.DuckDBPyConnection) -> int:
+    """Collapse rows of one batch that are equal in every staged value (a file of a million
+    copies of one row must not become a million-squared pairs): the first stays in
+    `link_rows`, the others go to `link_dups(record_key, source_row, rep, rep_row)` and get
+    its person."""
+    has_hash = "row_hash" in {r[0] for r in con.execute("DESCRIBE link_rows").fetchall()}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE link_dups AS SELECT record_key, source_row, rep, rep_row "
+        "FROM (SELECT record_key, source_row, first_value(record_key) OVER w AS rep, "
+        "first_value(source_row) OVER w AS rep_row FROM link_rows "
+        + ("WHERE row_hash IS NOT NULL " if has_hash else "WHERE false ")
+        + "WINDOW w AS (PARTITION BY source, batch_id, "
+        + ("row_hash" if has_hash else "record_key")
+        + " ORDER BY source_row)) WHERE rep <> record_key"
+    )
+    n = int(con.execute("SELECT count(*) FROM link_dups").fetchall()[0][0])
+    if n:
+        con.execute("DELETE FROM link_rows WHERE record_key IN (SELECT record_key FROM link_dups)")
+    return n
 
 
 def _name_lookup(con: duckdb.DuckDBPyConnection) -> None:

@@ -25,17 +25,29 @@ from hub.registry.config import LinkageConfig
 # Every candidate pair involves at least one row that the ID could not link (group 'U'):
 # pairs of ID-linked persons are already decided.
 _U = "(l.grp = 'U' OR r.grp = 'U')"
-BLOCKING_RULES = [
-    f"l.name_py = r.name_py AND l.birth = r.birth AND {_U}",
-    f"l.id_birth = r.id_birth AND l.id_area = r.id_area AND {_U}",
-    f"l.phone = r.phone AND {_U}",
-    f"l.name_py = r.name_py AND l.addr_comm = r.addr_comm AND l.addr_no = r.addr_no AND {_U}",
-    f"l.birth = r.birth AND l.addr_comm = r.addr_comm AND l.addr_unit = r.addr_unit AND {_U}",
+# How pairs are found: rows agreeing on every key of a block (each key SQL over a table
+# alias `{t}`), with the block's name in Chinese. A block with more pairs than
+# `max_block_pairs` (schemas/linkage.yaml) is left out of that rule (`capped_<i>`): one shared
+# office phone or a file of copies must not exhaust memory; its rows are listed for review.
+BLOCKS: list[tuple[str, tuple[str, ...]]] = [
+    ("姓名拼音与出生日期", ("{t}.name_py", "{t}.birth")),
+    ("身份证号中的出生日期与地区", ("{t}.id_birth", "{t}.id_area")),
+    ("联系电话", ("{t}.phone",)),
+    ("姓名拼音、社区与门牌", ("{t}.name_py", "{t}.addr_comm", "{t}.addr_no")),
+    ("出生日期、社区与房间", ("{t}.birth", "{t}.addr_comm", "{t}.addr_unit")),
     # an ID with a typo after the birth date still shares its first 14 digits or its last 4
-    f"substr(l.id_text, 1, 14) = substr(r.id_text, 1, 14) AND {_U}",
-    f"substr(l.id_text, 1, 6) = substr(r.id_text, 1, 6) AND "
-    f"substr(l.id_text, 15, 4) = substr(r.id_text, 15, 4) AND l.name_py = r.name_py AND {_U}",
+    ("身份证号前 14 位", ("substr({t}.id_text, 1, 14)",)),
+    (
+        "身份证号地区码、末 4 位与姓名拼音",
+        ("substr({t}.id_text, 1, 6)", "substr({t}.id_text, 15, 4)", "{t}.name_py"),
+    ),
 ]
+BLOCKING_RULES = [
+    " AND ".join(f"{k.format(t='l')} = {k.format(t='r')}" for k in keys)
+    + f" AND {_U} AND NOT l.capped_{i}"
+    for i, (_, keys) in enumerate(BLOCKS)
+]
+CAPPED = tuple(f"capped_{i}" for i in range(len(BLOCKS)))
 MODEL_COLUMNS = (
     "unique_id",
     "grp",

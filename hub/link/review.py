@@ -71,6 +71,18 @@ def pending(settings: Settings, registry: Registry) -> list[Pair]:
     return out
 
 
+def capped_rows(settings: Settings) -> list[dict[str, Any]]:
+    """Rows left alone because their block was too large to compare (hub.link.run._cap)."""
+    if not settings.warehouse.exists():
+        return []
+    with warehouse(settings.warehouse, read_only=True) as con:
+        if not table_exists(con, "core", "link_capped"):
+            return []
+        res = con.execute("SELECT * FROM core.link_capped")
+        cols = [d[0] for d in res.description]
+        return [dict(zip(cols, r, strict=True)) for r in res.fetchall()]
+
+
 def decide(
     settings: Settings, registry: Registry, pair_id: str, decision: str, by: str, note: str = ""
 ) -> Pair:

@@ -19,12 +19,13 @@ import pyarrow as pa
 from hub.link.assign import assign
 from hub.link.decisions import load_decisions
 from hub.link.features import build_features, link_rows_sql
-from hub.link.model import MODEL_COLUMNS, apply_priors, level_labels, settings
+from hub.link.model import BLOCKS, CAPPED, MODEL_COLUMNS, apply_priors, level_labels, settings
 from hub.registry.config import LinkageConfig
 from hub.registry.loader import Registry
 from hub.warehouse import lit
 
 log = logging.getLogger(__name__)
+TRAIN_PER_ID = 20
 
 
 @dataclass
@@ -36,6 +37,8 @@ class LinkResult:
     alone: int = 0  # rows that are a person of their own (no trusted ID, no match)
     persons: int = 0
     review_pairs: int = 0
+    duplicates: int = 0  # rows equal to an earlier row of their batch: linked as that row
+    capped: int = 0  # rows left alone whose block was too large to compare: for review
     seconds: float = 0.0
 
 
@@ -59,6 +62,7 @@ def link_features(
 ) -> LinkResult:
     """Link the rows of the temp table `link_features` (see hub.link.features)."""
     _nodes(con)
+    _cap(con, config.max_block_pairs)
     n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
     edges = _score(con, config) if n_u else None
     con.register("_scored", edges if edges is not None else _no_edges())
@@ -95,6 +99,37 @@ def _nodes(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int) -> None:
+    """Mark, per blocking rule, the nodes of a block with more than `max_pairs` pairs: the
+    rule skips them (see hub.link.model.BLOCKS); `_capped` lists each U node's first one."""
+    sizes = []
+    for i, (_, keys) in enumerate(BLOCKS):
+        k = [key.format(t="n") for key in keys]
+        sizes.append(
+            f"CASE WHEN {' AND '.join(f'{x} IS NOT NULL' for x in k)} THEN "
+            f"count(*) OVER (PARTITION BY {', '.join(k)}) ELSE 0 END AS _size_{i}"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _sized AS SELECT n.*, {', '.join(sizes)} FROM link_nodes n"
+    )
+    capped = ", ".join(
+        f"_size_{i} * (_size_{i} - 1) // 2 > {int(max_pairs)} AS {c}" for i, c in enumerate(CAPPED)
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE link_nodes AS SELECT * EXCLUDE ("
+        + ", ".join(f"_size_{i}" for i in range(len(BLOCKS)))
+        + f"), {capped} FROM _sized"
+    )
+    first = " ".join(f"WHEN {c} THEN {lit(BLOCKS[i][0])}" for i, c in enumerate(CAPPED))
+    size = " ".join(f"WHEN {c} THEN _size_{i}" for i, c in enumerate(CAPPED))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _capped AS SELECT n.unique_id, "
+        f"CASE {first} END AS block, CASE {size} END AS block_rows "
+        f"FROM link_nodes n JOIN _sized s USING (unique_id) WHERE n.grp = 'U' AND ({' OR '.join(CAPPED)})"
+    )
+    con.execute("DROP TABLE _sized")
+
+
 def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> pa.Table:
     """Train on the rows the ID links, score candidate pairs; Splink works in a connection
     of its own so none of its tables reach the warehouse."""
@@ -102,12 +137,16 @@ def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> pa.Table:
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     cols = ", ".join(MODEL_COLUMNS)
-    nodes = con.sql(f"SELECT {cols} FROM link_nodes").to_arrow_table()
+    nodes = con.sql(f"SELECT {cols}, {', '.join(CAPPED)} FROM link_nodes").to_arrow_table()
+    # known matches: rows sharing a trusted ID, at most TRAIN_PER_ID of each (pairs grow with
+    # the square: one ID on a thousand rows must not dominate or exhaust the training)
     train = con.sql(
         f"SELECT record_key AS unique_id, 'T' AS grp, "
-        f"{cols.replace('unique_id, grp, ', '').replace(', phones', ', CASE WHEN phone IS NOT NULL THEN [phone] END AS phones')} "
-        "FROM link_features WHERE trusted AND id_text IN ("
-        "SELECT id_text FROM link_features WHERE trusted GROUP BY 1 HAVING count(*) > 1)"
+        f"{cols.replace('unique_id, grp, ', '').replace(', phones', ', CASE WHEN phone IS NOT NULL THEN [phone] END AS phones')}, "
+        + ", ".join(f"false AS {c}" for c in CAPPED)
+        + " FROM link_features WHERE trusted AND id_text IN ("
+        "SELECT id_text FROM link_features WHERE trusted GROUP BY 1 HAVING count(*) > 1) "
+        f"QUALIFY row_number() OVER (PARTITION BY id_text ORDER BY record_key) <= {TRAIN_PER_ID}"
     ).to_arrow_table()
     n = nodes.num_rows
     n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
@@ -182,6 +221,20 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str) -> None:
         "LEFT JOIN c u ON u.unique_id = f.record_key AND NOT f.trusted "
         "JOIN c r ON r.unique_id = CASE WHEN f.trusted THEN 'id:' || f.id_text ELSE f.record_key END"
     )
+    con.execute(  # each duplicate row goes where the row it repeats went
+        "INSERT INTO core.links SELECT l.source, l.batch_id, "
+        "d.source_row, d.record_key, l.person_id, "
+        "l.citizen_id, l.method, l.match_probability, "
+        "'与同一文件第 ' || d.rep_row || ' 行完全相同（重复行），随该行关联' AS evidence, d.rep "
+        "FROM link_dups d JOIN core.links l ON l.record_key = d.rep"
+    )
+    con.execute("CREATE OR REPLACE TABLE core.link_duplicates AS SELECT * FROM link_dups")
+    con.execute(
+        "CREATE OR REPLACE TABLE core.link_capped AS SELECT c.unique_id AS record_key, "
+        "l.source, l.batch_id, l.source_row, c.block, c.block_rows FROM _capped c "
+        "JOIN core.links l ON l.record_key = c.unique_id WHERE l.method = 'alone' "
+        "ORDER BY l.source, l.batch_id, l.source_row"
+    )
     con.execute(
         "CREATE OR REPLACE TABLE core.link_nodes AS SELECT unique_id, grp, id_text, name, birth, "
         "gender, phone, address, sources FROM link_nodes"
@@ -195,9 +248,10 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str) -> None:
 
 def _result(con: duckdb.DuckDBPyConnection) -> LinkResult:
     counts = dict(con.execute("SELECT method, count(*) FROM core.links GROUP BY method").fetchall())
-    persons, rows, pairs = con.execute(
+    persons, rows, pairs, dups, capped = con.execute(
         "SELECT (SELECT count(DISTINCT person_id) FROM core.links), (SELECT count(*) FROM core.links), "
-        "(SELECT count(*) FROM core.review_queue)"
+        "(SELECT count(*) FROM core.review_queue), (SELECT count(*) FROM core.link_duplicates), "
+        "(SELECT count(*) FROM core.link_capped)"
     ).fetchall()[0]
     return LinkResult(
         rows=rows,
@@ -207,6 +261,8 @@ def _result(con: duckdb.DuckDBPyConnection) -> LinkResult:
         alone=counts.get("alone", 0),
         persons=persons,
         review_pairs=pairs,
+        duplicates=dups,
+        capped=capped,
     )
 
 
@@ -223,4 +279,12 @@ def _empty_outputs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE OR REPLACE TABLE core.review_queue (pair_id VARCHAR, a VARCHAR, b VARCHAR, "
         "match_probability DOUBLE, evidence VARCHAR)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.link_duplicates (record_key VARCHAR, source_row INTEGER, "
+        "rep VARCHAR, rep_row INTEGER)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.link_capped (record_key VARCHAR, source VARCHAR, "
+        "batch_id VARCHAR, source_row INTEGER, block VARCHAR, block_rows BIGINT)"
     )

@@ -76,6 +76,8 @@ class LinkageConfig(Strict):
     agreement_priors: AgreementPriors
     m_defaults: dict[str, list[float]]
     changeable_floor: float = PydField(default=0.1, ge=0, lt=1)
+    # a block with more candidate pairs than this is not compared (its rows go to review)
+    max_block_pairs: int = PydField(default=2_000_000, ge=1000)
 
     @model_validator(mode="after")
     def _defaults(self) -> LinkageConfig:
