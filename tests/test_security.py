@@ -933,3 +933,27 @@ def test_copies_and_huge_blocks_cannot_exhaust_linkage(sample_run: Run, tmp_path
     assert status["linkage"]["capped"] == len(capped)
     out = hub_cli(["status"], s.data, schemas).stdout
     assert "重复行" in out and "比对块过大" in out
+
+
+def test_data_behind_a_cover_sheet_is_found(sample_run: Run, tmp_path: Path):
+    """Other: an export whose first sheet is 填表说明 (text, no table) and whose data is on
+    the second sheet loads every row, saying which sheet it read."""
+    import openpyxl
+
+    src = next((Path(__file__).parent.parent / "data" / "sample").glob("残联_*.xlsx"))
+    from hub.ingest.read import read_file
+
+    rows = read_file(src).table.num_rows
+    wb = openpyxl.load_workbook(src)
+    cover = wb.create_sheet("填表说明", 0)
+    cover["A1"] = "填表说明"
+    cover["A2"] = "1. 本表由各社区于每月 5 日前报送；2. 身份证号码须为 18 位。"
+    cover["B4"] = "联系人：张三"
+    path = tmp_path / "c.xlsx"
+    wb.save(path)
+    name = "残联_持证残疾人花名册_202601.xlsx"
+    s = _district_with(sample_run, tmp_path, {name: path.read_bytes()})
+    doc = json.loads(hub_cli(["run", "--json"], s.data).stdout)
+    load = next(x for x in doc["loads"] if x["file"] == name)
+    assert load["status"] == "loaded" and load["rows"] == rows > 0, load
+    assert any("已读取工作表" in n and "填表说明" in n for n in load["notes"]), load["notes"]

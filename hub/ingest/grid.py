@@ -33,6 +33,12 @@ class Grid:
         return [c[i].as_py() for c in self.columns]
 
 
+def sheet_names(path: Path) -> list[str]:
+    import fastexcel
+
+    return list(fastexcel.read_excel(str(path)).sheet_names)
+
+
 def read_xlsx_grid(path: Path, sheet: str | int | None) -> Grid:
     import fastexcel  # the fast Rust reader; openpyxl is 10x slower on large sheets
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.ingest.csv_grid import read_csv_grid
-from hub.ingest.grid import Grid, read_xlsx_grid
+from hub.ingest.grid import Grid, read_xlsx_grid, sheet_names
 from hub.ingest.header import Layout, find_layout
 from hub.ingest.limits import LimitExceeded, check_table, explain, precheck
 from hub.registry.config import Limits
@@ -77,9 +77,9 @@ def read_file(
         precheck(path, data if kind == "csv" else None, limits)
         if kind == "csv":
             grid = read_csv_grid(path, data or b"", encoding)
+            layout = choose_layout(grid, header, expected)
         else:
-            grid = read_xlsx_grid(path, sheet)
-        layout = choose_layout(grid, header, expected)
+            grid, layout = _pick_sheet(path, sheet, header, expected)
     except ReadError:
         raise
     except Exception as exc:  # reader libraries raise many types; the user needs one message
@@ -100,6 +100,37 @@ def read_file(
     except LimitExceeded as exc:
         raise ReadError(f"文件 {path.name}：{exc}") from exc
     return ft
+
+
+def _pick_sheet(
+    path: Path, sheet: str | int | None, header: HeaderSpec | None, expected: list[str] | None
+) -> tuple[Grid, Layout]:
+    """The registered sheet; else the first whose table holds the registered headers (a
+    cover sheet of 填表说明 may come first), else the first with a table at all."""
+    grid = read_xlsx_grid(path, sheet)
+    try:
+        layout = choose_layout(grid, header, expected)
+        if sheet is not None or not expected or set(expected) & set(layout.headers):
+            return grid, layout
+        fallback: tuple[Grid, Layout] | Exception = (grid, layout)
+    except ValueError as exc:
+        if sheet is not None:
+            raise
+        fallback = exc
+    for name in sheet_names(path):
+        if name == grid.sheet:
+            continue
+        other = read_xlsx_grid(path, name)
+        try:
+            found = choose_layout(other, header, expected)
+        except ValueError:
+            continue
+        if not expected or set(expected) & set(found.headers) or isinstance(fallback, Exception):
+            other.notes.append(f"工作表「{grid.sheet}」不是数据表，已读取工作表「{name}」")
+            return other, found
+    if isinstance(fallback, Exception):
+        raise fallback
+    return fallback
 
 
 def _reason(exc: Exception) -> str:
