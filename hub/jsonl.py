@@ -28,7 +28,8 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
         return []
     data = path.read_bytes()
     out = []
-    for line in data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace").splitlines():
+    # split on "\n" only: str.splitlines() also breaks at U+2028 and others a value may hold
+    for line in data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace").split("\n"):
         try:
             doc = json.loads(line)
         except ValueError:

@@ -655,8 +655,8 @@ def test_access_log_survives_edits_cuts_and_crashes(sample_run: Run, tmp_path: P
     read = "/api/v1/datasets/minzheng_dibao_check?fields=name&limit=1"
     for _ in range(8):
         assert client.get(read, headers=headers).status_code == 200
-    log = log_path(s.audit)
-    good = log.read_bytes()
+    log, head = log_path(s.audit), s.data / "audit_head.json"
+    good, good_head = log.read_bytes(), head.read_bytes()
     n = len(good.splitlines())
     assert n >= 8
 
@@ -674,6 +674,9 @@ def test_access_log_survives_edits_cuts_and_crashes(sample_run: Run, tmp_path: P
         "middle removed": "".join(lines[:3] + lines[4:]),
         "edited": "".join([*lines[:2], lines[2].replace("民政局", "卫生健康局"), *lines[3:]]),
     }
+    # a line break only some readers see (U+2028, \x1e) must not hide entries from any of them
+    attacks["separator"] = "".join([*lines[:2], lines[2].rstrip("\n") + "\x1e", *lines[3:]])
+    attacks["not an entry"] = "".join([*lines, '{"a": 1}\n'])
     # recomputed with plain hashes, as if unkeyed: the chain holds but not its macs
     redone, prev = [], "0" * 64
     for line in lines:
@@ -688,10 +691,14 @@ def test_access_log_survives_edits_cuts_and_crashes(sample_run: Run, tmp_path: P
         log.write_text(text, encoding="utf-8")
         doc = check()
         assert not doc["intact"] and doc["problem"], name
+    log.write_text(attacks["not an entry"], encoding="utf-8")  # reads go on regardless
+    assert client.get(read, headers=headers).status_code == 200
+    assert not check()["intact"]
     log.unlink()
     assert not check()["intact"]  # deleted
 
     log.write_bytes(good)
+    head.write_bytes(good_head)  # the read above moved the head on: back to the good log's
     assert check()["intact"]
     with log.open("ab") as fh:  # killed mid-write
         fh.write(b'{"seq": 99, "channel": "api", "us')
@@ -751,6 +758,20 @@ def test_saves_work_off_the_event_loop_and_check_like_the_pipeline(
     assert r.status_code == 200 and r.json()["issues"]
     assert on_loop and not any(on_loop)
 
+    # the page's key reused for another entry (Back, then edit) files that entry too
+    from hub.form.submissions import read_all
+
+    form = form_of(client.get(f"/residents/{mine['person_id']}").text)
+    first = client.post(f"/residents/{mine['person_id']}", data=form | {"phone": "13911112222"})
+    again = client.post(f"/residents/{mine['person_id']}", data=form | {"phone": "13911112222"})
+    other = client.post(f"/residents/{mine['person_id']}", data=form | {"phone": "13933334444"})
+    assert first.status_code == again.status_code == other.status_code == 200
+    phones = [x.values.get("phone") for x in read_all(s.submissions)]
+    assert phones.count("13911112222") == 1 and phones.count("13933334444") == 1
+    deep = client.post("/check", content=b"[" * 5000 + b"]" * 5000, headers={"x-csrf-token": csrf})
+    big = client.post("/check", content=b" " * 400_000 + b"{}", headers={"x-csrf-token": csrf})
+    assert deep.status_code == 400 and big.status_code == 413 and "过大" in big.json()["detail"]
+
     # the cut-down check against the pipeline's staging of the whole source, on hostile values
     fields = [c.field for c in registry.sources[FORM_SOURCE].mapped if c.field]
     junk = ["", " ", "12", "x" * 300, "=1+1", "1990-13-45", "110101199003077", "０１", "是", "张"]
@@ -809,7 +830,11 @@ def test_request_sizes_are_bounded_before_they_reach_the_log(sample_run: Run, tm
     ok = {"Authorization": f"Bearer {token}", "X-Purpose": quote("核查")}
     huge = {"Authorization": f"Bearer {token}", "X-Purpose": quote("用" * 60_000)}
     r = client.get(url, params={"fields": "name", "limit": 1}, headers=huge)
-    assert r.status_code == 403 and "用途最长 200 字" in r.json()["detail"]
+    assert r.status_code == 400 and "用途最长 200 字" in r.json()["detail"]
+    for bad in ("核查\u2028第二行", "核\x1e查", "核查\n第二行"):  # a line break would split the log
+        h = ok | {"X-Purpose": quote(bad)}
+        r = client.get(url, params={"fields": "name", "limit": 1}, headers=h)
+        assert r.status_code == 400 and "控制字符" in r.json()["detail"], bad
     r = client.get(url, params={"fields": ",".join(["name"] * 5000)}, headers=ok)
     assert r.status_code == 400 and "最多选 100 个字段" in r.json()["detail"]
     r = client.get(url, params={"filter": ["name=x"] * 50}, headers=ok)
@@ -858,6 +883,13 @@ def test_one_line_in_another_encoding_is_quarantined_as_that_line(sample_run: Ru
         )
         files[name] = (b"\xef\xbb\xbf" if bom else b"") + body
         rows[name] = at + 1
+    gb = next(sample.glob("公安_*.csv")).read_bytes().decode("gb18030").split("\n")
+    at = next(i for i, line in enumerate(gb) if i > 3 and re.search("[\u4e00-\u9fff]", line))
+    name = "公安_户籍人口花名册_202601.csv"  # a GB18030 roster with one row pasted as UTF-8
+    files[name] = b"\n".join(
+        line.encode("utf-8" if i == at else "gb18030") for i, line in enumerate(gb)
+    )
+    rows[name] = at + 1
     s = _district_with(sample_run, tmp_path, files)
     doc = json.loads(hub_cli(["run", "--json"], s.data).stdout)
     loads = {x["file"]: x for x in doc["loads"]}
@@ -910,23 +942,31 @@ def test_copies_and_huge_blocks_cannot_exhaust_linkage(sample_run: Run, tmp_path
         r = [str(i + 1), f"测试{chr(0x4E00 + i * 7)}{chr(0x4E8C + i)}", "男", "汉族", ""]
         r += [f"19{40 + i}年1月1日", "", "", "", "", "", "057188886666", f"某路{i}号", ""]
         crowd.append(",".join(r))
+    near = header + "\n" + "\n".join(f"{i},{','.join(row[1:])}" for i in range(1, 301)) + "\n"
     s = _district_with(
         sample_run,
         tmp_path,
         {
             "退役军人_信息采集表_202601.csv": copies.encode("utf-8"),
             "退役军人_信息采集表_202602.csv": ("\n".join(crowd) + "\n").encode("utf-8"),
+            "退役军人_信息采集表_202603.csv": near.encode("utf-8"),  # only 序号 differs
         },
     )
     hub_cli(["run"], s.data, schemas, timeout=900)
     status = json.loads(hub_cli(["status", "--json"], s.data, schemas).stdout)
-    assert status["linkage"]["duplicates"] >= 99_999
+    assert status["linkage"]["duplicates"] >= 99_999 + 299
     with duckdb_ro(s) as con:
         people = con.execute(
             "SELECT count(*), count(DISTINCT person_id) FROM core.links l JOIN raw._batches b "
             "ON b.batch_id = l.batch_id WHERE b.file_name = '退役军人_信息采集表_202601.csv'"
         ).fetchall()[0]
     assert people == (100_000, 1)
+    with duckdb_ro(s) as con:
+        near_people = con.execute(
+            "SELECT count(*), count(DISTINCT person_id) FROM core.links l JOIN raw._batches b "
+            "ON b.batch_id = l.batch_id WHERE b.file_name = '退役军人_信息采集表_202603.csv'"
+        ).fetchall()[0]
+    assert near_people == (300, 1)
     capped = json.loads(hub_cli(["review", "--capped", "--json"], s.data, schemas).stdout)
     mine = [c for c in capped if c["block"] == "联系电话"]
     assert len(mine) >= 50 and all(c["block_rows"] >= 60 for c in mine)

@@ -49,6 +49,38 @@ def _decodes(data: bytes, enc: str, complete: bool) -> bool:
 MIXED_LINES = 0.01
 _BAD_LINE = re.compile("^.*\ufffd.*$", re.M)
 _WIDE_LINE = re.compile("^.*[^\x00-\x7f].*$", re.M)
+# a line of valid UTF-8 with at least one CJK-range character: in a GB18030 file it is a line
+# pasted from a UTF-8 export (GB18030 decodes it too, as the wrong characters)
+_U8 = rb"(?:[\x00-\x09\x0b-\x7f]|[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})*"
+_UTF8_LINE = re.compile(b"^" + _U8 + rb"[\xe3-\xe9][\x80-\xbf]{2}" + _U8 + b"$", re.M)
+
+
+def _mark(line: str) -> str:
+    """Every cell of a line in another encoding starts with U+FFFD, so staging quarantines
+    the row whichever of its columns it maps (hub.normalize.stage)."""
+    return "\ufffd" + re.sub("([,\t])", "\\1\ufffd", line)
+
+
+def _few(bad: int, lines: int, wide: int) -> bool:
+    """Few bad lines, and far more good lines of text beyond ASCII: the encoding is right."""
+    return 0 < bad <= max(1, lines * MIXED_LINES) and wide >= 3 * bad
+
+
+def _utf8_lines_in_gb(data: bytes, text: str) -> str:
+    """`text` (a GB18030 decoding of `data`) with its few UTF-8 lines marked."""
+    hits = list(_UTF8_LINE.finditer(data))
+    if not hits:
+        return text
+    lines = text.split("\n")
+    wide = len(_WIDE_LINE.findall(text)) - len(hits)
+    if len(lines) != data.count(b"\n") + 1 or not _few(len(hits), len(lines), wide):
+        return text
+    at, pos = 0, 0
+    for m in hits:
+        at += data.count(b"\n", pos, m.start())
+        pos = m.start()
+        lines[at] = _mark(m.group().decode("utf-8"))
+    return "\n".join(lines)
 
 
 def _mostly(data: bytes, enc: str) -> str | None:
@@ -60,7 +92,11 @@ def _mostly(data: bytes, enc: str) -> str | None:
     bad = len(_BAD_LINE.findall(text)) - len(_BAD_LINE.findall(data.decode(enc, "ignore")))
     lines = text.count("\n") + 1
     wide = len(_WIDE_LINE.findall(text)) - bad  # lines beyond ASCII that decoded cleanly
-    return text if 0 < bad <= max(1, lines * MIXED_LINES) and wide >= 10 * bad else None
+    if not _few(bad, lines, wide):
+        return None
+    text = _BAD_LINE.sub(lambda m: _mark(m.group()), text)
+    # in a GB18030 file the bad lines may be UTF-8 ones: shown readable (still marked)
+    return _utf8_lines_in_gb(data, text) if enc in ("gb18030", "gbk") else text
 
 
 def decode(path: Path, data: bytes, declared: str) -> tuple[str, str]:
@@ -84,11 +120,12 @@ def decode(path: Path, data: bytes, declared: str) -> tuple[str, str]:
             return text, order[0]  # the first choice fits all but a few lines: it is right
         if _decodes(head, enc, complete):
             try:
-                return data.decode(enc), enc
+                text = data.decode(enc)
             except UnicodeDecodeError:
                 continue  # the prefix fitted, the rest does not: try the next encoding
+            return (_utf8_lines_in_gb(data, text) if enc in ("gb18030", "gbk") else text), enc
     for enc in dict.fromkeys(order):
         if text := _mostly(data, enc):
             return text, enc
     tried = "、".join(e.upper() for e in dict.fromkeys(order))
-    raise EncodingError(f"文件 {path.name}：无法识别文件编码（已尝试 {tried}）")
+    raise EncodingError(f"无法识别文件编码（已尝试 {tried}）")  # the reader names the file

@@ -55,8 +55,10 @@ def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | N
             cols.append(f"{column if column in have else missing} AS {q(out)}")
         addresses = [c for c in _ADDRESSES if c in have]
         cols.append(f"coalesce({', '.join(addresses) or 'NULL'}, NULL) AS address")
-        # rows alike in every staged value are one row said twice (hub.link.features.dedupe)
-        values = sorted(have - {"_source_row"})
+        # rows alike in every field are one row said twice (hub.link.features.dedupe); an
+        # extension column (序号, 备注) says nothing about who the row is
+        extensions = {c.extension for c in src.columns if c.extension}
+        values = sorted(have - {"_source_row"} - extensions)
         cols.append(f"hash({', '.join(q(c) for c in values)}) AS row_hash")
         parts.append(f"SELECT {', '.join(cols)} FROM staged.{q(src.name)}")
     return " UNION ALL ".join(parts) if parts else None
@@ -86,7 +88,7 @@ def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str) -> int:
 
 
 def dedupe(con: duckdb.DuckDBPyConnection) -> int:
-    """Collapse rows of one batch that are equal in every staged value (a file of a million
+    """Collapse rows of one batch that are equal in every field (a file of a million
     copies of one row must not become a million-squared pairs): the first stays in
     `link_rows`, the others go to `link_dups(record_key, source_row, rep, rep_row)` and get
     its person."""

@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from hub.jsonl import append_line, read_lines
 from hub.settings import Settings
 
 GENESIS = "0" * 64
+_FIELDS = {"seq", "department", "status", "at", "persons", "channel"}
 MAX_TEXT = 20_000  # what one entry keeps of a filter or purpose: requests are bounded too
 
 
@@ -80,9 +82,7 @@ def record(settings: Settings, access: Access) -> dict[str, Any]:
     access.filter, access.purpose = access.filter[:MAX_TEXT], access.purpose[:MAX_TEXT]
     access.fields = access.fields[:500]
     key = _key(settings.secret())
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # the server's threads and a CLI query may write at once
+    with _locked(path, fcntl.LOCK_EX) as fd:  # the server's threads and CLI queries at once
         seq, prev = _tail(path)
         known = head(settings)
         if known and int(known["seq"]) > seq:  # cut short since: the head must not forget it
@@ -94,8 +94,18 @@ def record(settings: Settings, access: Access) -> dict[str, Any]:
         os.fsync(fd)
         write_json(head_path(settings), {"seq": entry["seq"], "mac": entry["mac"]})
         return entry
+
+
+@contextmanager
+def _locked(path: Path, how: int) -> Iterator[int]:
+    """The log open, under a shared or an exclusive advisory lock (closing releases it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fcntl.flock(fd, how)
+        yield fd
     finally:
-        os.close(fd)  # closing releases the lock
+        os.close(fd)
 
 
 def alarms_path(settings: Settings) -> Path:
@@ -105,41 +115,54 @@ def alarms_path(settings: Settings) -> Path:
 def head(settings: Settings) -> dict[str, Any] | None:
     """The chain's head as last recorded (for release manifests), or None."""
     path = head_path(settings)
-    if not path.exists():
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {"seq": int(doc["seq"]), "mac": str(doc["mac"])}
+    except FileNotFoundError:
         return None
-    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return doc
+    except (ValueError, KeyError, TypeError):
+        return {"seq": -1, "mac": "damaged"}  # verify() then reports the head as not matching
+
+
+def _lines(path: Path) -> tuple[list[str], bool]:
+    """The log's complete lines and whether a torn one follows. Every reader splits the
+    same way — on "\n" only (str.splitlines() would also split at U+2028, \x1e, ...)."""
+    data = path.read_bytes() if path.exists() else b""
+    cut = data.rfind(b"\n") + 1
+    lines = data[:cut].decode("utf-8", errors="replace").split("\n")[:-1] if cut else []
+    return lines, cut < len(data)
 
 
 def entries(folder: Path) -> Iterator[dict[str, Any]]:
-    """Every complete entry; a torn last line is skipped (record sets it aside)."""
-    path = log_path(folder)
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                return
-            try:
-                yield json.loads(line)
-            except ValueError:
-                continue  # verify() reports it
+    """Every complete entry; a torn last line is skipped (record sets it aside), and a line
+    that is no entry at all too (verify() reports it)."""
+    for line in _lines(log_path(folder))[0]:
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(e, dict) and e.keys() >= _FIELDS:
+            yield e
 
 
 def verify(settings: Settings) -> tuple[int, str | None]:
     """(entries checked, the first problem found or None). The log must still hold the head
     recorded beside it and the head recorded in every published release."""
     path, key = log_path(settings.audit), _key(settings.secret())
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    lines = text.splitlines()
-    if text and not text.endswith("\n"):  # torn by a crash mid-write: set aside at next write
-        lines = lines[:-1]
+    if path.exists():
+        with _locked(path, fcntl.LOCK_SH):  # the log and its head as one writer left them
+            lines, _ = _lines(path)
+            known = head(settings)
+    else:
+        lines, known = [], head(settings)
     prev, n, macs = GENESIS, 0, {}
     keyed = False
     for n, line in enumerate(lines, start=1):
         try:
             e = json.loads(line)
         except ValueError:
+            e = None
+        if not isinstance(e, dict) or not e.keys() >= _FIELDS:
             return n, f"第 {n} 条不是完整的记录：日志被改动"
         if keyed and "mac" not in e:  # unkeyed entries may only precede the keyed chain
             return n, f"第 {n} 条没有校验码：日志被改动"
@@ -156,10 +179,10 @@ def verify(settings: Settings) -> tuple[int, str | None]:
         macs[n] = prev
     for alarm in read_lines(alarms_path(settings)):
         return n, (
-            f"访问日志曾被截断或清空：记录到第 {alarm['head']} 条时只剩 {alarm['log']} 条"
-            f"（发现于 {alarm['at']}）"
+            f"访问日志曾被截断或清空：记录到第 {alarm.get('head')} 条时只剩 {alarm.get('log')} 条"
+            f"（发现于 {alarm.get('at')}）"
         )
-    heads = [h for h in [head(settings), *_published_heads(settings)] if h]
+    heads = [h for h in [known, *_published_heads(settings)] if h]
     for h in heads:
         if macs.get(int(h["seq"])) != h["mac"]:
             have = f"日志只剩 {n} 条" if n < int(h["seq"]) else "该条已不是当初的记录"
@@ -211,14 +234,20 @@ def _tail(path: Path) -> tuple[int, str]:
         stamp = datetime.now().strftime("%Y%m%d%H%M%S%f")
         (path.parent / f"access.torn-{stamp}.txt").write_bytes(torn)
         os.truncate(path, size - len(torn))
-    for line in reversed(body.splitlines()):
+    for line in reversed(body.split(b"\n")):
         if line.strip():
             try:
                 e = json.loads(line)
-            except ValueError:
-                break
-            return int(e["seq"]), str(e.get("mac") or e.get("hash"))
+                return int(e["seq"]), str(e.get("mac") or e.get("hash"))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                # no entry (the log was edited): chain on after it, verify() reports it
+                return _count_lines(path), GENESIS
     return 0, GENESIS
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
 def answered_by_department(folder: Path, period_key: str) -> dict[str, int]:

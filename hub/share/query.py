@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -114,9 +115,13 @@ def run_query(
     try:
         if not purpose.strip():
             raise QueryRefused("须说明查询用途（--purpose 或 X-Purpose）")
-        if len(purpose) > MAX_PURPOSE or len(sql) > MAX_SQL:
-            access.purpose, access.filter = purpose[:MAX_PURPOSE], sql[:MAX_SQL]
-            raise QueryRefused(f"用途最长 {MAX_PURPOSE} 字、查询语句最长 {MAX_SQL} 字")
+        access.purpose, access.filter = purpose[:MAX_PURPOSE], sql[:MAX_SQL]
+        if len(purpose) > MAX_PURPOSE:  # a request, not a refusal: QueryFailed answers 400
+            raise QueryFailed(f"用途最长 {MAX_PURPOSE} 字（收到 {len(purpose)} 字）")
+        if len(sql) > MAX_SQL:
+            raise QueryFailed(f"查询最长 {MAX_SQL} 字（收到 {len(sql)} 字）")
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in purpose):
+            raise QueryFailed("用途中有控制字符或换行符：请用一行文字说明用途")
         tables = granted_tables(registry, department, today)
         try:
             tree = check_query(sql, tables, {f.name: f.label for f in registry.fields.values()})

@@ -19,6 +19,12 @@ _DEFAULT_DETAIL = {
     "Forbidden": "没有权限",
     "Internal Server Error": "服务器内部错误",
 }
+# the multipart parser's own words for a form past its limits
+_FORM_LIMITS = (
+    ("Field exceeded maximum size", "表单中有一项内容过长（超过 1 MB）：请检查后重新填写"),
+    ("Too many fields", "表单的项数过多"),
+    ("Too many files", "一次上传的文件过多"),
+)
 
 
 def _json_client(request: Request) -> bool:
@@ -33,6 +39,9 @@ def install_error_handlers(app: FastAPI, ctx: WebContext) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = _DEFAULT_DETAIL.get(str(exc.detail), exc.detail)
+        for english, chinese in _FORM_LIMITS:
+            if str(detail).startswith(english):
+                detail = chinese
         return _answer(request, ctx, detail, exc.status_code)
 
     @app.exception_handler(RequestValidationError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -18,12 +19,13 @@ from hub.form.pending import overlay, pending
 from hub.form.scope import registered_elsewhere, scope_issues
 from hub.form.submissions import Submission, append_new, find
 from hub.form.validate import FieldIssue, blocking, check_entry
-from hub.form.values import choices, form_values, held_fields, locked, to_submit
+from hub.form.values import Entry, choices, form_values, held_fields, locked, to_submit
 from hub.publish.directory import SEARCH_LIMIT
 from hub.web.context import Caller, StaffDep, WebContext, check_csrf, log_read, page
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 MAX_FIELDS, MAX_VALUE = 200, 2000  # an inline check is one form's worth of short values
+MAX_CHECK_BYTES = 256 * 1024
 
 
 def register_pages(app: FastAPI, ctx: WebContext) -> None:
@@ -84,9 +86,12 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
     async def check(request: Request, caller: StaffDep) -> Response:
         """Inline validation: the pipeline's rules on the values as typed so far."""
         check_csrf(request, request.headers.get("x-csrf-token"))
+        raw = await request.body()
+        if len(raw) > MAX_CHECK_BYTES:
+            raise HTTPException(413, "请求体过大：行内校验一次只检查一张表单的内容")
         try:
-            body = await request.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             raise HTTPException(400, "请求体应为 JSON 对象：{字段名: 值}")
@@ -135,10 +140,14 @@ def _submit(
     key = str(data.get("submission_id", ""))
     key = key if _KEY.match(key) else uuid.uuid4().hex  # the page's key: a 2nd click files nothing
     who = who_of()  # first: a resident of another community is not found, whatever the key
-    if find(ctx.settings.submissions, key, since=date.today() - timedelta(days=1)):
-        return _saved(person_id, key)
     entered = {f.name: str(data.get(f.name, "")) for f in ctx.form.fields}
     entry = to_submit(ctx.form, who.values, entered, who.fixed, new=person_id is None)
+    since = date.today() - timedelta(days=1)
+    earlier = find(ctx.settings.submissions, key, since=since)
+    if earlier is not None:
+        if _reposted(earlier, caller, person_id, who, entry):
+            return _saved(person_id, key)  # a second click: filed once
+        key = uuid.uuid4().hex  # the page's key reused for another entry (Back, then edit)
     shown = who.values | {k: v for k, v in entered.items() if k in entry.values}
     note = _cleared_note(ctx, entry.cleared)
     if not entry.changed:
@@ -154,8 +163,33 @@ def _submit(
         )
     sub = Submission(caller.staff.username, caller.staff.community, entry.values, person_id, key)
     sub.changed = entry.changed
-    append_new(ctx.settings.submissions, [sub], since=date.today() - timedelta(days=1))
+    if not append_new(ctx.settings.submissions, [sub], since=since):
+        stored = find(ctx.settings.submissions, key, since=since)  # filed meanwhile by a twin
+        if stored is None or not _same(stored, caller, person_id, entry.values):
+            sub.id = key = uuid.uuid4().hex
+            append_new(ctx.settings.submissions, [sub], since=since)
     return _saved(person_id, key, entry.cleared)
+
+
+def _same(sub: Submission, caller: Caller, person_id: str | None, values: dict[str, str]) -> bool:
+    """Is `sub` this very entry, computed from the same page (two posts at once)?"""
+    return (sub.community, sub.person_id, sub.values) == (
+        caller.staff.community,
+        person_id,
+        values,
+    )
+
+
+def _reposted(
+    sub: Submission, caller: Caller, person_id: str | None, who: _Resident, entry: Entry
+) -> bool:
+    """Is this post the stored `sub` again? A resident's page now shows `sub` as pending,
+    so the same post changes nothing more and agrees with every value `sub` holds."""
+    if (sub.community, sub.person_id) != (caller.staff.community, person_id):
+        return False
+    if person_id is None:
+        return sub.values == entry.values
+    return not entry.changed and all(who.values.get(k, "") == v for k, v in sub.values.items())
 
 
 def _cleared_note(ctx: WebContext, cleared: list[str]) -> str:
