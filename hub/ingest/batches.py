@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
-import re
-from datetime import date
-
 import duckdb
 
 from hub.warehouse import one
@@ -49,8 +45,6 @@ CREATE TABLE IF NOT EXISTS raw._rejections (
 )
 """
 
-_PERIOD = re.compile(r"(20\d{2}|19\d{2})[-_.年]?(0[1-9]|1[0-2])(?!\d)")
-
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(BATCHES_DDL)
@@ -70,20 +64,6 @@ def renamed_headers(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, li
     for registered, in_file in rows:
         out.setdefault(registered, []).append(in_file)
     return out
-
-
-def observed_at(file_name: str, loaded: date) -> date:
-    """The end of the reporting month named in the file name (…_202510.xlsx), else the load day.
-
-    Example:
-        >>> observed_at("民政_低保_202510.xlsx", date(2026, 1, 5))
-        datetime.date(2025, 10, 31)
-    """
-    m = _PERIOD.search(file_name)
-    if not m:
-        return loaded
-    y, mo = int(m.group(1)), int(m.group(2))
-    return date(y, mo, calendar.monthrange(y, mo)[1])
 
 
 def batch_id(source: str, sha256: str) -> str:

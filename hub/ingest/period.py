@@ -54,6 +54,16 @@ class Period:
         return None
 
 
+def find_period(text: str) -> tuple[date, re.Match[str]] | None:
+    """The last day of the first period named in `text` and where it is written, or None."""
+    for pattern, kind in _PATTERNS:
+        for m in pattern.finditer(text):
+            day = _last_day(int(m.group(1)), kind, *m.groups()[1:])
+            if day is not None:
+                return day, m
+    return None
+
+
 def period_in(text: str) -> date | None:
     """The last day of the first period named in `text`, or None.
 
@@ -61,12 +71,8 @@ def period_in(text: str) -> date | None:
         >>> period_in("民政_低保花名册_2025年第三季度.xlsx")
         datetime.date(2025, 9, 30)
     """
-    for pattern, kind in _PATTERNS:
-        for m in pattern.finditer(text):
-            day = _last_day(int(m.group(1)), kind, *m.groups()[1:])
-            if day is not None:
-                return day
-    return None
+    found = find_period(text)
+    return found[0] if found else None
 
 
 def _last_day(year: int, kind: str, part: str = "", day: str = "") -> date | None:

@@ -13,9 +13,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from hub.ingest.batches import batch_id, ensure_tables, known, observed_at
+from hub.ingest.batches import batch_id, ensure_tables, known
 from hub.ingest.drift import Drift, detect_drift
 from hub.ingest.holds import ACTIVE, HELD, hold_reason
+from hub.ingest.period import Period, reporting_period
 from hub.ingest.read import SOURCE_ROW, FileTable, ReadError, read_file
 from hub.ingest.rejected import set_aside
 from hub.registry.loader import Registry
@@ -186,7 +187,9 @@ def _record(
     table = ft.table.rename_columns([*ft.headers, SOURCE_ROW])
     n = table.num_rows
     meta = {"_batch_id": bid, "_file_name": file_name, "_file_sha256": sha, "_loaded_at": now}
-    notes = [*ft.notes, *drift.notes, *_layout_notes(ft)]
+    period = None if observed else _period(con, src, file_name, ft, now.date())
+    said = [period.note] if period and period.note else []
+    notes = [*ft.notes, *drift.notes, *_layout_notes(ft), *said]
     held = hold_reason(con, src, n, min_share) if min_share else None
     batch = {
         "batch_id": bid,
@@ -203,7 +206,7 @@ def _record(
         "blank_rows": ft.blank_rows,
         "unregistered_columns": [h for h in drift.added if h not in drift.renamed.values()],
         "missing_columns": drift.missing,
-        "observed_at": observed or observed_at(file_name, now.date()),
+        "observed_at": observed or (period.day if period else now.date()),
         "loaded_at": now,
         "archive_path": str(stored),
         "renamed_columns": [{"registered": k, "in_file": v} for k, v in drift.renamed.items()],
@@ -225,6 +228,23 @@ def _record(
     if held:
         return LoadResult(file_name, "held", src.name, bid, n, f"已载入 {n} 行，{held}", notes)
     return LoadResult(file_name, "loaded", src.name, bid, n, f"已加载 {n} 行", notes)
+
+
+def _period(
+    con: duckdb.DuckDBPyConnection, src: Source, file_name: str, ft: FileTable, today: date
+) -> Period:
+    """The batch's reporting period (hub.ingest.period); a date column the registration
+    names is read in DuckDB, over the rows as loaded."""
+    column = None
+    if src.period_column and src.period_column in ft.headers:
+        con.register("_period_rows", ft.table)
+        column = (con, "_period_rows", src.period_column)
+    try:
+        found = reporting_period(file_name, ft.title, today, src.as_of, column)
+    finally:
+        if column:
+            con.unregister("_period_rows")
+    return found
 
 
 def _append(

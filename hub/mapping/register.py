@@ -12,14 +12,11 @@ import re
 from datetime import date
 from pathlib import Path
 
+from hub.ingest.period import find_period, without_period
 from hub.mapping.suggest import ColumnSuggestion, Suggestion
 from hub.registry.errors import RegistryError
 from hub.registry.loader import load_registry
 
-# a period in a file name (202510, 2025-10, 2025年10月, 20251031): it changes every month
-_PERIOD = re.compile(
-    r"(19|20)\d{2}(年|[-_.])?(1[0-2]|0?[1-9])(月)?(([-_.])?([12]\d|3[01]|0?[1-9])日?)?(?!\d)"
-)
 _PLAIN = re.compile(r"^[\w\u4e00-\u9fff（）()·/\-]+$")
 
 
@@ -33,9 +30,8 @@ def file_pattern(file_name: str) -> str:
     stem, dot, suffix = file_name.rpartition(".")
     if not dot:
         stem, suffix = file_name, ""
-    pattern = _PERIOD.sub("*", stem, count=1)
-    if pattern == stem:
-        pattern = stem + "*"
+    found = find_period(stem)  # the period changes with every file: a wildcard
+    pattern = f"{stem[: found[1].start()]}*{stem[found[1].end() :]}" if found else stem + "*"
     return pattern + (f".{suffix}" if suffix else "")
 
 
@@ -63,7 +59,7 @@ def render_source(
     owner: str | None = None,
 ) -> str:
     """The registration YAML text for a reviewed suggestion."""
-    title = title or s.title or _PERIOD.sub("", Path(s.file).stem).strip("_- ") or name
+    title = title or without_period(s.title or "") or without_period(Path(s.file).stem) or name
     fmt = "xlsx" if s.file.lower().endswith((".xlsx", ".xlsm")) else "csv"
     lines = [
         f"# {department}《{title}》",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -272,6 +273,10 @@ class Source(Strict):
     sheet: str | int | None = None
     header: HeaderSpec | Literal["auto"] = "auto"
     period: Literal["daily", "monthly", "quarterly", "yearly", "adhoc"] = "monthly"
+    # the day every batch's values were true, for a table that names no period (a one-off)
+    as_of: date | None = None
+    # else, after file name and title: the header of a date column whose latest date it is
+    period_column: str | None = None
     owner: str | None = None
     group: str | None = None  # ASCII group name for the Dagster UI; default: the name's prefix
     # false for a table that is rightly empty at times (the form before anyone submitted)
