@@ -10,6 +10,7 @@ import typer
 
 from hub.cli import batch as batch_cli
 from hub.cli import bench as bench_cli
+from hub.cli import codes as codes_cli
 from hub.cli import context as ctx
 from hub.cli import form as form_cli
 from hub.cli import reports as reports_cli
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(source_cli.app, name="source")
 app.add_typer(batch_cli.app, name="batch")
+app.add_typer(codes_cli.app, name="codes")
 app.add_typer(requests_cli.app, name="request")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(review_cli.app, name="review")

@@ -18,6 +18,7 @@ from hub.registry.models import CodeList, Field, Source
 from hub.registry.orgunits import OrgTree
 from hub.registry.reports import Condition, Report
 from hub.registry.shares import Share
+from hub.registry.synonyms import with_synonyms
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def load_registry(root: Path) -> Registry:
         if cl.name != path.stem:
             raise RegistryError(path, cl.name, f"代码表名应与文件名一致（{path.stem}）")
         codelists[cl.name] = cl
+    codelists = with_synonyms(root, codelists)  # the district's own spellings (hub codes add)
     orgs = _model(OrgTree, _read(root / "orgunits.yaml"), root / "orgunits.yaml", "")
     sources = load_sources(root / "sources", fields)
     mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
