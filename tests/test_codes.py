@@ -23,6 +23,12 @@ from tests.test_form import copy_run
         ("assistance_type", "农村低保户", "02"),
         ("yes_no", "√", "1"),
         ("yes_no", "无", "0"),
+        ("relation_to_head", "外孙女", "40"),
+        ("relation_to_head", "儿媳", "80"),
+        ("relation_to_head", "爱人", "10"),
+        ("assistance_type", "农村低保对象", "02"),
+        ("yes_no", "✓", "1"),
+        ("yes_no", "没有", "0"),
     ],
 )
 def test_spellings_seen_in_real_exports_are_read(codelist: str, spelling: str, code: str):

@@ -35,7 +35,8 @@ MACROS = [
     "OR try_strptime(substr(x, 7, 8), '%Y%m%d') > current_date THEN 'cn_id_birthdate' "
     "WHEN hub_id_check(x) <> substr(x, 18, 1) THEN 'cn_id_checksum' END",
     "hub_id_birth(x) AS try_strptime(substr(x, 7, 8), '%Y%m%d')::DATE",
-    "hub_id_gender(x) AS CASE WHEN CAST(substr(x, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END",
+    # NULL for no ID (not '2'): a GX twin compares it where the SQL check is guarded
+    "hub_id_gender(x) AS CASE CAST(substr(x, 17, 1) AS INTEGER) % 2 WHEN 1 THEN '1' WHEN 0 THEN '2' END",
     # dates: 2023-05-01, 2023/5/1, 2023.5.1, 2023年5月1日, 20230501, 2023.05 (month), Excel serials
     r"hub_date_text(s) AS hub_nospace(regexp_replace(hub_clean(s), '\s+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$', ''))",
     "hub_date_of(x) AS CASE "
