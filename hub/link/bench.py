@@ -37,7 +37,8 @@ FROM records r LEFT JOIN hub_codes g ON g.codelist = 'gender' AND g.key = hub_co
 TRUST_SQL = """
 SELECT *, coalesce(id_text IS NOT NULL AND hub_id_problem(id_text) IS NULL
   AND (birth_date IS NULL OR birth_date = hub_id_birth(id_text))
-  AND (gender IS NULL OR gender = hub_id_gender(id_text)), false) AS trusted FROM normalized
+  AND (gender IS NULL OR gender = hub_id_gender(id_text)), false) AS trusted,
+  hash(record_key) AS row_hash FROM normalized
 """
 
 

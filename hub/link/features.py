@@ -91,16 +91,14 @@ def dedupe(con: duckdb.DuckDBPyConnection) -> int:
     """Collapse rows of one batch that are equal in every field (a file of a million
     copies of one row must not become a million-squared pairs): the first stays in
     `link_rows`, the others go to `link_dups(record_key, source_row, rep, rep_row)` and get
-    its person."""
-    has_hash = "row_hash" in {r[0] for r in con.execute("DESCRIBE link_rows").fetchall()}
+    its person. `link_rows` carries `row_hash` (link_rows_sql; the linkage bench hashes the
+    record key, so it collapses nothing)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE link_dups AS SELECT record_key, source_row, rep, rep_row "
         "FROM (SELECT record_key, source_row, first_value(record_key) OVER w AS rep, "
-        "first_value(source_row) OVER w AS rep_row FROM link_rows "
-        + ("WHERE row_hash IS NOT NULL " if has_hash else "WHERE false ")
-        + "WINDOW w AS (PARTITION BY source, batch_id, "
-        + ("row_hash" if has_hash else "record_key")
-        + " ORDER BY source_row)) WHERE rep <> record_key"
+        "first_value(source_row) OVER w AS rep_row FROM link_rows WHERE row_hash IS NOT NULL "
+        "WINDOW w AS (PARTITION BY source, batch_id, row_hash ORDER BY source_row)) "
+        "WHERE rep <> record_key"
     )
     n = int(con.execute("SELECT count(*) FROM link_dups").fetchall()[0][0])
     if n:
