@@ -1,4 +1,6 @@
-"""The code location: `dagster dev` from the repository root loads this (see workspace.yaml)."""
+"""The code location: `dagster dev` run inside a deployment (the repository root for the sample
+district, or a folder `hub init` wrote) loads this through its workspace.yaml; the registries
+and data are that folder's (HUB_SCHEMAS / HUB_DATA override), never the package's location."""
 
 from __future__ import annotations
 
@@ -9,14 +11,16 @@ import dagster as dg
 from hub.registry import load_registry
 from hub.settings import Settings, private_files
 from pipelines.assets import build_assets
-from pipelines.resources import REPO, HubResource
+from pipelines.resources import HubResource
 from pipelines.sensors import build_incoming_sensor
 
 
 def build_definitions(
-    schemas: Path = REPO / "schemas", data: Path = REPO / "data", sensor_on: bool = False
+    schemas: Path | None = None, data: Path | None = None, sensor_on: bool = False
 ) -> dg.Definitions:
     """Read the registries and build every asset, check and sensor from them."""
+    here = Settings.from_env()
+    schemas, data = schemas or here.schemas, data or here.data
     registry = load_registry(schemas)
     assets = build_assets(registry)
     refresh = dg.define_asset_job(

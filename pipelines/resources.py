@@ -9,11 +9,9 @@ import dagster as dg
 from hub.registry import Registry, load_registry
 from hub.settings import Settings
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 class HubResource(dg.ConfigurableResource):
-    """Paths of the hub; relative paths are taken from the repository root."""
+    """Paths of the hub; relative paths are taken from the working directory (the deployment)."""
 
     schemas: str = "schemas"
     data: str = "data"
@@ -27,4 +25,4 @@ class HubResource(dg.ConfigurableResource):
 
 def _abs(p: str) -> Path:
     path = Path(p)
-    return path if path.is_absolute() else REPO / path
+    return path.resolve()

@@ -18,10 +18,19 @@ import duckdb
 import pytest
 
 from hub.registry import Registry, load_registry
+from hub.registry.files import copy_defaults
 from hub.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = REPO / "schemas"
+
+
+def copy_schemas(dest: Path) -> Path:
+    """A private, complete copy of the sample district's registries (its own files over the
+    package's generic ones), as `hub init` writes them, for a test to change."""
+    shutil.copytree(SCHEMAS, dest)
+    copy_defaults(dest)
+    return dest
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +93,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 @pytest.fixture
 def hub_home(tmp_path: Path) -> Iterator[Settings]:
     """An empty data folder and a private copy of the registries a test may change."""
-    schemas = tmp_path / "schemas"
-    shutil.copytree(SCHEMAS, schemas)
+    schemas = copy_schemas(tmp_path / "schemas")
     s = Settings(schemas=schemas, data=tmp_path / "data")
     s.ensure()
     yield s

@@ -4,14 +4,13 @@ records a spelling so the next run accepts it; spellings seen in real files are 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from hub.registry.errors import RegistryError
 from hub.registry.loader import load_registry
-from tests.conftest import SCHEMAS, Run, hub_cli
+from tests.conftest import SCHEMAS, Run, copy_schemas, hub_cli
 from tests.test_form import copy_run
 
 
@@ -41,7 +40,7 @@ def test_spellings_seen_in_real_exports_are_read(codelist: str, spelling: str, c
 def test_unknown_values_listed_and_added(sample_run: Run, tmp_path: Path):
     s = copy_run(sample_run, tmp_path / "data")
     schemas = tmp_path / "schemas"
-    shutil.copytree(SCHEMAS, schemas)
+    copy_schemas(schemas)
     unknown = json.loads(hub_cli(["codes", "unknown", "--json"], s.data, schemas).stdout)
     assert unknown and all(r["rows"] >= 1 and r["sources"] for r in unknown)
     assert [r["rows"] for r in unknown] == sorted((r["rows"] for r in unknown), reverse=True)
@@ -65,7 +64,7 @@ def test_unknown_values_listed_and_added(sample_run: Run, tmp_path: Path):
 
 def test_a_bad_synonym_file_is_a_load_error_naming_file_and_key(tmp_path: Path):
     schemas = tmp_path / "schemas"
-    shutil.copytree(SCHEMAS, schemas)
+    copy_schemas(schemas)
     (schemas / "code_synonyms.yaml").write_text("gender:\n  公: '7'\n", encoding="utf-8")
     with pytest.raises(RegistryError) as err:
         load_registry(schemas)

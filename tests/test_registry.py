@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from hub.registry import RegistryError, load_registry
+from hub.registry.files import DEFAULTS
 from hub.settings import Settings
+from tests.conftest import SCHEMAS
 
 CORE_FIELDS = [
     "citizen_id",
@@ -133,5 +136,22 @@ def test_code_spelling_claimed_by_two_codes_is_rejected(hub_home):
 
 
 def test_missing_registry_file_is_named(tmp_path: Path):
-    with pytest.raises(RegistryError, match=r"fields\.yaml"):
+    # generic registries come from the package; only the district's tree is its own
+    with pytest.raises(RegistryError, match=r"orgunits\.yaml.*文件不存在"):
         load_registry(tmp_path)
+
+
+def test_a_deployment_holds_only_what_it_changes(tmp_path: Path):
+    shutil.copyfile(SCHEMAS / "orgunits.yaml", tmp_path / "orgunits.yaml")
+    reg = load_registry(tmp_path)  # fields, code lists, reports: the package's
+    assert reg.fields["citizen_id"].label == "公民身份号码" and len(reg.reports) >= 9
+    assert not reg.shares and set(reg.sources) == {"community_form"}
+    (tmp_path / "codelists").mkdir()
+    gender = yaml.safe_load((DEFAULTS / "codelists" / "gender.yaml").read_text(encoding="utf-8"))
+    gender["entries"][0]["synonyms"].append("男士")
+    (tmp_path / "codelists" / "gender.yaml").write_text(
+        yaml.safe_dump(gender, allow_unicode=True), encoding="utf-8"
+    )
+    reg = load_registry(tmp_path)  # the district's file replaces the package's, the rest stay
+    assert reg.codelists["gender"].lookup()["男士"] == gender["entries"][0]["code"]
+    assert len(reg.codelists) == len(list((DEFAULTS / "codelists").glob("*.yaml")))

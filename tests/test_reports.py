@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +21,7 @@ import yaml
 from hub.publish.snapshot import dataset_path
 from hub.registry import Registry, load_registry
 from hub.registry.reports import Report
-from tests.conftest import SCHEMAS, Run, hub_cli
+from tests.conftest import SCHEMAS, Run, copy_schemas, hub_cli
 
 PERIOD = "2025-10"
 AS_OF = date(2025, 10, 31)
@@ -152,7 +151,7 @@ def burden(data: Path, schemas: Path) -> dict[str, Any]:
 
 def test_burden_follows_the_report_definitions(sample_run: Run, tmp_path: Path):
     schemas = tmp_path / "schemas"
-    shutil.copytree(SCHEMAS, schemas)
+    copy_schemas(schemas)
     before = burden(sample_run.data, schemas)
     assert before["fields_asked"]["before"] > before["fields_asked"]["after"] > 0
     e = before["entries_per_month"]

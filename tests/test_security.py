@@ -566,16 +566,15 @@ def test_queries_are_logged_truthfully_bounded_and_authenticated(
     """10–14: a scalar subquery reads everyone and is logged so; a catalog-named CTE is refused;
     runaway queries are cancelled; a person lookup logs alike whether or not they exist; the
     CLI runs under a department token and logs its holder."""
-    import shutil
 
     import yaml
 
     from hub.share.audit import entries
-    from tests.conftest import SCHEMAS
+    from tests.conftest import copy_schemas
 
     s = copy_run(sample_run, tmp_path / "data")
     schemas = tmp_path / "schemas"
-    shutil.copytree(SCHEMAS, schemas)
+    copy_schemas(schemas)
     limits = yaml.safe_load((schemas / "limits.yaml").read_text(encoding="utf-8"))
     (schemas / "limits.yaml").write_text(
         yaml.safe_dump(limits | {"query_seconds": 3, "query_memory_mb": 256}), encoding="utf-8"
@@ -920,14 +919,13 @@ def test_one_line_in_another_encoding_is_quarantined_as_that_line(sample_run: Ru
 def test_copies_and_huge_blocks_cannot_exhaust_linkage(sample_run: Run, tmp_path: Path):
     """2: a file of 100,000 copies of one ID-less row links as one row (the copies follow it,
     counted); rows of a block too large to compare are listed for review, not dropped."""
-    import shutil
 
     import yaml
 
-    from tests.conftest import SCHEMAS
+    from tests.conftest import copy_schemas
 
     schemas = tmp_path / "schemas"
-    shutil.copytree(SCHEMAS, schemas)
+    copy_schemas(schemas)
     linkage = yaml.safe_load((schemas / "linkage.yaml").read_text(encoding="utf-8"))
     (schemas / "linkage.yaml").write_text(
         yaml.safe_dump(linkage | {"max_block_pairs": 1000}, allow_unicode=True), encoding="utf-8"

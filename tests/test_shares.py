@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,7 @@ from hub.registry import Registry, load_registry
 from hub.settings import Settings
 from hub.web.api import openapi_spec
 from hub.web.app import create_app
-from tests.conftest import SCHEMAS, Run, hub_cli
+from tests.conftest import SCHEMAS, Run, copy_schemas, hub_cli
 from tests.test_form import copy_run, serve
 from tests.test_reports import in_population, published_people
 
@@ -147,7 +146,7 @@ def test_purpose_refused_expired_and_unshared(district: Settings, tmp_path: Path
     )  # a department with no grant gets no token to query with
     assert proc.returncode == 2 and "没有任何共享授权" in proc.stderr
     schemas = tmp_path / "schemas"
-    shutil.copytree(SCHEMAS, schemas)
+    copy_schemas(schemas)
     path = schemas / "shares" / "canlian_disabled.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     doc["expires"] = "2020-01-01"

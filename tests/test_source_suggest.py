@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,8 +37,12 @@ def test_suggest_reproduces_every_registered_sample_mapping(path, registry, tmp_
     ]
     assert set(doc) == {"file", "encoding", "sheet", "header_row", "columns"}
     for c in doc["columns"]:
-        assert set(c) == {"header", "field", "confidence", "evidence"}
+        # an extension column says the name `source add` would register it under
+        extra = {"extension"} if c["field"] is None else set()
+        assert set(c) == {"header", "field", "confidence", "evidence"} | extra
         assert 0.0 <= c["confidence"] <= 1.0 and c["evidence"]
+        if extra:
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", c["extension"]), c
 
 
 def test_merged_header_and_encoding_are_reported(tmp_path):
@@ -103,13 +108,18 @@ def test_a_column_for_someone_else_is_not_the_residents_own(tmp_path):
         ["张" + "伟芳娜敏静强"[i % 6], cid, "李" + "军红华"[i % 3], f"13{i:09d}", f"15{i:09d}"]
         for i, (cid, _) in enumerate(people)
     ]
-    header = ["姓名", "公民身份证号码", "监护人姓名", "监护人联系方式", "户主手机"]
+    header = ["姓名", "公民身份证号码", "紧急联系人姓名", "紧急联系人联系方式", "户主手机"]
     doc = _suggest(_write_csv(tmp_path / "监护.csv", header, rows), tmp_path)
     got = {c["header"]: c["field"] for c in doc["columns"]}
     assert got["公民身份证号码"] == "citizen_id" and got["姓名"] == "name"
-    assert got["监护人姓名"] == "emergency_contact"
-    assert got["监护人联系方式"] == "emergency_phone"
+    assert got["紧急联系人姓名"] == "emergency_contact"
+    assert got["紧急联系人联系方式"] == "emergency_phone"
     assert got["户主手机"] is None  # someone else's phone, and no field for it
+    # a guardian is a legal role, not whom to call: neither the resident's nor the contact's
+    header[2:4] = ["监护人姓名", "监护人联系方式"]
+    doc = _suggest(_write_csv(tmp_path / "监护人.csv", header, rows), tmp_path)
+    got = {c["header"]: c["field"] for c in doc["columns"]}
+    assert got["监护人姓名"] is None and got["监护人联系方式"] is None
 
 
 def _grid_visits(path: Path, people: list[tuple[str, date]]) -> Path:
@@ -172,8 +182,9 @@ def test_register_a_new_table_end_to_end(hub_home):
 
 def test_interactive_review_changes_and_demotes_columns(hub_home):
     f = _grid_visits(hub_home.data / "街道_网格走访登记_202510.csv", _people(10))
-    # 所在网格 (5) is set by hand, 是否独居 (6) demoted; an unknown field name is refused
-    answers = "5\ncommunity_code\n6\n-\n7\nvisit_day\n7\n-\n\n"
+    # 所在网格 (5) is set by hand, 是否独居 (6) demoted; an unknown field name is refused;
+    # 走访日期 (7) offered as 性别 shows that none of its values fit and is declined
+    answers = "5\ncommunity_code\n6\n-\n7\nvisit_day\n7\ngender\nn\n7\n-\n\n"
     proc = hub_cli(
         ["source", "add", str(f), "--department", "青云街道", "--name", "visits"],
         hub_home.data,
@@ -181,10 +192,14 @@ def test_interactive_review_changes_and_demotes_columns(hub_home):
         input=answers,
     )
     assert "没有字段 'visit_day'" in proc.stdout
+    assert "community_code（所属社区）" in proc.stdout  # the choices carry their labels
+    assert "0% 属于代码表《性别》" in proc.stdout and "仍映射为 gender" in proc.stdout
+    assert "第1列" in proc.stdout and "扩展列 zou_fang_ri_qi" in proc.stdout
     reg = yaml.safe_load((hub_home.schemas / "sources" / "visits.yaml").read_text("utf-8"))
     by_header = {c["header"]: c for c in reg["columns"]}
     assert "extension" in by_header["是否独居"] and "field" not in by_header["是否独居"]
     assert by_header["所在网格"]["field"] == "community_code"
+    assert "field" not in by_header["走访日期"]  # declined, then kept as an extension
 
 
 def test_add_refuses_a_taken_name_and_a_bad_name(hub_home):
@@ -218,7 +233,7 @@ def test_two_columns_for_one_field_back_each_other_up_and_say_so(hub_home):
     assert got["联系电话_手机"]["field"] == got["联系电话_宅电"]["field"] == "phone"
     assert any("「联系电话_手机」为空时取本列" in e for e in got["联系电话_宅电"]["evidence"])
     hub_cli(
-        ["source", "add", str(f), "--department", "测试", "--name", "two_phones", "--yes"],
+        ["source", "add", str(f), "--department", "民政局", "--name", "two_phones", "--yes"],
         hub_home.data,
         hub_home.schemas,
     )

@@ -13,6 +13,7 @@ from hub.cli import bench as bench_cli
 from hub.cli import codes as codes_cli
 from hub.cli import context as ctx
 from hub.cli import form as form_cli
+from hub.cli import orgunits as orgunits_cli
 from hub.cli import reports as reports_cli
 from hub.cli import requests as requests_cli
 from hub.cli import review as review_cli
@@ -21,10 +22,12 @@ from hub.cli import share as share_cli
 from hub.cli import source as source_cli
 from hub.cli import zh
 from hub.cli.render import print_run, print_status, summary_json
+from hub.deploy import InitError, init_deployment
 from hub.pipeline import run_pipeline, step_count
 from hub.publish.snapshot import rollback
 from hub.run_lock import RunInProgress
 from hub.sample import generate_sample
+from hub.sample.adversity import Adversity
 from hub.settings import private_files
 from hub.status import status as read_status
 
@@ -36,6 +39,7 @@ app = typer.Typer(
 app.add_typer(source_cli.app, name="source")
 app.add_typer(batch_cli.app, name="batch")
 app.add_typer(codes_cli.app, name="codes")
+app.add_typer(orgunits_cli.app, name="orgunits")
 app.add_typer(requests_cli.app, name="request")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(review_cli.app, name="review")
@@ -50,11 +54,54 @@ app.add_typer(share_cli.tokens, name="token")
 
 
 @app.command()
+def init(
+    folder: Path = typer.Argument(..., metavar="目录", help="新部署的目录（不存在则创建）"),
+    district: str = typer.Option(..., "--district", help="区县代码（GB/T 2260 六位，如 650105）"),
+    name: str = typer.Option(..., "--name", help="区县名称，如 沙依巴克区"),
+    province: str = typer.Option(
+        "", "--province", help="省（自治区、直辖市），如 新疆维吾尔自治区"
+    ),
+    city: str = typer.Option("", "--city", help="地级市，如 乌鲁木齐市"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """为一个新区县建立部署：通用登记表、空的 data/ 和 Dagster 工作区，不含样例来源和授权。"""
+    try:
+        dep = init_deployment(folder.resolve(), district, name, province, city)
+    except InitError as exc:
+        ctx.fail(str(exc))
+    if as_json:
+        ctx.print_json(
+            {
+                "folder": str(dep.root),
+                "district": dep.district,
+                "name": dep.name,
+                "existed": dep.existed,
+                "written": [str(p.relative_to(dep.root)) for p in dep.written],
+            }
+        )
+        return
+    verb = "已补全" if dep.existed else "已建立"
+    ctx.console.print(
+        f"{verb}{dep.name}（{dep.district}）的部署：{dep.root}（写入 {len(dep.written)} 个文件）"
+    )
+    ctx.console.print(
+        "下一步：cd 到该目录，hub orgunits import 统计用区划代码表.xlsx，"
+        "再对每个部门文件 hub source add 文件 --department 部门，然后 hub run"
+    )
+
+
+@app.command()
 def sample(
     residents: int = typer.Option(1000, "--residents", "-n", help="居民人数"),
     seed: int = typer.Option(7, "--seed", help="随机种子（相同种子生成相同数据）"),
     out: Path | None = typer.Option(
         None, "--out", help="输出目录（默认：待加载目录 data/incoming）"
+    ),
+    adversarial: bool = typer.Option(
+        False,
+        "--adversarial",
+        help="加入真实文件中的难题：户籍表自身的错号、户籍表缺人、无街道社区的地址、"
+        "只有年份或年月的出生日期、成员行填户主身份证号、双胞胎",
     ),
 ) -> None:
     """生成样例区县的各部门导出表（含真实世界的格式差异与错误），以及用于评分的真值。"""
@@ -72,6 +119,7 @@ def sample(
             residents=residents,
             seed=seed,
             progress=lambda f: say(f"生成 {f}"),
+            adversity=Adversity.hostile() if adversarial else None,
         )
     ctx.console.print(
         f"已生成 {result.residents} 位居民、{len(result.files)} 个部门文件、"

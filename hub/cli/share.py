@@ -58,6 +58,7 @@ def query_command(
         ctx.fail("parquet 格式须用 --out 指定输出文件")
     s = ctx.settings()
     reg = ctx.registry(s)
+    department = reg.department_name(department) if department else None
     token = _token(s, token_text or os.environ.get("HUB_TOKEN"), department, sql is not None)
     dept = token.department if token else department
     if dept is None:
@@ -89,7 +90,7 @@ def _token(s: Settings, text: str | None, department: str | None, reading: bool)
     token, why = check_token(s.tokens, text)
     if token is None:
         ctx.fail(f"令牌无效：{why}")
-    if department and department != token.department:
+    if department and department != token.department:  # both in the registry's spelling
         ctx.fail(f"令牌属于{token.department}，不能以{department}的身份查询")
     return token
 
@@ -184,7 +185,9 @@ def audit_command(
     if resident:
         _resident(s, resident, as_json)
     elif department:
-        _department(s, department, as_json)
+        # 卫健委 and 卫生健康局 are one department: the log records the registry's name
+        dept = ctx.registry(s).departments.resolve(department)
+        _department(s, dept.name if dept else department, as_json)
     else:
         _summary(s, as_json)
 
@@ -288,6 +291,7 @@ def token_create(
     """为部门创建接口令牌（只显示这一次）。"""
     s = ctx.settings()
     reg = ctx.registry(s)
+    department = reg.department_name(department)
     if department not in {sh.department for sh in reg.shares.values()}:
         ctx.fail(f"部门「{department}」没有任何共享授权（见 schemas/shares/）")
     token, text = create_token(s.tokens, department, name)

@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 import typer
-from rich.prompt import Prompt
+from rich.prompt import Confirm, Prompt
 from rich.table import Table
 
 from hub.cli import context as ctx
 from hub.ingest.read import ReadError
 from hub.mapping.register import render_source, write_source
-from hub.mapping.suggest import Suggestion, suggest_file
+from hub.mapping.suggest import ColumnSuggestion, Suggestion, suggest_file
 from hub.registry import Registry, RegistryError
 
 app = typer.Typer(
@@ -69,6 +69,13 @@ def add(
     reg = ctx.registry(s)
     if name in reg.sources:
         ctx.fail(f"来源 {name} 已登记；换一个名称，或删除 schemas/sources/{name}.yaml 后重试")
+    dept = reg.departments.resolve(department)
+    if dept is None:
+        ctx.fail(
+            f"部门 {department!r} 不在部门登记表 departments.yaml 中（已登记："
+            f"{reg.departments.names()}）；其他叫法可加到该部门的 short"
+        )
+    department = dept.name
     result = _suggest(file, reg, sheet)
     if not as_json:
         _print(result)
@@ -97,14 +104,18 @@ def _review(result: Suggestion, reg: Registry) -> None:
     """Let the data team accept, change or demote each proposal before anything is written."""
     while True:
         answer = Prompt.ask(
-            "要修改的列序号（直接回车表示接受以上全部）", default="", console=ctx.console
+            f"要修改的列（输入第 1–{len(result.columns)} 列的列号；直接回车表示接受以上全部）",
+            default="",
+            show_default=False,
+            console=ctx.console,
         ).strip()
         if not answer:
             return
         if not answer.isdigit() or not 1 <= int(answer) <= len(result.columns):
-            ctx.console.print(f"[red]请输入 1–{len(result.columns)} 之间的序号[/]")
+            ctx.console.print(f"[red]请输入 1–{len(result.columns)} 之间的列号[/]")
             continue
         col = result.columns[int(answer) - 1]
+        _print_choices(col, reg)
         choice = Prompt.ask(
             f"「{col.header}」对应哪个字段？输入字段名，或输入 - 作为扩展列保留",
             console=ctx.console,
@@ -113,6 +124,8 @@ def _review(result: Suggestion, reg: Registry) -> None:
             col.field, col.confidence = None, 1.0
             col.evidence = ["审核时改为扩展列"]
         elif choice in reg.fields:
+            if not _fits(col, reg, choice):
+                continue
             for other in result.columns:
                 if other is not col and other.field == choice:
                     other.field, other.evidence = None, [f"审核时「{col.header}」改映射为 {choice}"]
@@ -120,11 +133,53 @@ def _review(result: Suggestion, reg: Registry) -> None:
             col.field, col.confidence = choice, 1.0
             col.evidence = [f"审核时指定为 {choice}（{reg.fields[choice].label}）"]
         else:
-            near = [f for f in reg.fields if choice and (choice in f or f in choice)][:5]
-            hint = f"，是否是：{'、'.join(near)}" if near else "（字段见 schemas/fields.yaml）"
+            near = [
+                f"{f.name}（{f.label}）"
+                for f in reg.fields.values()
+                if choice and (choice in f.name or choice in f.label or f.label in choice)
+            ][:5]
+            hint = f"，是否是：{'、'.join(near)}" if near else "（可选字段见上表）"
             ctx.console.print(f"[red]没有字段 {choice!r}{hint}[/]")
             continue
         _print(result)
+
+
+def _print_choices(col: ColumnSuggestion, reg: Registry) -> None:
+    """The column's candidates first, then every field by group, each with its Chinese label."""
+    if col.candidates:
+        ctx.console.print(
+            "本列的候选字段："
+            + "、".join(
+                f"{name}（{reg.fields[name].label}，{conf:.2f}）"
+                for name, conf in col.candidates[:5]
+            )
+        )
+    groups: dict[str, list[str]] = {}
+    for f in reg.fields.values():
+        groups.setdefault(f.group or "其他", []).append(f"{f.name}（{f.label}）")
+    table = Table(show_header=True, show_lines=False)
+    table.add_column("分组")
+    table.add_column("可选字段", overflow="fold")
+    for group, names in groups.items():
+        table.add_row(group, "、".join(names))
+    ctx.console.print(table)
+
+
+def _fits(col: ColumnSuggestion, reg: Registry, field: str) -> bool:
+    """A code-list field: show how many of the column's values its list reads, and ask again
+    when most do not (they would fail at run time)."""
+    share = col.codelist_fit(reg, field)
+    if share is None:
+        return True
+    label = reg.codelists[reg.fields[field].codelist or ""].label
+    ctx.console.print(f"「{col.header}」列的抽样值中 {share:.0%} 属于代码表《{label}》")
+    if share >= 0.8:
+        return True
+    return Confirm.ask(
+        f"有 {1 - share:.0%} 的值不在代码表中，加载时会逐条报警告。仍映射为 {field}？",
+        default=False,
+        console=ctx.console,
+    )
 
 
 def _print(result: Suggestion) -> None:
@@ -137,10 +192,14 @@ def _print(result: Suggestion) -> None:
         f"[bold]{result.file}[/]：{where}{enc}表头在{header}，数据 {result.rows} 行"
         + (f"，标题「{result.title}」" if result.title else "")
     )
+    # 列, not 序号: files have their own 序号 column
     table = Table(show_lines=False)
-    for col in ("序号", "表头", "建议字段", "置信度", "依据"):
+    for col in ("列", "表头", "建议字段", "置信度", "依据"):
         table.add_column(col)
-    for i, c in enumerate(result.columns, 1):
-        field = c.field or "[dim]扩展列[/]"
-        table.add_row(str(i), c.header, field, f"{c.confidence:.2f}", "；".join(c.evidence))
+    names = result.extension_names()
+    for i, c in enumerate(result.columns):
+        field = c.field or f"[dim]扩展列 {names[i]}[/]"
+        # an extension column has no field to be confident about
+        conf = f"{c.confidence:.2f}" if c.field else "—"
+        table.add_row(f"第{i + 1}列", c.header, field, conf, "；".join(c.evidence))
     ctx.console.print(table)

@@ -108,5 +108,9 @@ def _derived(linked: str) -> list[str]:
 
 
 def _authority_table(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    rows = [(f.name, s, i) for f in registry.fields.values() for i, s in enumerate(f.authority)]
+    rows = [
+        (name, s, i)
+        for name in registry.fields
+        for i, s in enumerate(registry.authority_sources(name))
+    ]
     temp_table(con, "hub_authority", ["field", "source", "rank"], rows, {"rank": pa.int32()})

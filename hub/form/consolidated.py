@@ -77,7 +77,8 @@ def _form_field(registry: Registry, f: Field, reports: list[str]) -> FormField:
     choices: list[tuple[str, str]] = []
     if f.codelist:
         choices = [(e.code, e.label) for e in registry.codelists[f.codelist].entries]
-    departments = [registry.sources[s].department for s in f.authority if s in registry.sources]
+    held_by = registry.authority_sources(f.name)
+    departments = list(dict.fromkeys(registry.sources[s].department for s in held_by))
     return FormField(
         name=f.name,
         label=f.label,
@@ -89,7 +90,7 @@ def _form_field(registry: Registry, f: Field, reports: list[str]) -> FormField:
         rules=[_describe(r.kind, r) for r in f.rules],
         reports=reports,
         authority=departments,
-        authority_sources=[s for s in f.authority if s in registry.sources],
+        authority_sources=held_by,
     )
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,16 +32,20 @@ class Grid:
         return [c[i].as_py() for c in self.columns]
 
 
-def sheet_names(path: Path) -> list[str]:
-    import fastexcel
+def _workbook(path: Path) -> Any:
+    import fastexcel  # calamine: xlsx, xls, xlsb and ods; openpyxl is 10x slower on large sheets
 
-    return list(fastexcel.read_excel(str(path)).sheet_names)
+    # from the bytes, so the content decides the format: systems save .xlsx under an .xls name
+    return fastexcel.read_excel(path.read_bytes())
+
+
+def sheet_names(path: Path) -> list[str]:
+    return list(_workbook(path).sheet_names)
 
 
 def read_xlsx_grid(path: Path, sheet: str | int | None) -> Grid:
-    import fastexcel  # the fast Rust reader; openpyxl is 10x slower on large sheets
-
-    reader = fastexcel.read_excel(str(path))
+    """One sheet of any workbook format as a grid numbered from row 1, as users count."""
+    reader = _workbook(path)
     names = reader.sheet_names
     if sheet is None:
         target: str | int = 0
@@ -50,20 +53,21 @@ def read_xlsx_grid(path: Path, sheet: str | int | None) -> Grid:
         target = sheet
     else:
         raise ValueError(f"文件 {path.name} 中没有工作表「{sheet}」（现有：{'、'.join(names)}）")
-    loaded = reader.load_sheet(target, header_row=None, dtypes="string")
-    batch = loaded.to_arrow()
+
+    def load(which: str | int) -> pa.RecordBatch:
+        return reader.load_sheet(which, header_row=None, skip_rows=0, dtypes="string").to_arrow()
+
+    batch = load(target)
     notes = []
     if sheet is None and _empty(batch):  # data on another sheet (a cover sheet first, say)
         for other in names[1:]:
-            candidate = reader.load_sheet(other, header_row=None, dtypes="string").to_arrow()
+            candidate = load(other)
             if not _empty(candidate):
                 notes.append(f"第一个工作表「{names[0]}」是空的，已读取工作表「{other}」")
                 target, batch = other, candidate
                 break
     name = names[target] if isinstance(target, int) else target
-    first_row = _first_used_row(path, names.index(name))
-    n = batch.num_rows
-    numbers = pa.array(range(first_row, first_row + n), pa.int32())
+    numbers = pa.array(range(1, batch.num_rows + 1), pa.int32())
     columns = [blank_to_null(c) for c in batch.columns]
     return Grid(columns=columns, row_numbers=numbers, sheet=name, notes=notes)
 
@@ -75,27 +79,3 @@ def _empty(batch: pa.RecordBatch | pa.Table) -> bool:
 def blank_to_null(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Whitespace-only cells are empty; other values stay exactly as written."""
     return pc.if_else(pc.equal(pc.utf8_trim_whitespace(arr), ""), None, arr)
-
-
-_DIM = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+(\d+)')
-
-
-def _first_used_row(path: Path, sheet_index: int) -> int:
-    """The sheet's first used row: the reader starts there, but users count from row 1."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-            wb = zf.read("xl/workbook.xml").decode("utf-8")
-            rid = re.findall(r'<(?:\w+:)?sheet\b[^>]*?r:id="([^"]+)"', wb)[sheet_index]
-            target = re.search(rf'Id="{re.escape(rid)}"[^>]*Target="([^"]+)"', rels) or re.search(
-                rf'Target="([^"]+)"[^>]*Id="{re.escape(rid)}"', rels
-            )
-            if not target:
-                return 1
-            name = target.group(1).lstrip("/")
-            name = name if name.startswith("xl/") else f"xl/{name}"
-            with zf.open(name) as fh:
-                m = _DIM.search(fh.read(4096))
-            return int(m.group(1)) if m else 1
-    except (KeyError, IndexError, zipfile.BadZipFile):
-        return 1

@@ -148,7 +148,9 @@ def _labels(row: list[str | None]) -> bool:
 
 def _fills_gaps(top: list[str | None], below: list[str | None]) -> bool:
     last = max(i for i, c in enumerate(top) if c)
-    return any(not top[i] and below[i] for i in range(min(last + 1, len(below))))
+    # a group label last in the row covers the gaps after it when its first child sits under it
+    limit = len(below) if last < len(below) and below[last] else min(last + 1, len(below))
+    return any(not top[i] and below[i] for i in range(limit))
 
 
 def _clean(cell: str | None) -> str | None:

@@ -21,14 +21,14 @@ class LimitExceeded(ValueError):
     """The file is past a limit; the message says which and by how much."""
 
 
-def precheck(path: Path, data: bytes | None, limits: Limits) -> None:
+def precheck(path: Path, data: bytes | None, limits: Limits, workbook: bool | None = None) -> None:
     """Refuse what must not be read at all: empty, too large, too wide, unpacking too big."""
     size = len(data) if data is not None else path.stat().st_size
     if size == 0 or (data is not None and not data.strip()):
         raise LimitExceeded("文件是空的（没有任何内容）")
     if size > limits.file_mb * _MB:
         raise LimitExceeded(f"文件有 {size / _MB:.0f} MB，超过上限 {limits.file_mb:g} MB")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if workbook if workbook is not None else path.suffix.lower() in (".xlsx", ".xlsm"):
         _check_workbook(path, limits)
     elif data is not None:
         _check_csv_head(data, limits)

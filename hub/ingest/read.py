@@ -13,10 +13,14 @@ from hub.ingest.csv_grid import read_csv_grid
 from hub.ingest.grid import Grid, read_xlsx_grid, sheet_names
 from hub.ingest.header import Layout, find_layout
 from hub.ingest.limits import LimitExceeded, check_table, explain, precheck
+from hub.ingest.sniff import NAMES, read_markup_grid, sniff
 from hub.registry.config import Limits
 from hub.registry.models import HeaderSpec
 
 SOURCE_ROW = "_source_row"
+SHEET_COLUMN = "工作表"
+SHEET_ROWS = 10_000_000  # past any sheet's height (xlsx: 1,048,576 rows)
+MAX_SHEETS = 200  # row numbers stay within INTEGER
 
 
 class ReadError(ValueError):
@@ -36,15 +40,22 @@ class FileTable:
     notes: list[str] = field(default_factory=list)  # where the file differs from its registration
 
 
+WORKBOOKS = ("xlsx", "xls", "xlsb", "ods")
+
+
 def file_format(path: Path, declared: str | None = None) -> str:
     if declared:
         return declared
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
+    if suffix.lstrip(".") in WORKBOOKS:
+        return suffix.lstrip(".")
     if suffix in (".csv", ".txt", ".tsv"):
         return "csv"
-    raise ReadError(f"文件 {path.name}：不支持的文件类型 {suffix}（支持 .csv、.xlsx）")
+    raise ReadError(
+        f"文件 {path.name}：不支持的文件类型 {suffix}（支持 .csv、.xlsx、.xls、.xlsb、.ods）"
+    )
 
 
 def read_file(
@@ -69,21 +80,44 @@ def read_file(
         >>> ft.header.rows
         2
     """
-    kind = file_format(path, fmt)
+    named = file_format(path, fmt)
     limits = limits or Limits()
-    if kind == "csv" and data is None:
+    # the content decides: systems save HTML or XML under .xls, workbooks under .csv
+    real = sniff(path) if path.is_file() else ("text" if named == "csv" else named)
+    kind = "csv" if real == "text" else real
+    if kind in ("csv", "html", "spreadsheetml") and data is None:
         data = path.read_bytes()
     try:
-        precheck(path, data if kind == "csv" else None, limits)
+        precheck(path, data if kind == "csv" else None, limits, workbook=kind == "xlsx")
         if kind == "csv":
             grid = read_csv_grid(path, data or b"", encoding)
+        elif kind in ("html", "spreadsheetml"):
+            grid = read_markup_grid(path, kind, data or b"")
+        if kind in ("csv", "html", "spreadsheetml"):
             layout = choose_layout(grid, header, expected)
         else:
             grid, layout = _pick_sheet(path, sheet, header, expected)
+        if kind != named and (kind == "csv" or kind in WORKBOOKS):
+            grid.notes.append(f"文件名为 {path.suffix}，实为{NAMES[real]}，已按实际格式读取")
     except ReadError:
         raise
     except Exception as exc:  # reader libraries raise many types; the user needs one message
         raise ReadError(f"文件 {path.name}：{_reason(exc)}") from exc
+    ft = _table_of(grid, layout)
+    if kind in WORKBOOKS and sheet is None:
+        try:
+            ft = _with_sibling_sheets(path, ft, header)
+        except Exception as exc:  # a damaged extra sheet: the user needs one message
+            raise ReadError(f"文件 {path.name}：{_reason(exc)}") from exc
+    ft.notes = [*ft.notes, *_drift_notes(ft, encoding, header)]
+    try:
+        check_table(ft.table, ft.headers, ft.table[SOURCE_ROW].combine_chunks(), limits)
+    except LimitExceeded as exc:
+        raise ReadError(f"文件 {path.name}：{exc}") from exc
+    return ft
+
+
+def _table_of(grid: Grid, layout: Layout) -> FileTable:
     ft = _to_table(
         grid,
         layout.headers,
@@ -94,12 +128,65 @@ def read_file(
         layout.dropped_footer,
     )
     ft.title = layout.title
-    ft.notes = [*grid.notes, *_drift_notes(ft, encoding, header)]
-    try:
-        check_table(ft.table, ft.headers, ft.table[SOURCE_ROW].combine_chunks(), limits)
-    except LimitExceeded as exc:
-        raise ReadError(f"文件 {path.name}：{exc}") from exc
+    ft.notes = list(grid.notes)
     return ft
+
+
+def _with_sibling_sheets(path: Path, ft: FileTable, header: HeaderSpec | None) -> FileTable:
+    """A workbook of one sheet per community or street in the same layout (a common 花名册
+    shape) is one batch: every sheet whose headers equal the chosen one's is appended, each
+    row keeping its sheet's name in a 工作表 column (mapped like any column: a sheet named for
+    a community fills community_code) and numbered SHEET_ROWS × the sheet's position + its
+    row, so rows stay unique in the batch and sheet and row can be read back."""
+    names = sheet_names(path)
+    if len(names) < 2 or ft.sheet not in names:
+        return ft
+    parts: list[tuple[int, str, FileTable]] = []
+    for pos, name in enumerate(names[:MAX_SHEETS]):
+        if name == ft.sheet:
+            parts.append((pos, name, ft))
+            continue
+        grid = read_xlsx_grid(path, name)
+        try:
+            layout = choose_layout(grid, header, ft.headers)
+        except ValueError:
+            continue  # a cover sheet, notes, an empty sheet
+        if layout.headers == ft.headers:
+            parts.append((pos, name, _table_of(grid, layout)))
+    if len(parts) < 2:
+        return ft
+    column = SHEET_COLUMN if SHEET_COLUMN not in ft.headers else f"所在{SHEET_COLUMN}"
+    tables = []
+    for pos, name, part in parts:
+        rows = pc.add(part.table[SOURCE_ROW], pa.scalar(pos * SHEET_ROWS, pa.int32()))
+        t = part.table.drop_columns([SOURCE_ROW])
+        t = t.append_column(column, pa.array([name] * t.num_rows, pa.string()))
+        tables.append(t.append_column(SOURCE_ROW, rows))
+    shown = "、".join(n for _, n, _ in parts[:5]) + ("…" if len(parts) > 5 else "")
+    return FileTable(
+        table=pa.concat_tables(tables),
+        headers=[*ft.headers, column],
+        encoding=ft.encoding,
+        sheet=None,  # each row names its own sheet
+        header=ft.header,
+        dropped_footer=sorted(
+            pos * SHEET_ROWS + r for pos, _, part in parts for r in part.dropped_footer
+        ),
+        blank_rows=sum(part.blank_rows for _, _, part in parts),
+        # 幸福社区高龄老人花名册 is the sheet's title; the batch's is 高龄老人花名册
+        title=ft.title.replace(ft.sheet or "", "", 1).strip() or ft.title if ft.title else None,
+        notes=[
+            *ft.notes,
+            f"工作簿有 {len(parts)} 个格式相同的工作表（{shown}），已合并为一批，"
+            f"每行的所在工作表记在「{column}」列；第 k 个工作表的第 n 行记为行号 "
+            f"(k-1)×{SHEET_ROWS}+n",
+        ],
+    )
+
+
+def sheet_and_row(source_row: int) -> tuple[int, int]:
+    """(0-based sheet position, row in that sheet) of a row of a stacked workbook batch."""
+    return divmod(source_row, SHEET_ROWS)
 
 
 def _pick_sheet(
@@ -129,7 +216,10 @@ def _pick_sheet(
             other.notes.append(f"工作表「{grid.sheet}」不是数据表，已读取工作表「{name}」")
             return other, found
     if isinstance(fallback, Exception):
-        raise fallback
+        names = sheet_names(path)
+        if len(names) < 2:
+            raise fallback
+        raise ValueError(f"每个工作表都没有数据表：{fallback}（看过的工作表：{'、'.join(names)}）")
     return fallback
 
 

@@ -84,7 +84,42 @@ def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str) -> int:
         "FROM link_rows r LEFT JOIN _link_names n ON n.name = r.name "
         "LEFT JOIN _link_names h ON h.name = r.head_name"
     )
+    distrust_borrowed_ids(con)
     return int(con.execute("SELECT count(*) FROM link_features").fetchall()[0][0])
+
+
+def distrust_borrowed_ids(con: duckdb.DuckDBPyConnection) -> int:
+    """A valid ID on rows with different names is someone's, not everyone's: a 低保 member's
+    row carrying the head's ID. The ID belongs to the name most batches give it; rows whose
+    name reads otherwise (not the same pinyin: relatives share a surname, so no "near"
+    spelling is allowed) are not linked by it but
+    by their other facts, with `id_doubt` saying why. Where no name has more batches than
+    the others (head and member only in one file), no row of that ID is linked by it."""
+    con.execute("ALTER TABLE link_features ADD COLUMN IF NOT EXISTS id_doubt VARCHAR")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_names AS "
+        "SELECT id_text, name_py, any_value(name) AS name, count(DISTINCT batch_id) AS batches "
+        "FROM link_features WHERE trusted AND name_py IS NOT NULL AND id_text IN ("
+        "SELECT id_text FROM link_features WHERE trusted AND name_py IS NOT NULL "
+        "GROUP BY 1 HAVING count(DISTINCT name_py) > 1) GROUP BY 1, 2"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_owner AS SELECT id_text, "
+        "CASE WHEN count(*) FILTER (WHERE batches = top) = 1 THEN arg_max(name_py, batches) END "
+        "AS owner_py, arg_max(name, batches) AS owner "
+        "FROM (SELECT *, max(batches) OVER (PARTITION BY id_text) AS top FROM _id_names) "
+        "GROUP BY id_text"
+    )
+    n = con.execute(
+        # a birth date taken from the borrowed ID is no fact of this row
+        "UPDATE link_features f SET trusted = false, "
+        "birth = CASE WHEN f.birth_date IS NULL THEN NULL ELSE f.birth END, id_doubt = CASE WHEN o.owner_py IS NULL "
+        "THEN '同一身份证号在同一文件中写在姓名不同的行上，无法确定号码属于谁：不按身份证号关联' "
+        "ELSE '身份证号已属于「' || o.owner || '」，本行姓名不同（疑为借用他人号码）：不按身份证号关联' END "
+        "FROM _id_owner o WHERE f.id_text = o.id_text AND f.trusted AND f.name_py IS NOT NULL "
+        "AND (o.owner_py IS NULL OR f.name_py <> o.owner_py)"
+    ).fetchall()[0][0]
+    return int(n)
 
 
 def dedupe(con: duckdb.DuckDBPyConnection) -> int:

@@ -41,6 +41,11 @@ BLOCKS: list[tuple[str, tuple[str, ...]]] = [
         "身份证号地区码、末 4 位与姓名拼音",
         ("substr({t}.id_text, 1, 6)", "substr({t}.id_text, 15, 4)", "{t}.name_py"),
     ),
+    # two digits swapped across the birth date's end and the sequence (digits 14–15)
+    (
+        "身份证号地区码、末 3 位与姓名拼音",
+        ("substr({t}.id_text, 1, 6)", "substr({t}.id_text, 16, 3)", "{t}.name_py"),
+    ),
 ]
 BLOCKING_RULES = [
     " AND ".join(f"{k.format(t='l')} = {k.format(t='r')}" for k in keys)
@@ -67,35 +72,42 @@ MODEL_COLUMNS = (
 )
 ID_LEVELS = ("exact", "one_edit", "same_birth_area", "other")
 CHANGEABLE = ("phone", "address")  # facts that change over time: see changeable_floor
+
+
 # An agreeing ID counts only where the names read the same (or one is missing): relatives
 # share a surname and often most of a given name, so "similar" names are no gate.
-_ALIKE = '("name_py_l" IS NULL OR "name_py_r" IS NULL OR "name_py_l" = "name_py_r")'
+def _alike() -> Any:
+    return cll.Or(cll.NullLevel("name_py"), cll.ExactMatchLevel("name_py"))
 
 
-def _level(sql: str, label: str) -> dict[str, Any]:
-    return {"sql_condition": sql, "label_for_charts": label}
+def _label(level: Any, label: str) -> Any:
+    return level.configure(label_for_charts=label)
 
 
 def comparisons() -> list[Any]:
-    """The comparisons, each level labelled in Chinese (shown as a link's evidence)."""
+    """The comparisons, each level labelled in Chinese (shown as a link's evidence). Splink's
+    own level classes keep the SQL dialect out of the model; the address levels compare the
+    parts `features.py` cuts a Chinese address into."""
     return [
         cl.CustomComparison(
             output_column_name="id_text",
             comparison_description="身份证号",
             comparison_levels=[
                 cll.NullLevel("id_text"),
-                _level(f'"id_text_l" = "id_text_r" AND {_ALIKE}', "身份证号相同"),
-                _level(
-                    f'damerau_levenshtein("id_text_l", "id_text_r") <= 1 AND {_ALIKE}',
+                _label(cll.And(cll.ExactMatchLevel("id_text"), _alike()), "身份证号相同"),
+                _label(
+                    cll.And(cll.DamerauLevenshteinLevel("id_text", 1), _alike()),
                     "身份证号一位之差或相邻两位颠倒",
                 ),
-                _level(
-                    f'"id_birth_l" = "id_birth_r" AND "id_area_l" = "id_area_r" AND {_ALIKE}',
+                _label(
+                    cll.And(
+                        cll.ExactMatchLevel("id_birth"), cll.ExactMatchLevel("id_area"), _alike()
+                    ),
                     "身份证号中的地区和出生日期相同",
                 ),
                 # the same number on a differently named row is someone else's (the household
                 # head's ID in a member's row): it is evidence of nothing
-                _level("ELSE", "身份证号不同或属于他人"),
+                _label(cll.ElseLevel(), "身份证号不同或属于他人"),
             ],
         ),
         cl.CustomComparison(
@@ -106,9 +118,9 @@ def comparisons() -> list[Any]:
                 cll.ExactMatchLevel("name_s").configure(
                     tf_adjustment_column="name_s", label_for_charts="姓名相同"
                 ),
-                _level('"name_py_l" = "name_py_r"', "姓名同音（繁简或同音字）"),
-                _level('jaro_winkler_similarity("name_py_l", "name_py_r") >= 0.9', "姓名拼音相近"),
-                _level("ELSE", "姓名不同"),
+                _label(cll.ExactMatchLevel("name_py"), "姓名同音（繁简或同音字）"),
+                _label(cll.JaroWinklerLevel("name_py", 0.9), "姓名拼音相近"),
+                _label(cll.ElseLevel(), "姓名不同"),
             ],
         ),
         _exact("birth", "出生日期"),
@@ -119,8 +131,8 @@ def comparisons() -> list[Any]:
             comparison_levels=[
                 cll.NullLevel("phones"),
                 # a person known by ID keeps every number departments gave for them
-                _level('len(list_intersect("phones_l", "phones_r")) > 0', "联系电话相同"),
-                _level("ELSE", "联系电话不同"),
+                _label(cll.ArrayIntersectLevel("phones", 1), "联系电话相同"),
+                _label(cll.ElseLevel(), "联系电话不同"),
             ],
         ),
         cl.CustomComparison(
@@ -128,17 +140,18 @@ def comparisons() -> list[Any]:
             comparison_description="地址",
             comparison_levels=[
                 cll.NullLevel("addr_comm"),
-                _level(
-                    '"addr_comm_l" = "addr_comm_r" AND "addr_no_l" = "addr_no_r" '
-                    'AND "addr_unit_l" = "addr_unit_r"',
+                _label(
+                    cll.And(
+                        *(cll.ExactMatchLevel(c) for c in ("addr_comm", "addr_no", "addr_unit"))
+                    ),
                     "同一社区、门牌和房间",
                 ),
-                _level(
-                    '"addr_comm_l" = "addr_comm_r" AND "addr_no_l" = "addr_no_r"',
+                _label(
+                    cll.And(cll.ExactMatchLevel("addr_comm"), cll.ExactMatchLevel("addr_no")),
                     "同一社区同一门牌",
                 ),
-                _level('"addr_comm_l" = "addr_comm_r"', "同一社区"),
-                _level("ELSE", "地址不同"),
+                _label(cll.ExactMatchLevel("addr_comm"), "同一社区"),
+                _label(cll.ElseLevel(), "地址不同"),
             ],
         ),
         _exact("head_py", "户主"),
@@ -151,8 +164,8 @@ def _exact(column: str, label: str) -> Any:
         comparison_description=label,
         comparison_levels=[
             cll.NullLevel(column),
-            _level(f'"{column}_l" = "{column}_r"', f"{label}相同"),
-            _level("ELSE", f"{label}不同"),
+            _label(cll.ExactMatchLevel(column), f"{label}相同"),
+            _label(cll.ElseLevel(), f"{label}不同"),
         ],
     )
 

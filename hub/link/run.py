@@ -160,9 +160,17 @@ def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> pa.Table:
         pred = linker.inference.predict(
             threshold_match_probability=config.thresholds.review, warning_mode="never"
         )
+        # twins and siblings share birth date, address and household: names that differ
+        # outright, or only nearly agree while the IDs differ, are never linked on the other
+        # facts alone; such a pair waits in review instead (levels: see hub.link.model)
+        differ = "(gamma_name = 0 OR (gamma_name = 1 AND gamma_id_text = 0))"
+        review = config.thresholds.review
         return sc.sql(
-            f"SELECT unique_id_l AS a, unique_id_r AS b, match_probability AS p, "
-            f"match_weight AS w, {_evidence_sql(model)} AS evidence FROM {pred.physical_name}"
+            f"SELECT unique_id_l AS a, unique_id_r AS b, "
+            f"CASE WHEN {differ} THEN least(match_probability, {review}) ELSE match_probability END AS p, "
+            f"CASE WHEN {differ} THEN least(match_weight, 0) ELSE match_weight END AS w, "
+            f"{_evidence_sql(model)} || CASE WHEN {differ} THEN '；姓名与身份证号不足以确认，须人工确认' ELSE '' END "
+            f"AS evidence FROM {pred.physical_name}"
         ).to_arrow_table()
 
 
@@ -215,7 +223,9 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str) -> None:
         "CASE WHEN f.trusted THEN f.id_text END AS citizen_id, "
         "CASE WHEN f.trusted THEN 'id' ELSE u.method END AS method, "
         "CASE WHEN f.trusted THEN 1.0 ELSE u.p END AS match_probability, "
-        "CASE WHEN f.trusted THEN '身份证号码有效，且与本行出生日期、性别一致' ELSE u.evidence END AS evidence, "
+        "CASE WHEN f.trusted THEN '身份证号码有效，且与本行出生日期、性别一致' "
+        "WHEN f.id_doubt IS NOT NULL THEN f.id_doubt || '；' || coalesce(u.evidence, '未找到与之相符的居民') "
+        "ELSE u.evidence END AS evidence, "
         "CASE WHEN f.trusted THEN NULL ELSE u.via END AS matched_to "
         "FROM link_features f "
         "LEFT JOIN c u ON u.unique_id = f.record_key AND NOT f.trusted "

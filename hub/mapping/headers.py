@@ -32,6 +32,42 @@ _NUMBERING = re.compile(
 # 性别：1男，2女 / 出生日期：yyyymmdd — what follows a colon explains the column
 _EXPLANATION = re.compile(r"(?<=..)[:：].*$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# 户别（户口类型）, 管理隶属于连队（社区）: a bracket naming a field says what the column is;
+# one with digits or punctuation explains the codes or the unit instead (（1城镇，2乡村）, （元）)
+_PLAIN_BRACKET = re.compile(r"[（(]([\u4e00-\u9fff]{2,8})[）)]")
+# an address column's head noun comes last; 户籍 / 户口 anywhere makes it the registered one
+_ADDRESS_HEAD = re.compile(r"(地址|住址|详址|住所|住处|处所)\d?$")
+_DETAILED = re.compile(r"详址|详细地址|门\(楼\)|门牌")
+_REGISTERED = re.compile(r"户籍|户口")
+_NOT_RESIDENCE = (
+    "单位",
+    "工作",
+    "学校",
+    "籍贯",
+    "出生",
+    "服务",
+    "办公",
+    "营业",
+    "注册",
+    "企业",
+    "其他",
+    "其它",
+    "或",
+)  # 户籍地址或居住地址 names two fields: abstain
+# a community column: an org-unit word last, or before 名称 / 单位名称
+_COMMUNITY = re.compile(
+    r"(社区|居委会|村委会|居民委员会|村民委员会|村\(居\)|居\(村\))(单位)?(名称)?$"
+)
+_NOT_COMMUNITY = ("电话", "人员", "民警", "医院", "卫生", "服务", "工作", "党", "人数", "网格")
+_YES_NO = re.compile(r"^(是否|有无|是不是)")
+# 人口数量 is 家庭人口数量; 参保类型 is not 医保参保类型: only these qualifiers may be dropped
+_SOFT_QUALIFIERS = ("家庭", "本人", "个人", "居民", "人员", "户内")
+_TOTAL = re.compile(r"^(总|累计|合计|全年|年度?)")
+ADDRESS_RULE = 0.8  # below FALLBACK_MIN: a generic address header never backs up an exact one
+DETAILED_RULE = 0.9
+YES_NO_VALUE = 0.9
+SECONDARY = 0.84  # just below FALLBACK_MIN
+_LANDLINE = re.compile(r"固定电话|家庭电话|座机|固话")  # the household's or any fixed line
 _NOISE = re.compile(r"[\s*★☆※:;,，。；、\"'“”‘’`_\-—~～|]")
 
 
@@ -62,6 +98,16 @@ def to_simplified(text: str) -> str:
     if text.isascii():
         return text
     return str(_t2s().convert(text))
+
+
+_SAME_ENDINGS = re.compile(r"(号码|类型|类别|种类)$")
+# 入伍前户籍, 旧身份证号, 原工作单位: an earlier value is not the resident's current one
+_PAST = re.compile(r"^(原|旧|以前|之前|(?![目当])[\u4e00-\u9fff]{1,3}前)")
+
+
+def _short_number(text: str) -> str:
+    """残疾人证号码 is 残疾人证号 and 残疾类型 is 残疾类别: endings that name the same thing."""
+    return _SAME_ENDINGS.sub(lambda m: "号" if m.group(1) == "号码" else "类", text)
 
 
 def strip_brackets(text: str) -> str:
@@ -137,6 +183,10 @@ class HeaderMatcher:
             for m in self._match(form, header):
                 if m.field not in best or m.score > best[m.field].score:
                     best[m.field] = m
+        for m in self._bracket(header) + self._address(forms, header):
+            if m.field not in best or m.score > best[m.field].score:
+                best[m.field] = m
+        self._yes_no_subject(forms, best)
         # 联系方式（应急联系人及电话）, 户主信息/姓名: a person named anywhere in the header
         # rules out fields whose aliases never name that person
         named = [w for w in self.other_words if any(w in f for f in forms)]
@@ -144,7 +194,89 @@ class HeaderMatcher:
             for name, m in best.items():
                 if not any(w in a for w in named for a, _ in self.aliases[name]):
                     best[name] = HeaderMatch(name, round(m.score * 0.3, 3), m.evidence)
+        if any(_PAST.match(f) for f in forms):
+            for name, m in best.items():
+                if not any(_PAST.match(a) for a, _ in self.aliases[name]):
+                    best[name] = HeaderMatch(name, round(m.score * 0.3, 3), m.evidence)
+        # 户联系电话, 户月保障金额, 户类型: the household's value, not the resident's
+        if any(f.startswith("户") for f in forms):
+            for name, m in best.items():
+                f = self.registry.fields[name]
+                if f.entity == "person" and not any("户" in a for a, _ in self.aliases[name]):
+                    best[name] = HeaderMatch(name, round(m.score * 0.5, 3), m.evidence)
+        for m in self._community(forms, header):
+            if m.field not in best or m.score > best[m.field].score:
+                best[m.field] = m
         return sorted(best.values(), key=lambda m: -m.score)
+
+    def _bracket(self, header: str) -> list[HeaderMatch]:
+        """户别（户口类型）: the bracket is itself a field's name."""
+        out = []
+        for inner in _PLAIN_BRACKET.findall(to_simplified(to_halfwidth(header))):
+            field = self.exact.get(normalize_header(inner))
+            if field:
+                out.append(
+                    HeaderMatch(field, EXACT, f"表头「{header}」括号中的「{inner}」与字段别名一致")
+                )
+        return out
+
+    def _address(self, forms: list[str], header: str) -> list[HeaderMatch]:
+        """现在地址, 暂居住址的详细地址, 家庭住址（户籍地址）: an address word last is an address
+        column whatever precedes it, unless it is a workplace's, a birthplace's or someone
+        else's."""
+        bare = [strip_brackets(f) for f in forms]
+        if not any(_ADDRESS_HEAD.search(f) for f in bare):
+            return []
+        if any(w in f for f in forms for w in (*_NOT_RESIDENCE, *self.other_words)):
+            return []
+        registered = any(_REGISTERED.search(f) for f in forms)
+        field = "registered_address" if registered else "current_address"
+        score = DETAILED_RULE if any(_DETAILED.search(f) for f in forms) else ADDRESS_RULE
+        kind = "户籍地址" if registered else "现住址"
+        return [HeaderMatch(field, score, f"表头「{header}」以地址一词结尾，是{kind}列")]
+
+    def address_by_content(self, header: str) -> str | None:
+        """The address field a column of addresses fills whatever its header says (地址,
+        AAE006, 联系方式), or None when the header makes it someone else's or a workplace's."""
+        forms = self.forms(header) or [normalize_header(header)]
+        if any(w in f for f in forms for w in (*_NOT_RESIDENCE, *self.other_words)):
+            return None
+        return (
+            "registered_address" if any(_REGISTERED.search(f) for f in forms) else "current_address"
+        )
+
+    def _community(self, forms: list[str], header: str) -> list[HeaderMatch]:
+        """社区单位名称, 村组（社区）: an org-unit word where the column's name goes."""
+        if "community_code" not in self.registry.fields:
+            return []
+        if not any(_COMMUNITY.search(f) for f in forms):
+            return []
+        if any(w in f for f in forms for w in (*_NOT_COMMUNITY, *self.other_words) if w != "单位"):
+            return []
+        return [HeaderMatch("community_code", ADDRESS_RULE, f"表头「{header}」是社区（村）名称列")]
+
+    def _yes_no_subject(self, forms: list[str], best: dict[str, HeaderMatch]) -> None:
+        """是否残疾 is not 是否独居: a yes/no field takes a 是否… header only if the subjects
+        agree; the header's other candidates stay for content to judge."""
+        subjects = [_YES_NO.sub("", f) for f in forms if _YES_NO.match(f)]
+        if not subjects:
+            return
+        for name in list(best):
+            f = self.registry.fields[name]
+            if f.codelist and f.type != "boolean":
+                # 是否参加城乡居民基本医疗保险: the subject is one of the list's values
+                values = self._code_values.get(f.codelist, [])
+                hit = next((v for v in values if any(v in s for s in subjects)), None)
+                if hit and best[name].score < YES_NO_VALUE:
+                    best[name] = HeaderMatch(
+                        name, YES_NO_VALUE, f"是否类表头，其主语「{hit}」是代码表的取值"
+                    )
+                continue
+            if f.type != "boolean":
+                continue
+            own = {_YES_NO.sub("", a) for a, _ in self.aliases[name]}
+            if not any(s == o or (len(o) >= 2 and o in s) for s in subjects for o in own):
+                del best[name]
 
     def names_other_person(self, header: str) -> bool:
         """户主电话, 监护人联系方式: the values are someone else's, whatever they look like."""
@@ -169,13 +301,20 @@ class HeaderMatcher:
                 parent = parent.replace(w, "")
             if parent:
                 out.insert(0, parent + leaf)
+        if "《" in header:  # 《中华人民共和国残疾人证》号码: a title, not a note
+            out.append(normalize_header(parts[-1].replace("《", "").replace("》", "")))
         return list(dict.fromkeys(f for f in out if f))
 
     def _match(self, form: str, header: str) -> list[HeaderMatch]:
         field = self.exact.get(form)
         if field:
             part = "" if form == normalize_header(header) else f"（按「{form}」）"
-            return [HeaderMatch(field, EXACT, f"表头「{header}」{part}与字段别名一致")]
+            # 户籍地 may be a region, 固定电话 a household's line: each maps alone but never
+            # backs up a detailed address or a mobile number
+            place = self.kinds[field] == "address" and form.endswith("地")
+            landline = self.kinds[field] == "phone" and bool(_LANDLINE.search(form))
+            score = SECONDARY if place or landline else EXACT
+            return [HeaderMatch(field, score, f"表头「{header}」{part}与字段别名一致")]
         if re.fullmatch(r"[a-z]{2,8}", form) and form in self.initials:
             field, alias = self.initials[form]
             return [HeaderMatch(field, INITIALS, f"表头「{header}」是「{alias}」的拼音首字母")]
@@ -194,23 +333,55 @@ class HeaderMatcher:
         return out
 
     @cached_property
+    def _code_values(self) -> dict[str, list[str]]:
+        """code list -> its labels and synonyms of 4+ characters (short ones match anything)."""
+        out: dict[str, list[str]] = {}
+        for name, cl in self.registry.codelists.items():
+            words = {normalize_header(w) for e in cl.entries for w in [e.label, *e.synonyms]}
+            out[name] = sorted(w for w in words if len(w) >= 4)
+        return out
+
+    def _owner(self, alias: str) -> str | None:
+        return self._alias_owner.get(alias)
+
+    @cached_property
+    def _alias_owner(self) -> dict[str, str]:
+        return {form: name for name, forms in self.aliases.items() for form, _ in forms}
+
+    @cached_property
     def kinds(self) -> dict[str, str]:
         return {f.name: f.content_kind for f in self.registry.fields.values()}
 
     def _similar(self, form: str, alias: str) -> float:
         if len(alias) < 2 or len(form) < 2 or not _CJK.search(alias):
             return 0.0
+        form, alias = _short_number(form), _short_number(alias)
         if alias in form:
             # the head of a Chinese compound comes last: 居民身份证号码 is an ID number,
             # 户籍地派出所 is a police station
             share = len(alias) / len(form)
             score = (0.7 if form.endswith(alias) else 0.45) + 0.25 * share
-        elif alias.endswith(form) and len(form) >= 3 and len(form) / len(alias) >= 0.6:
+        elif (
+            alias.endswith(form)
+            and len(form) >= 3
+            and (len(form) / len(alias) >= 0.75 or alias[: -len(form)] in _SOFT_QUALIFIERS)
+            and len(form) / len(alias) >= 0.6
+        ):
             # only if the header keeps the alias's head noun: 家庭成员 is not 家庭成员姓名
             score = 0.55 + 0.3 * len(form) / len(alias)
-        else:
+        elif min(len(form), len(alias)) >= 4 and ("月" in form) == ("月" in alias):
+            # 户类型 is one edit from 户口类型 and not it; 家庭收入 has lost 家庭月收入's period
             ratio = SequenceMatcher(None, form, alias).ratio()
             score = ratio * 0.8 if ratio >= 0.85 else 0.0
+        else:
+            score = 0.0
+        # 总发放金额, 累计收入: a total is not the (monthly) amount
+        if (
+            _TOTAL.match(form)
+            and not _TOTAL.match(alias)
+            and self.kinds.get(self._owner(alias) or "") == "money"
+        ):
+            score *= 0.3
         # a person named in one and not the other: 监护人电话 is not 电话
         if any((w in form) != (w in alias) for w in self.other_words):
             score *= 0.3

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from hub.ingest.period import find_period, without_period
+from hub.ingest.read import ReadError, file_format
 from hub.mapping.suggest import ColumnSuggestion, Suggestion
 from hub.registry.errors import RegistryError
 from hub.registry.loader import load_registry
@@ -60,7 +61,10 @@ def render_source(
 ) -> str:
     """The registration YAML text for a reviewed suggestion."""
     title = title or without_period(s.title or "") or without_period(Path(s.file).stem) or name
-    fmt = "xlsx" if s.file.lower().endswith((".xlsx", ".xlsm")) else "csv"
+    try:
+        fmt = file_format(Path(s.file))
+    except ReadError:
+        fmt = "csv"
     lines = [
         f"# {department}《{title}》",
         f"# 由 hub source add 根据文件 {s.file} 生成（{date.today().isoformat()}），",
@@ -80,14 +84,14 @@ def render_source(
     if s.sheet:
         lines.append(f"sheet: {_scalar(s.sheet)}")
     lines.append("columns:")
-    taken: set[str] = set()
-    for c in s.columns:
-        lines.append(_column_line(c, taken))
+    names = s.extension_names()
+    for i, c in enumerate(s.columns):
+        lines.append(_column_line(c, names.get(i)))
     return "\n".join(lines) + "\n"
 
 
-def _column_line(c: ColumnSuggestion, taken: set[str]) -> str:
-    target = f"field: {c.field}" if c.field else f"extension: {extension_name(c.header, taken)}"
+def _column_line(c: ColumnSuggestion, extension: str | None) -> str:
+    target = f"field: {c.field}" if c.field else f"extension: {extension}"
     if c.field and c.fallback_of:
         target += ", fallback: true"
     why = "；".join(e for e in c.evidence if e).replace("\n", " ")

@@ -106,12 +106,21 @@ def content_only(p: ColumnProfile, f: Field, registry: Registry) -> float:
     if kind == "orgunit":
         share = p.orgunits.get(f.orgunit_level or "", 0.0)
         others = [s for lvl, s in p.orgunits.items() if lvl != f.orgunit_level]
-        if share >= 0.9 and share - max(others, default=0.0) >= 0.3:
+        # 所在地, 村居, 区划代码: names or codes of the district's units, whatever the header
+        if share >= 0.8 and share - max(others, default=0.0) >= 0.3:
             return round(0.5 + 0.4 * share, 3)
         return 0.0
     if registry.mapping.content_defaults.get(kind) == f.name and p.shares.get(kind, 0) >= 0.9:
         return round(0.5 + 0.4 * p.shares[kind], 3)
     return 0.0
+
+
+def address_only(p: ColumnProfile) -> float:
+    """现在地址 / 地址 / AAE006 full of addresses: the values say what the header does not."""
+    share = p.shares.get("address", 0.0)
+    if p.filled < 3 or share < 0.8 or p.distinct < min(p.filled, 10) * 0.5:
+        return 0.0
+    return round(0.5 + 0.4 * share, 3)
 
 
 def _code_only(p: ColumnProfile, f: Field, registry: Registry) -> float:

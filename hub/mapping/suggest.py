@@ -19,7 +19,13 @@ import pyarrow as pa
 from hub.ingest.read import read_file
 from hub.mapping.headers import HeaderMatcher
 from hub.mapping.profile import ColumnProfile, profile_columns
-from hub.mapping.score import ContentEvidence, combine, content_evidence, content_only
+from hub.mapping.score import (
+    ContentEvidence,
+    address_only,
+    combine,
+    content_evidence,
+    content_only,
+)
 from hub.normalize.macros import register_macros
 from hub.registry.loader import Registry
 
@@ -34,6 +40,17 @@ class ColumnSuggestion:
     confidence: float
     evidence: list[str] = dc_field(default_factory=list)
     fallback_of: str | None = None  # the earlier column with the same field
+    # for the review: the fields this column could be, best first, and what its values hold
+    candidates: list[tuple[str, float]] = dc_field(default_factory=list)
+    profile: ColumnProfile | None = None
+
+    def codelist_fit(self, registry: Registry, field: str) -> float | None:
+        """Share of the sampled values that a code-list field's list reads; None for other fields
+        or a header-only suggestion."""
+        f = registry.fields[field]
+        if not f.codelist or self.profile is None or not self.profile.filled:
+            return None
+        return self.profile.codelists.get(f.codelist, (0.0, 0.0))[0]
 
 
 @dataclass
@@ -48,7 +65,9 @@ class Suggestion:
     columns: list[ColumnSuggestion]
 
     def to_json(self) -> dict[str, Any]:
-        """The documented `hub source suggest --json` shape, nothing more."""
+        """The documented `hub source suggest --json` shape: an extension column carries the
+        name it will be registered under."""
+        names = self.extension_names()
         return {
             "file": self.file,
             "encoding": self.encoding,
@@ -58,11 +77,21 @@ class Suggestion:
                 {
                     "header": c.header,
                     "field": c.field,
+                    **({"extension": names[i]} if i in names else {}),
                     "confidence": c.confidence,
                     "evidence": c.evidence,
                 }
-                for c in self.columns
+                for i, c in enumerate(self.columns)
             ],
+        }
+
+    def extension_names(self) -> dict[int, str]:
+        """column position -> the snake_case name `source add` registers an extension under."""
+        from hub.mapping.register import extension_name  # register renders suggestions
+
+        taken: set[str] = set()
+        return {
+            i: extension_name(c.header, taken) for i, c in enumerate(self.columns) if not c.field
         }
 
 
@@ -108,7 +137,13 @@ def suggest_columns(
         for i, (h, p) in enumerate(zip(headers, profiles, strict=True))
         for c in _candidates(i, h, p, registry, matcher)
     ]
-    return assign(headers, candidates, registry.mapping.threshold, matcher)
+    _head_block(headers, candidates)
+    out = assign(headers, candidates, registry.mapping.threshold, matcher)
+    for i, c in enumerate(out):
+        ranked = sorted((x for x in candidates if x.column == i), key=lambda x: -x.confidence)
+        c.candidates = [(x.field, x.confidence) for x in ranked]
+        c.profile = profiles[i]
+    return out
 
 
 def _own_id_column(headers: list[str], matcher: HeaderMatcher) -> str | None:
@@ -137,13 +172,37 @@ def _candidates(
         if m.score >= 0.85 and ce.share is not None and conf < m.score * 0.6:
             overruled.append(f"表头像 {f.name}，但{ce.evidence}，与之不符")
     if p is not None and not matcher.names_other_person(header):
+        address = matcher.address_by_content(header)
         for f in registry.fields.values():
             conf = content_only(p, f, registry)
+            if f.content_kind == "address" and f.name == address:
+                conf = address_only(p)
             if conf and conf > (out[f.name].confidence if f.name in out else 0):
                 ce = content_evidence(p, f, registry)
                 lead = overruled or ["表头未提供线索，依据内容判断"]
                 out[f.name] = _Candidate(i, f.name, conf, [ce.evidence or "", *lead], False)
     return list(out.values())
+
+
+def _head_block(headers: list[str], candidates: list[_Candidate]) -> None:
+    """户主姓名 | 身份证号码 | … | 姓名 | 称谓: a sheet with a head block and then a member block;
+    the ID between the head's name and the members' names is the head's."""
+    best: dict[int, _Candidate] = {}
+    for c in candidates:
+        if c.by_header and (c.column not in best or c.confidence > best[c.column].confidence):
+            best[c.column] = c
+    fields = [best[i].field if i in best else None for i in range(len(headers))]
+    if "household_head_id" in fields or "household_head_name" not in fields:
+        return
+    start = fields.index("household_head_name")
+    ids = [i for i in range(start + 1, len(fields)) if fields[i] == "citizen_id"]
+    names = [i for i in range(start + 1, len(fields)) if fields[i] == "name"]
+    if not ids or not names or ids[0] > names[0]:
+        return
+    c = best[ids[0]]
+    why = f"在「{headers[start]}」之后、成员「{headers[names[0]]}」之前：是户主的身份证号"
+    candidates.append(_Candidate(c.column, "household_head_id", c.confidence, [*c.evidence, why]))
+    c.confidence = round(c.confidence * 0.5, 3)
 
 
 FALLBACK_MIN = 0.85  # a second column for a taken field must be this sure to back it up

@@ -6,6 +6,7 @@ import duckdb
 
 from hub.registry.loader import Registry
 from hub.registry.models import normalize_code_key
+from hub.registry.orgunits import name_variants, short_name
 from hub.warehouse import temp_table
 
 
@@ -21,21 +22,34 @@ def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
 
 
 def org_keys(registry: Registry) -> list[tuple[str, str, str]]:
+    """(level, key, code) for every spelling of every unit: codes, names in the district's
+    spellings (和平社区 / 和平 / 和平社区居委会, its aliases) alone and qualified by the units
+    above. A spelling that two units of one level share (two 和平社区 in different streets)
+    is dropped: only its qualified forms name a unit."""
     d = registry.orgs.district
-    rows: set[tuple[str, str, str]] = set()
+    keys: dict[tuple[str, str], set[str]] = {}
+
+    def add(level: str, spellings: set[str], code: str) -> None:
+        for spelling in spellings:
+            keys.setdefault((level, normalize_code_key(spelling)), set()).add(code)
+
     for s in registry.orgs.streets:
-        for spelling in (s.code, s.name, d.name + s.name):
-            rows.add(("street", normalize_code_key(spelling), s.code))
+        street_names = set().union(*(name_variants(n) for n in (s.name, *s.aliases)))
+        add("street", {s.code} | street_names | {d.name + n for n in street_names}, s.code)
         for c in s.communities:
-            for spelling in (
+            names = set().union(*(name_variants(n) for n in (c.name, *c.aliases)))
+            qualified = {s.name + n for n in names} | {short_name(s.name) + n for n in names}
+            add(
+                "community",
+                {c.code}
+                | names
+                | qualified
+                | {d.name + q for q in qualified}
+                | {d.city + d.name + q for q in qualified},
                 c.code,
-                c.name,
-                s.name + c.name,
-                d.name + s.name + c.name,
-                d.city + d.name + s.name + c.name,
-            ):
-                rows.add(("community", normalize_code_key(spelling), c.code))
+            )
             for g in c.grids:
-                for spelling in (g.code, g.name, s.name + g.name):
-                    rows.add(("grid", normalize_code_key(spelling), g.code))
-    return sorted(rows)
+                add("grid", {g.code, g.name, s.name + g.name}, g.code)
+    return sorted(
+        (lvl, key, next(iter(codes))) for (lvl, key), codes in keys.items() if len(codes) == 1
+    )

@@ -47,7 +47,15 @@ MACROS = [
     "hub_date_parts(y) AS CASE "
     "WHEN regexp_full_match(y, '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') THEN try_strptime(y, '%Y-%m-%d')::DATE "
     "WHEN regexp_full_match(y, '[0-9]{4}-[0-9]{1,2}-?') THEN try_strptime(rtrim(y, '-') || '-1', '%Y-%m-%d')::DATE "
+    # 1973年: a year alone (only with 年: four bare digits are an Excel serial)
+    "WHEN regexp_full_match(y, '[0-9]{4}-') THEN try_strptime(y || '1-1', '%Y-%m-%d')::DATE "
     "END",
+    # how precisely a date was written (hub_date_text output): a year or month only is dated
+    # at its first day, and compared with other dates only to that precision
+    "hub_date_precision(x) AS CASE WHEN regexp_full_match(x, '[0-9]{4}年') THEN 'year' "
+    r"WHEN regexp_full_match(x, '[0-9]{4}[年./-][0-9]{1,2}月?') THEN 'month' ELSE 'day' END",
+    "hub_as_precise(x, d) AS CASE hub_date_precision(x) WHEN 'year' THEN date_trunc('year', d)::DATE "
+    "WHEN 'month' THEN date_trunc('month', d)::DATE ELSE d END",
     "hub_date(s) AS hub_date_of(hub_date_text(s))",
     # phones: mainland mobiles, landlines with area code as 0571-87654321
     r"hub_phone_digits(s) AS regexp_replace(regexp_replace(hub_nospace(s), '[-()（）—]', '', 'g'), '^(\+?0?086|\+86)', '')",

@@ -253,6 +253,11 @@ def _as_written(mapped: set[str]) -> list[str]:
     out = []
     for name, sql_type in (("birth_date", "DATE"), ("gender", "VARCHAR")):
         value = col(name, "v") if name in mapped else "NULL"
+        if (
+            name == "birth_date" and name in mapped
+        ):  # a year or month only is no birth date to link by
+            raw = col(name, "raw")
+            value = f"CASE WHEN hub_date_precision(hub_date_text({raw})) = 'day' THEN {value} END"
         out.append(f"CAST({value} AS {sql_type}) AS _{name}_written")
     return out
 

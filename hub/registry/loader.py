@@ -12,10 +12,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from hub.registry.config import Limits, LinkageConfig, MappingConfig
+from hub.registry.departments import KINDS, Departments
 from hub.registry.errors import RegistryError
+from hub.registry.files import registry_file, registry_folder
 from hub.registry.formsource import FORM_SOURCE, form_source
 from hub.registry.models import CodeList, Field, Source
-from hub.registry.orgunits import OrgTree
+from hub.registry.orgunits import OrgTree, office_names
 from hub.registry.reports import Condition, Report
 from hub.registry.shares import Share
 from hub.registry.synonyms import with_synonyms
@@ -35,9 +37,33 @@ class Registry:
     reports: dict[str, Report]
     shares: dict[str, Share] = dataclasses.field(default_factory=dict)
     limits: Limits = dataclasses.field(default_factory=Limits)
+    departments: Departments = dataclasses.field(
+        default_factory=lambda: Departments(departments=[])
+    )
 
     def field(self, name: str) -> Field:
         return self.fields[name]
+
+    def department_name(self, name: str) -> str:
+        """The registry's name for a department named by any of its spellings (else `name`)."""
+        dept = self.departments.resolve(name)
+        return dept.name if dept else name.strip()
+
+    def authority_sources(self, field: str) -> list[str]:
+        """The sources whose value of `field` stands, best first: `authority` names department
+        kinds (every source of a department of that kind, by name) or single sources."""
+        out: list[str] = []
+        for entry in self.fields[field].authority:
+            if entry in self.sources:
+                named = [entry]
+            else:
+                named = sorted(
+                    s.name
+                    for s in self.sources.values()
+                    if (d := self.departments.resolve(s.department)) and d.kind == entry
+                )
+            out += [n for n in named if n not in out]
+        return out
 
 
 def load_registry(root: Path) -> Registry:
@@ -49,31 +75,34 @@ def load_registry(root: Path) -> Registry:
         '公民身份号码'
     """
     root = Path(root)
-    fields = _load_fields(root / "fields.yaml")
+    fields = _load_fields(registry_file(root, "fields.yaml"))
     codelists = {}
-    for path in sorted((root / "codelists").glob("*.yaml")):
+    for path in registry_folder(root, "codelists"):
         cl = _model(CodeList, _read(path), path, "")
         if cl.name != path.stem:
             raise RegistryError(path, cl.name, f"代码表名应与文件名一致（{path.stem}）")
         codelists[cl.name] = cl
+    codelists = _extended(root, codelists)
     codelists = with_synonyms(root, codelists)  # the district's own spellings (hub codes add)
     orgs = _model(OrgTree, _read(root / "orgunits.yaml"), root / "orgunits.yaml", "")
-    sources = load_sources(root / "sources", fields)
-    mapping = _model(MappingConfig, _read(root / "mapping.yaml"), root / "mapping.yaml", "")
-    linkage = _model(LinkageConfig, _read(root / "linkage.yaml"), root / "linkage.yaml", "")
-    limits_path = root / "limits.yaml"  # optional: the defaults suit a district
-    limits = (
-        _model(Limits, _read(limits_path), limits_path, "") if limits_path.exists() else Limits()
+    departments = _config(Departments, root, "departments.yaml").with_streets(
+        [(st.code, st.name, office_names(st.name)) for st in orgs.streets]
     )
-    reports = load_reports(root / "reports", fields, codelists)
-    shares = load_shares(root / "shares", fields, codelists, orgs)
+    sources = load_sources(root / "sources", fields, departments)
+    mapping = _config(MappingConfig, root, "mapping.yaml")
+    linkage = _config(LinkageConfig, root, "linkage.yaml")
+    limits = _config(Limits, root, "limits.yaml")
+    reports = load_reports(registry_folder(root, "reports"), fields, codelists, departments)
+    shares = load_shares(root / "shares", fields, codelists, orgs, departments)
     if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
         sources[FORM_SOURCE] = form_source(fields, reports)
     _cross_check(root, fields, codelists, sources)
     for kind, name in mapping.content_defaults.items():
         if name not in fields:
             raise RegistryError(
-                root / "mapping.yaml", f"content_defaults.{kind}", f"未知字段 {name!r}"
+                registry_file(root, "mapping.yaml"),
+                f"content_defaults.{kind}",
+                f"未知字段 {name!r}",
             )
     return Registry(
         root=root,
@@ -86,15 +115,16 @@ def load_registry(root: Path) -> Registry:
         reports=reports,
         shares=shares,
         limits=limits,
+        departments=departments,
     )
 
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def _named_files(folder: Path, model: type[M], kind: str) -> Iterator[tuple[Path, M]]:
-    """Each YAML of `folder` as `model`, whose `name` must match its file name."""
-    for path in sorted(folder.glob("*.yaml")):
+def _named_files(paths: list[Path], model: type[M], kind: str) -> Iterator[tuple[Path, M]]:
+    """Each YAML file as `model`, whose `name` must match its file name."""
+    for path in paths:
         entry = _model(model, _read(path), path, "")
         name = getattr(entry, "name", "")
         if name != path.stem:
@@ -112,19 +142,27 @@ def _check_column_fields(path: Path, columns: list[Any], fields: dict[str, Field
             )
 
 
-def load_sources(folder: Path, fields: dict[str, Field]) -> dict[str, Source]:
+def load_sources(
+    folder: Path, fields: dict[str, Field], departments: Departments
+) -> dict[str, Source]:
     sources: dict[str, Source] = {}
-    for path, src in _named_files(folder, Source, "来源"):
+    for path, src in _named_files(sorted(folder.glob("*.yaml")), Source, "来源"):
         _check_column_fields(path, src.columns, fields)
-        sources[src.name] = src
+        sources[src.name] = src.model_copy(
+            update={"department": _department(path, src.department, departments)}
+        )
     return sources
 
 
 def load_reports(
-    folder: Path, fields: dict[str, Field], codelists: dict[str, CodeList]
+    paths: list[Path],
+    fields: dict[str, Field],
+    codelists: dict[str, CodeList],
+    departments: Departments,
 ) -> dict[str, Report]:
     reports: dict[str, Report] = {}
-    for path, rep in _named_files(folder, Report, "报表"):
+    for path, rep in _named_files(paths, Report, "报表"):
+        rep = rep.model_copy(update={"department": _department(path, rep.department, departments)})
         _check_column_fields(path, rep.columns, fields)
         for i, col in enumerate(rep.columns):
             numeric = col.field and fields[col.field].type in ("integer", "decimal")
@@ -141,11 +179,18 @@ def load_reports(
 
 
 def load_shares(
-    folder: Path, fields: dict[str, Field], codelists: dict[str, CodeList], orgs: OrgTree
+    folder: Path,
+    fields: dict[str, Field],
+    codelists: dict[str, CodeList],
+    orgs: OrgTree,
+    departments: Departments,
 ) -> dict[str, Share]:
     shares: dict[str, Share] = {}
     codes = {s.code for s in orgs.streets} | {c.code for c in orgs.communities}
-    for path, share in _named_files(folder, Share, "授权"):
+    for path, share in _named_files(sorted(folder.glob("*.yaml")), Share, "授权"):
+        share = share.model_copy(
+            update={"department": _department(path, share.department, departments)}
+        )
         for key, names in (("fields", share.fields), ("unmasked", share.unmasked)):
             unknown = [n for n in names if n not in fields]
             if unknown:
@@ -206,10 +251,31 @@ def _load_fields(path: Path) -> dict[str, Field]:
     return out
 
 
+def _extended(root: Path, codelists: dict[str, CodeList]) -> dict[str, CodeList]:
+    out = dict(codelists)
+    for name, cl in codelists.items():
+        if cl.extends is None:
+            continue
+        base = codelists.get(cl.extends)
+        if base is None or base.extends is not None:
+            raise RegistryError(
+                registry_file(root, f"codelists/{name}.yaml"),
+                "extends",
+                f"代码表 {cl.extends!r} 不存在或本身也有 extends（允许：{', '.join(sorted(codelists))}）",
+            )
+        try:
+            out[name] = cl.extended_by(base)
+        except ValueError as exc:
+            raise RegistryError(
+                registry_file(root, f"codelists/{name}.yaml"), "extends", str(exc)
+            ) from exc
+    return out
+
+
 def _cross_check(
     root: Path, fields: dict[str, Field], codelists: dict[str, CodeList], sources: dict[str, Source]
 ) -> None:
-    path = root / "fields.yaml"
+    path = registry_file(root, "fields.yaml")
     for f in fields.values():
         if f.codelist and f.codelist not in codelists:
             raise RegistryError(
@@ -224,9 +290,11 @@ def _cross_check(
                     path, f.name, f"waived_by {rule.waived_by!r} 须为是/否（boolean）字段"
                 )
         for s in f.authority:
-            if s not in sources:
+            if s not in sources and s not in KINDS:
                 raise RegistryError(
-                    path, f.name, f"权威来源 {s!r} 未登记（允许：{', '.join(sorted(sources))}）"
+                    path,
+                    f.name,
+                    f"权威 {s!r} 既不是部门类别（{'、'.join(KINDS)}）也不是已登记的来源",
                 )
     linkable = {"birth_date", "phone", "current_address", "registered_address"}
     for src in sources.values():
@@ -239,6 +307,24 @@ def _cross_check(
                 "人员类来源须有一列映射到 citizen_id；没有身份证号的表至少要有 name，"
                 "以及 birth_date、phone、current_address、registered_address 之一，才能与居民关联",
             )
+
+
+def _department(path: Path, name: str, departments: Departments) -> str:
+    """The registry's name for the department a file names; an unknown one is a load error."""
+    dept = departments.resolve(name)
+    if dept is None:
+        raise RegistryError(
+            path,
+            "department",
+            f"部门 {name!r} 不在部门登记表 departments.yaml 中（已登记：{departments.names()}；"
+            "其他叫法可加到该部门的 short）",
+        )
+    return dept.name
+
+
+def _config(cls: type[M], root: Path, name: str) -> M:
+    path = registry_file(root, name)
+    return _model(cls, _read(path), path, "")
 
 
 def _model(cls: type[M], raw: Any, path: Path, entry: str) -> M:

@@ -187,6 +187,7 @@ class CodeList(Strict):
     label: str
     standard: str
     entries: list[CodeEntry]
+    extends: str | None = None  # a list whose spellings of the same codes this one also reads
 
     @model_validator(mode="after")
     def _unique(self) -> CodeList:
@@ -198,6 +199,23 @@ class CodeList(Strict):
                     raise ValueError(f"写法 {key!r} 同时指向代码 {seen[k]} 和 {e.code}")
                 seen[k] = e.code
         return self
+
+    def extended_by(self, base: CodeList) -> CodeList:
+        """This list with `base`'s spellings of the codes both lists have."""
+        theirs = {e.code: [e.label, *e.synonyms] for e in base.entries}
+        entries = [
+            e.model_copy(
+                update={
+                    "synonyms": [
+                        x  # the base's label may be this list's label
+                        for x in dict.fromkeys([*e.synonyms, *theirs.get(e.code, [])])
+                        if x != e.label
+                    ]
+                }
+            )
+            for e in self.entries
+        ]
+        return CodeList.model_validate(self.model_dump() | {"entries": entries, "extends": None})
 
     def lookup(self) -> dict[str, str]:
         """Every accepted spelling (normalized) -> code."""
@@ -268,7 +286,7 @@ class Source(Strict):
     title: str
     entity: Entity = "person"
     file_pattern: list[str]
-    format: Literal["csv", "xlsx"] | None = None
+    format: Literal["csv", "xlsx", "xls", "xlsb", "ods"] | None = None
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"] = "auto"
     sheet: str | int | None = None
     header: HeaderSpec | Literal["auto"] = "auto"

@@ -7,6 +7,39 @@ from pydantic import model_validator
 
 from hub.registry.models import Strict
 
+# What an official name ends with, and the spellings files use for the same unit: the short
+# name plus each of these (和平社区 -> 和平社区居委会; 幸福村 -> 幸福村委会; 西山街道 -> 西山街道办事处).
+_FORMS = {
+    "社区": ("居民委员会", "居委会"),
+    "村": ("民委员会", "委会", "村民委员会"),
+    "街道": ("办事处",),
+    "镇": ("人民政府",),
+    "乡": ("人民政府",),
+}
+# suffixes stripped to reach the short name, longest first
+_STRIP = (
+    "社区居民委员会",
+    "社区居委会",
+    "村村民委员会",
+    "村民委员会",
+    "村委会",
+    "居民委员会",
+    "居委会",
+    "街道办事处",
+    "街道办",
+    "人民政府",
+    "办事处",
+)
+_RESTORE = {
+    "社区居民委员会": "社区",
+    "社区居委会": "社区",
+    "村村民委员会": "村",
+    "村民委员会": "村",
+    "村委会": "村",
+    "街道办事处": "街道",
+    "街道办": "街道",
+}
+
 
 class Grid(Strict):
     code: str
@@ -16,21 +49,62 @@ class Grid(Strict):
 class Community(Strict):
     code: str
     name: str
-    road: str | None = None
+    road: str | None = None  # the sample generator's street for addresses (optional)
+    urban_rural: str | None = None  # NBS 城乡分类代码 (111 主城区 … 220 村庄)
+    aliases: list[str] = PydField(default_factory=list)  # the district's other spellings
     grids: list[Grid] = PydField(default_factory=list)
 
 
 class Street(Strict):
     code: str
     name: str
+    aliases: list[str] = PydField(default_factory=list)
     communities: list[Community]
 
 
 class District(Strict):
     code: str
     name: str
-    province: str
-    city: str
+    province: str = ""
+    city: str = ""
+
+
+def short_name(name: str) -> str:
+    """An official name without its committee / office suffix.
+
+    Example:
+        >>> [short_name(n) for n in ("和平社区居民委员会", "幸福村村民委员会", "西山街道办事处")]
+        ['和平社区', '幸福村', '西山街道']
+    """
+    name = name.strip()
+    for suffix in _STRIP:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)] + _RESTORE.get(suffix, "")
+    return name
+
+
+def office_names(name: str) -> set[str]:
+    """How a street or town office is named as a department: 青云街道, 青云街道办事处, 临江镇
+    人民政府 (never the bare 青云, which names the community as well)."""
+    ends = ("街道", "办事处", "街道办", "镇", "乡", "人民政府")
+    return {v for v in name_variants(name) if v.endswith(ends)}
+
+
+def name_variants(name: str) -> set[str]:
+    """Every spelling of a unit's name files use: official, short, the bare core (和平) and
+    the short name with its committee or office suffix (和平社区居委会, 西山街道办事处)."""
+    short = short_name(name)
+    out = {name.strip(), short}
+    for kind, forms in _FORMS.items():
+        if short.endswith(kind) and len(short) > len(kind):
+            core = short[: -len(kind)]
+            if len(core) >= 2:  # 和平 alone, never a one-character core
+                out.add(core)
+            out |= {short + f for f in forms}
+            if kind == "街道":
+                out.add(core + "街道办")
+            break
+    return {v for v in out if v}
 
 
 class OrgTree(Strict):

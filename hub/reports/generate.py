@@ -48,7 +48,9 @@ def selected(registry: Registry, department: str | None) -> list[Report]:
     """Reports of `department` (its name, or a report's name); all when None."""
     if department is None:
         return list(registry.reports.values())
-    chosen = [r for r in registry.reports.values() if department in (r.department, r.name)]
+    dept = registry.departments.resolve(department)  # 卫健委 is 卫生健康局
+    name = dept.name if dept else department
+    chosen = [r for r in registry.reports.values() if name in (r.department, r.name)]
     if not chosen:
         known = "、".join(sorted({r.department for r in registry.reports.values()}))
         raise LookupError(f"没有部门或报表 {department!r}（现有部门：{known}）")

@@ -58,7 +58,7 @@ def _comm_name(names: dict[str, str]) -> Getter:
 
 
 def build_specs(
-    period: str, comm_names: dict[str, str], grid_names: dict[str, str]
+    period: str, comm_names: dict[str, str], grid_names: dict[str, str], district: str = "青禾区"
 ) -> list[SourceSpec]:
     """The sample's department tables; `period` (YYYYMM) stamps the newest file names."""
     y, m = int(period[:4]), int(period[4:])
@@ -102,7 +102,7 @@ def build_specs(
                 Col("服务处所", "employer", "text", lambda r: r.employer),
                 Col("联系电话", "phone", "phone", lambda r: r.phone_old or r.phone),
                 Col("所属社区", "community_code", "raw", comm),
-                Col("所属网格", "grid_code", "raw", lambda r: grid_names[r.grid_code]),
+                Col("所属网格", "grid_code", "raw", lambda r: grid_names.get(r.grid_code)),
             ],
         ),
         SourceSpec(
@@ -112,8 +112,8 @@ def build_specs(
             filename=f"民政_城市低保花名册_{period}.xlsx",
             fmt="xlsx",
             title_rows=(
-                "青禾区城市居民最低生活保障对象花名册",
-                f"填报单位：青禾区民政局（盖章）        统计截至：{y}年{m}月",
+                f"{district}城市居民最低生活保障对象花名册",
+                f"填报单位：{district}民政局（盖章）        统计截至：{y}年{m}月",
             ),
             footer=True,
             date_styles=("dot", "iso"),
@@ -141,7 +141,7 @@ def build_specs(
                     group="保障信息",
                 ),
                 Col("低保证号", "assistance_cert_no", "raw", x("dibao_cert"), group="保障信息"),
-                Col("保障人数", "household_size", "raw", x("dibao_size"), group="保障信息"),
+                Col("家庭人口", "household_size", "raw", x("dibao_size"), group="保障信息"),
                 Col("月人均收入", "monthly_income", "raw", x("dibao_income"), group="保障信息"),
                 Col("保障金额", "assistance_amount", "raw", x("dibao_amount"), group="保障信息"),
                 Col("开户银行", "bank_name", "text", x("bank"), group="发放信息"),
@@ -157,7 +157,7 @@ def build_specs(
             title="持证残疾人花名册",
             filename=f"残联_持证残疾人花名册_{ago(2)}.xlsx",
             fmt="xlsx",
-            title_rows=("青禾区持证残疾人基本信息花名册",),
+            title_rows=(f"{district}持证残疾人基本信息花名册",),
             footer=True,
             date_styles=("cn", "iso"),
             code_style="mixed",
@@ -174,8 +174,8 @@ def build_specs(
                 Col("残疾等级", "disability_level", "code:disability_level", x("dis_level")),
                 Col("联系电话", "phone", "phone", lambda r: r.phone_old or r.phone),
                 Col("现住址", "current_address", "text", lambda r: r.address),
-                Col("监护人", "emergency_contact", "name", x("guardian")),
-                Col("监护人电话", "emergency_phone", "phone", x("guardian_phone")),
+                Col("联系人", "emergency_contact", "name", x("guardian")),
+                Col("联系人电话", "emergency_phone", "phone", x("guardian_phone")),
                 Col("发证日期", "ext:cert_issue_date", "raw", x("dis_issued")),
             ],
         ),
@@ -186,7 +186,7 @@ def build_specs(
             filename=f"卫健_65岁以上老年人健康管理_{period}.csv",
             fmt="csv",
             encoding="utf-8-sig",
-            title_rows=("青禾区65岁及以上老年人健康管理花名册",),
+            title_rows=(f"{district}65岁及以上老年人健康管理花名册",),
             date_styles=("dot", "cn", "iso"),
             code_style="mixed",
             select=lambda r: r.age() >= 65,
@@ -214,7 +214,7 @@ def build_specs(
             title="城乡居民养老保险参保名册",
             filename=f"人社_城乡居民养老保险参保_{ago(3)}.xlsx",
             fmt="xlsx",
-            title_rows=("青禾区城乡居民基本养老保险参保人员名册",),
+            title_rows=(f"{district}城乡居民基本养老保险参保人员名册",),
             date_styles=("serial",),
             code_style="code",
             legacy_share=0.0,

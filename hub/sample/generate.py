@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from hub.registry.loader import Registry
+from hub.sample.adversity import Adversity, Troubles, with_plain_headers
 from hub.sample.departments import SourceSpec, build_specs
 from hub.sample.errors import ErrorInjector
 from hub.sample.formats import Speller, fmt_date
@@ -35,6 +36,7 @@ def generate_sample(
     seed: int = 7,
     error_rate: float = 0.03,
     progress: Callable[[str], None] | None = None,
+    adversity: Adversity | None = None,
 ) -> SampleResult:
     """Write the department files to `out` and their truth to `truth`.
 
@@ -46,6 +48,11 @@ def generate_sample(
     factory = PeopleFactory(rng, registry.orgs)
     people = factory.residents(residents)
     _assign_programmes(rng, people, factory)
+    troubles = Troubles(adversity or Adversity(), seed)
+    if adversity and adversity.any:
+        people = troubles.add_twins(people, factory.ids)
+        for p in people:
+            troubles.drop_from_roster(p)
     comm_names = {c.code: c.name for c in registry.orgs.communities}
     grid_names = {g.code: g.name for c in registry.orgs.communities for g in c.grids}
     out.mkdir(parents=True, exist_ok=True)
@@ -53,10 +60,12 @@ def generate_sample(
     injector = ErrorInjector(rng, registry, error_rate)
     truth_rows: list[list[object]] = []
     files: list[Path] = []
-    for spec in build_specs(PERIOD, comm_names, grid_names):
+    for spec in build_specs(PERIOD, comm_names, grid_names, registry.orgs.district.name):
+        if adversity and adversity.plain_headers:
+            spec = with_plain_headers(spec)
         if progress:
             progress(spec.filename)
-        members = [p for p in people if spec.select(p)]
+        members = troubles.rows_for(spec, [p for p in people if spec.select(p)])
         rng.shuffle(members)
         speller = Speller(rng, registry.codelists, noise=0.02)
         rows = []
@@ -65,6 +74,8 @@ def generate_sample(
             person.extra["seq"] = str(i)
             row = _format_row(spec, person, speller)
             errors.append(injector.inject(spec, person, row))
+            if adversity and adversity.any:
+                troubles.apply(spec, person, row)
             rows.append(row)
         path = out / spec.filename
         first = write_table(

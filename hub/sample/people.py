@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from hub.normalize.cn_id import make_id
-from hub.registry.orgunits import OrgTree
+from hub.registry.orgunits import Community, OrgTree
 
 AS_OF = date(2025, 10, 31)  # the sample's reporting date, fixed so runs are reproducible
 
@@ -20,6 +20,7 @@ GIVEN = list(
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉力斌宇浩凯鹏飞鑫波宁琳晨雪"
     "梅婷慧颖佳欣子涵梓轩睿博思雨嘉俊志海林云春金福德荣庆祥凤珍淑翠琴彬蕾倩妍晓昊"
 )
+SAMPLE_DISTRICT = "330199"
 BIRTH_AREAS = [
     "330199",
     "330102",
@@ -101,9 +102,9 @@ class PeopleFactory:
         rng = self.rng
         self.seq += 1
         comm = rng.choice(self.orgs.communities)
-        grid = rng.choice(comm.grids)
+        grid = rng.choice(comm.grids) if comm.grids else None
         street = self.orgs.street_of(comm.code)
-        house = f"{comm.road}{rng.randint(1, 299)}号{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)}室"
+        house = f"{road_of(comm)}{rng.randint(1, 299)}号{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)}室"
         d = self.orgs.district
         address = f"{d.province}{d.city}{d.name}{street.name}{comm.name}{house}"
         hid = f"{comm.code[-6:]}{self.seq:06d}"
@@ -129,7 +130,15 @@ class PeopleFactory:
         members: list[Resident] = []
         for rel, age, g in plan:
             person = self._person(
-                rel, min(age, 104), g, surname, hid, comm.code, grid.code, address, hukou
+                rel,
+                min(age, 104),
+                g,
+                surname,
+                hid,
+                comm.code,
+                grid.code if grid else "",
+                address,
+                hukou,
             )
             members.append(person)
         head = members[0]
@@ -180,7 +189,7 @@ class PeopleFactory:
             if age >= 14
             else "13",
             employment=_employment(rng, age),
-            employer=rng.choice(EMPLOYERS) if 22 <= age < 60 and rng.random() < 0.6 else None,
+            employer=self._employer() if 22 <= age < 60 and rng.random() < 0.6 else None,
             health=rng.choices(["1", "2", "3", "31", "37"], weights=[60, 15, 10, 10, 5])[0]
             if age >= 60
             else "1",
@@ -193,10 +202,19 @@ class PeopleFactory:
             seq = self.rng.randrange(1, 999)
             if (seq % 2 == 1) != (gender == "1"):
                 seq = seq + 1 if seq < 998 else seq - 1
-            cid = make_id(self.rng.choice(BIRTH_AREAS), birth, seq)
+            area = self.rng.choice(BIRTH_AREAS)
+            if area == SAMPLE_DISTRICT:  # born here: the district's own code
+                area = self.orgs.district.code
+            cid = make_id(area, birth, seq)
             if cid not in self.ids:
                 self.ids.add(cid)
                 return cid
+
+    def _employer(self) -> str:
+        d = self.orgs.district
+        return (
+            self.rng.choice(EMPLOYERS).replace("青禾区", d.name).replace("杭州", d.city[:2] or "")
+        )
 
     def _phone(self) -> str:
         while True:
@@ -207,6 +225,15 @@ class PeopleFactory:
 
     def new_phone(self) -> str:
         return self._phone()
+
+
+def road_of(comm: Community) -> str:
+    """The street addresses in `comm` are on: the sample's `road`, else one named for the
+    community (和平社区 -> 和平路, 红旗村 -> 红旗村路) for a district imported without roads."""
+    if comm.road:
+        return comm.road
+    core = comm.name.removesuffix("社区")
+    return core + ("路" if not core.endswith("路") else "")
 
 
 def _education(rng: random.Random, age: int) -> str:

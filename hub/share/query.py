@@ -38,6 +38,7 @@ class QueryResult:
 
 
 def grants_of(registry: Registry, department: str) -> list[Share]:
+    department = registry.department_name(department)  # 卫健委 is 卫生健康局
     shares = [s for s in registry.shares.values() if s.department == department]
     if not shares:
         known = "、".join(sorted({s.department for s in registry.shares.values()}))
@@ -53,7 +54,7 @@ def granted_tables(registry: Registry, department: str, today: date) -> dict[str
 def explain_refusal(registry: Registry, department: str, name: str, today: date) -> str | None:
     """Why a table a department named is not readable, if it is one of its grants."""
     share = registry.shares.get(name)
-    if share is None or share.department != department:
+    if share is None or share.department != registry.department_name(department):
         return None
     if share.share_type == "不予共享":
         return f"表 {name}（{share.title}）经审核不予共享"

@@ -188,8 +188,9 @@ def agreement_terms(f: Field) -> tuple[str, str, str, str] | None:
     """(value, expected from the ID, rule name, text) of an agrees_with_citizen_id rule, or
     None where the ID says nothing about `f`."""
     v = col(f.name, "v")
-    if f.type == "date":
-        return v, f"hub_id_birth({VALID_ID})", "birth_date_mismatch", "出生日期与身份证号码不一致"
+    if f.type == "date":  # 1973年 agrees with any day of 1973
+        expect = f"hub_as_precise(hub_date_text({col(f.name, 'raw')}), hub_id_birth({VALID_ID}))"
+        return v, expect, "birth_date_mismatch", "出生日期与身份证号码不一致"
     if f.name == "gender":
         return v, f"hub_id_gender({VALID_ID})", "gender_mismatch", "性别与身份证号码不一致"
     if f.normalize == "cert_no":
