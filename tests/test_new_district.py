@@ -58,27 +58,20 @@ def write_csv(path: Path, rows: list[tuple[str, ...]], encoding: str = "gb18030"
     return path
 
 
+INIT = ["--district", "650105", "--name", "沙依巴克区"]
+PLACE = ["--province", "新疆维吾尔自治区", "--city", "乌鲁木齐市"]
+
+
+def init_shayibake(tmp_path: Path) -> tuple[Path, dict]:
+    """`hub init` of the held-out district's deployment under `tmp_path`."""
+    folder = tmp_path / "shayibake"
+    args = ["init", str(folder), *INIT, *PLACE, "--json"]
+    return folder, json.loads(in_deployment(tmp_path, args).stdout)
+
+
 @pytest.fixture
 def deployment(tmp_path: Path) -> Path:
-    folder = tmp_path / "shayibake"
-    doc = json.loads(
-        in_deployment(
-            tmp_path,
-            [
-                "init",
-                str(folder),
-                "--district",
-                "650105",
-                "--name",
-                "沙依巴克区",
-                "--province",
-                "新疆维吾尔自治区",
-                "--city",
-                "乌鲁木齐市",
-                "--json",
-            ],
-        ).stdout
-    )
+    folder, doc = init_shayibake(tmp_path)
     assert not doc["existed"] and "schemas/fields.yaml" in doc["written"]
     return folder
 
@@ -105,7 +98,7 @@ def test_init_writes_a_deployment_without_the_sample(deployment: Path, tmp_path:
     again = json.loads(
         in_deployment(
             tmp_path,
-            ["init", str(deployment), "--district", "650105", "--name", "沙依巴克区", "--json"],
+            ["init", str(deployment), *INIT, "--json"],
         ).stdout
     )
     assert again["existed"] and again["written"] == []
@@ -463,22 +456,7 @@ def test_a_new_district_goes_live_on_its_own_files(tmp_path: Path, seed: int):
     from hub.sample.adversity import PLAIN_HEADERS
     from hub.sample.errors import UNKNOWN_SPELLINGS
 
-    folder = tmp_path / "shayibake"
-    in_deployment(
-        tmp_path,
-        [
-            "init",
-            str(folder),
-            "--district",
-            "650105",
-            "--name",
-            "沙依巴克区",
-            "--province",
-            "新疆维吾尔自治区",
-            "--city",
-            "乌鲁木齐市",
-        ],
-    )
+    folder, _ = init_shayibake(tmp_path)
     nbs = write_csv(tmp_path / "统计用区划代码.csv", nbs_rows())
     in_deployment(folder, ["orgunits", "import", str(nbs)])
     in_deployment(
