@@ -47,6 +47,15 @@ def init_deployment(
         raise InitError(f"区县代码应为 6 位数字（GB/T 2260，如 650105），收到 {code!r}")
     if not name:
         raise InitError("请用 --name 给出区县名称，如 沙依巴克区")
+    if root.exists() and not root.is_dir():
+        raise InitError(f"{root} 是一个文件，不是目录：请换一个目录名")
+    try:
+        return _write(root, code, name, province, city)
+    except OSError as exc:
+        raise InitError(f"无法写入 {root}：{exc.strerror or exc}（检查目录权限和磁盘空间）") from exc
+
+
+def _write(root: Path, code: str, name: str, province: str, city: str) -> Deployment:
     settings = Settings(schemas=root / "schemas", data=root / "data")
     orgunits = settings.schemas / "orgunits.yaml"
     dep = Deployment(root=root, district=code, name=name, existed=orgunits.exists())

@@ -111,6 +111,9 @@ def test_init_writes_a_deployment_without_the_sample(deployment: Path, tmp_path:
         tmp_path, ["init", str(tmp_path / "b"), "--district", "6501", "--name", "X"], check=False
     )
     assert bad.returncode == 2 and "6 位数字" in bad.stderr
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    on_file = in_deployment(tmp_path, ["init", str(tmp_path / "a-file"), *INIT], check=False)
+    assert on_file.returncode == 2 and "不是目录" in on_file.stderr
 
 
 def test_orgunits_import_builds_the_tree_and_reports_changes(deployment: Path, tmp_path: Path):
