@@ -52,7 +52,9 @@ def init_deployment(
     try:
         return _write(root, code, name, province, city)
     except OSError as exc:
-        raise InitError(f"无法写入 {root}：{exc.strerror or exc}（检查目录权限和磁盘空间）") from exc
+        raise InitError(
+            f"无法写入 {root}：{exc.strerror or exc}（检查目录权限和磁盘空间）"
+        ) from exc
 
 
 def _write(root: Path, code: str, name: str, province: str, city: str) -> Deployment:

@@ -60,6 +60,12 @@ _COMMUNITY = re.compile(
 )
 _NOT_COMMUNITY = ("电话", "人员", "民警", "医院", "卫生", "服务", "工作", "党", "人数", "网格")
 _YES_NO = re.compile(r"^(是否|有无|是不是)")
+_STATUS_END = re.compile(r"(类型|类别|方式|状态|状况|情况|性质)$")
+_INSURANCE = (
+    ("medical_insurance", r"医疗|医保|合作医疗|新农合"),
+    ("pension_insurance", r"养老(保险|参保)|养老缴费"),
+)
+_OWN = re.compile(r"^(本人|个人)(?=.{2,})")  # 个人健康状况 is the resident's 健康状况
 # 人口数量 is 家庭人口数量; 参保类型 is not 医保参保类型: only these qualifiers may be dropped
 _SOFT_QUALIFIERS = ("家庭", "本人", "个人", "居民", "人员", "户内")
 _TOTAL = re.compile(r"^(总|累计|合计|全年|年度?)")
@@ -183,7 +189,9 @@ class HeaderMatcher:
             for m in self._match(form, header):
                 if m.field not in best or m.score > best[m.field].score:
                     best[m.field] = m
-        for m in self._bracket(header) + self._address(forms, header):
+        for m in (
+            self._bracket(header) + self._address(forms, header) + self._insurance(forms, header)
+        ):
             if m.field not in best or m.score > best[m.field].score:
                 best[m.field] = m
         self._yes_no_subject(forms, best)
@@ -218,7 +226,24 @@ class HeaderMatcher:
                 out.append(
                     HeaderMatch(field, EXACT, f"表头「{header}」括号中的「{inner}」与字段别名一致")
                 )
+                continue
+            # 联系方式（应急联系人及电话）: the bracket lists what the column holds, first the who
+            first = re.split(r"及|和|与|、", inner)[0]
+            field = self.exact.get(normalize_header(first)) if first != inner else None
+            if field:
+                out.append(HeaderMatch(field, 0.9, f"表头「{header}」括号中首先写明「{first}」"))
         return out
+
+    def _insurance(self, forms: list[str], header: str) -> list[HeaderMatch]:
+        """医疗费用支付类型, 医疗类型, 养老保险缴费状态: an insurance's type or status, however
+        it is worded (commercial insurance is not the basic schemes the lists code)."""
+        bare = [strip_brackets(f) for f in forms]
+        if not any(_STATUS_END.search(f) for f in bare) or any("商业" in f for f in forms):
+            return []
+        for field, words in _INSURANCE:
+            if field in self.registry.fields and any(re.search(words, f) for f in bare):
+                return [HeaderMatch(field, ADDRESS_RULE, f"表头「{header}」是保险的类型或状态")]
+        return []
 
     def _address(self, forms: list[str], header: str) -> list[HeaderMatch]:
         """现在地址, 暂居住址的详细地址, 家庭住址（户籍地址）: an address word last is an address
@@ -301,6 +326,8 @@ class HeaderMatcher:
                 parent = parent.replace(w, "")
             if parent:
                 out.insert(0, parent + leaf)
+        if _OWN.match(leaf):
+            out.append(_OWN.sub("", leaf))
         if "《" in header:  # 《中华人民共和国残疾人证》号码: a title, not a note
             out.append(normalize_header(parts[-1].replace("《", "").replace("》", "")))
         return list(dict.fromkeys(f for f in out if f))
@@ -369,6 +396,8 @@ class HeaderMatcher:
         ):
             # only if the header keeps the alias's head noun: 家庭成员 is not 家庭成员姓名
             score = 0.55 + 0.3 * len(form) / len(alias)
+        elif len(form) == len(alias) >= 6 and sum(map(str.__ne__, form, alias)) == 1:
+            score = 0.72  # 生活处理能力: one character mistyped in a long header
         elif min(len(form), len(alias)) >= 4 and ("月" in form) == ("月" in alias):
             # 户类型 is one edit from 户口类型 and not it; 家庭收入 has lost 家庭月收入's period
             ratio = SequenceMatcher(None, form, alias).ratio()
