@@ -11,6 +11,7 @@ import yaml
 
 from hub.atomic import write_text
 from hub.registry.files import copy_defaults
+from hub.registry.models import to_halfwidth
 from hub.settings import Settings
 
 WORKSPACE = """\
@@ -42,9 +43,14 @@ def init_deployment(
 ) -> Deployment:
     """Write (or complete) a deployment for district `code` under `root`. Re-running it is
     safe: files already there are kept, and a folder of another district is refused."""
-    code, name = code.strip(), name.strip()
+    code, name = to_halfwidth(code).strip(), name.strip()  # ６５０１０５ typed in a CJK IME
     if not re.fullmatch(r"\d{6}", code):
         raise InitError(f"区县代码应为 6 位数字（GB/T 2260，如 650105），收到 {code!r}")
+    if code.endswith("00") or code[:2] == "00":
+        # 650100 is the city, 650000 the region: a deployment is one county-level district
+        raise InitError(
+            f"{code} 不是区县代码（末两位为 00 的是地级市或省级代码），请给出区县的 6 位代码"
+        )
     if not name:
         raise InitError("请用 --name 给出区县名称，如 沙依巴克区")
     if root.exists() and not root.is_dir():
@@ -66,6 +72,7 @@ def _write(root: Path, code: str, name: str, province: str, city: str) -> Deploy
         have = str((doc.get("district") or {}).get("code", ""))
         if have != code:
             raise InitError(f"{root} 已是区县 {have} 的部署，不能再初始化为 {code}")
+        dep.name = str((doc.get("district") or {}).get("name", name))  # the tree's name stands
     else:
         tree = {"district": {"code": code, "name": name, "province": province, "city": city}}
         write_text(

@@ -3,6 +3,7 @@ as a registry with authority by kind, and the file formats department systems re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -343,8 +344,13 @@ def test_a_workbook_with_one_sheet_per_community_loads_as_one_batch(hub_home, tm
         for i, (name, cid) in enumerate(rows):
             for j, v in enumerate([str(i + 1), name, cid, "13900000000"]):
                 ws.write(2 + i, j, v)
+    late = wb.add_sheet("补报")  # a sheet in another layout: named in the notes, not lost quietly
+    for j, h in enumerate(["序号", "姓名", "身份证号", "备注"]):
+        late.write(0, j, h)
+    late.write(1, 1, "迟报人")
     path = tmp_path / "街道_高龄老人花名册.xls"
     wb.save(str(path))
+    assert any("「补报」的表头" in n for n in read_file(path).notes)
     data, schemas = hub_home.data, hub_home.schemas
     doc = json.loads(
         hub_cli(
@@ -535,3 +541,61 @@ def test_a_new_district_goes_live_on_its_own_files(tmp_path: Path, seed: int):
     scores = linkage_scores(folder)
     print(f"seed {seed}: {scores}")
     assert scores["f1"] >= 0.995, scores
+
+
+def test_a_street_renamed_or_removed_never_locks_the_deployment(deployment: Path, tmp_path: Path):
+    """A source registered under a street office stays loadable after the street is renamed
+    (the old name stays an alias); removing the street waits until the source is changed."""
+    in_deployment(deployment, ["orgunits", "import", str(write_csv(tmp_path / "a.csv", NBS))])
+    cid = make_id("650105", date(1980, 1, 2), 11)
+    f = write_csv(deployment / "走访_a_202510.csv", [("姓名", "身份证号"), ("张三", cid)], "utf-8")
+    add = ["source", "add", str(f), "--department", "西山街道", "--name", "visits", "--yes"]
+    in_deployment(deployment, add)
+    renamed = [r if r[0] != "650105001000" else (r[0], "", "西山新街道") for r in NBS]
+    in_deployment(deployment, ["orgunits", "import", str(write_csv(tmp_path / "b.csv", renamed))])
+    assert in_deployment(deployment, ["status"]).returncode == 0
+    removed = [r for r in renamed if not r[0].startswith("650105001")]
+    gone = in_deployment(
+        deployment, ["orgunits", "import", str(write_csv(tmp_path / "c.csv", removed))], False
+    )
+    assert gone.returncode == 1 and "sources/visits.yaml 的 department" in gone.stderr
+    assert "西山新街道" in (deployment / "schemas" / "orgunits.yaml").read_text("utf-8")
+    again = in_deployment(deployment, [*add[:-3], "--name", "visits2", "--yes"], check=False)
+    assert again.returncode == 2 and "已属于来源 visits" in again.stderr
+
+
+def test_init_and_sample_refuse_what_cannot_work(tmp_path: Path):
+    wide = in_deployment(tmp_path, ["init", "w", "--district", "６５０１０５", "--name", "甲"])
+    assert "（650105）" in wide.stdout  # full-width digits typed in a CJK IME
+    city = in_deployment(tmp_path, ["init", "c", "--district", "650100", "--name", "乙"], False)
+    assert city.returncode == 2 and "不是区县代码" in city.stderr
+    early = in_deployment(tmp_path / "w", ["sample", "-n", "10", "--out", "x"], check=False)
+    assert early.returncode == 2 and "hub orgunits import" in early.stderr
+
+
+def test_dates_that_are_not_the_ids_birth_dates_are_not_birth_date(registry):
+    import pyarrow as pa
+
+    from hub.mapping.suggest import suggest_columns
+
+    ids = [make_id("330199", date(1950 + i, 1 + i % 12, 1 + i % 28), 11 + i) for i in range(30)]
+    t = pa.table({"身份证号": ids, "出生日期": [f"2024-0{1 + i % 9}-1{i % 9}" for i in range(30)]})
+    got = {c.header: c.field for c in suggest_columns(t, t.column_names, registry)}
+    assert got == {"身份证号": "citizen_id", "出生日期": None}  # 登记日期 under a wrong header
+
+
+def test_a_community_name_two_streets_share_still_marks_a_community_column(registry):
+    import pyarrow as pa
+
+    from hub.mapping.suggest import suggest_columns
+
+    orgs = registry.orgs
+    name = orgs.streets[0].communities[0].name
+    other = orgs.streets[1]
+    moved = other.model_copy(
+        update={"communities": [other.communities[0].model_copy(update={"name": name})]}
+    )
+    twice = orgs.model_copy(update={"streets": [orgs.streets[0], moved, *orgs.streets[2:]]})
+    reg = dataclasses.replace(registry, orgs=twice)
+    t = pa.table({"姓名": ["张三"] * 20, "所在地": [name] * 20})
+    assert [c.field for c in suggest_columns(t, t.column_names, reg)] == ["name", "community_code"]

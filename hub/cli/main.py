@@ -80,6 +80,8 @@ def init(
             }
         )
         return
+    if dep.name != name.strip():
+        ctx.console.print(f"[yellow]区县名称沿用部署中已有的「{dep.name}」（未改为「{name}」）[/]")
     verb = "已补全" if dep.existed else "已建立"
     ctx.console.print(
         f"{verb}{dep.name}（{dep.district}）的部署：{dep.root}（写入 {len(dep.written)} 个文件）"
@@ -109,6 +111,11 @@ def sample(
         ctx.fail(f"居民人数至少为 1（收到 {residents}）")
     s = ctx.settings()
     reg = ctx.registry(s)
+    if not reg.orgs.communities:
+        ctx.fail(
+            f"{reg.orgs.district.name}还没有街道和社区：先用 hub orgunits import 统计用区划代码表 导入，"
+            "样例居民才有社区可住"
+        )
     files_dir = out or s.incoming
     truth = (out / "truth") if out else s.truth
     with ctx.steps() as say:

@@ -80,6 +80,18 @@ def _effects(s: Settings, reg: Registry, diff: OrgDiff) -> tuple[list[str], list
         for sh in reg.shares.values()
         if set(sh.rows.jurisdiction) & gone
     ]
+    offices = {d.name for d in reg.departments.departments if d.kind == "街道" and d.code in gone}
+    for kind, folder, items in (
+        ("来源", "sources", reg.sources.values()),
+        ("报表", "reports", reg.reports.values()),
+        ("授权", "shares", reg.shares.values()),
+    ):
+        blocking += [
+            f"{kind} schemas/{folder}/{x.name}.yaml 的 department 是已撤销的 {x.department}："
+            "请先把它改为接替的街道（或删除该登记）再导入"
+            for x in items
+            if x.department in offices
+        ]
     to_fix = [
         f"工作人员账号 {u.username}（{u.display_name}）服务的社区 {u.community} 已撤销：请改派社区"
         for u in load_staff(s.users).values()

@@ -10,6 +10,7 @@ from rich.prompt import Confirm, Prompt
 from rich.table import Table
 
 from hub.cli import context as ctx
+from hub.ingest.raw import match_source
 from hub.ingest.read import ReadError
 from hub.mapping.register import render_source, write_source
 from hub.mapping.suggest import ColumnSuggestion, Suggestion, suggest_file
@@ -76,6 +77,13 @@ def add(
             f"{reg.departments.names()}）；其他叫法可加到该部门的 short"
         )
     department = dept.name
+    taken = match_source(reg, file.name)
+    if taken is not None:
+        # two registrations for one file name: new files would go to whichever comes first
+        ctx.fail(
+            f"文件名 {file.name} 已属于来源 {taken.name}（file_pattern {taken.file_pattern}）："
+            f"这类文件放入待加载目录即按 {taken.name} 加载；若是另一张表，请先改文件名再登记"
+        )
     result = _suggest(file, reg, sheet)
     if not as_json:
         _print(result)

@@ -11,6 +11,7 @@ from typing import Any
 
 from hub.ingest.read import ReadError, read_file
 from hub.registry.config import Limits
+from hub.registry.models import to_halfwidth
 from hub.registry.orgunits import Community, Grid, OrgTree, Street, short_name
 
 _DIGITS = re.compile(r"^\d+$")
@@ -122,9 +123,16 @@ def read_orgunits(path: Path, current: OrgTree, limits: Limits | None = None) ->
                 continue
             grids.setdefault(code[:12], []).append(Grid(code=code, name=name))
     if not streets:
+        why = (
+            f"；有 {len(comms)} 个社区/村，但它们的街道行（代码末 3 位为 000，如 "
+            f"{next(iter(comms))[:9]}000）都不在表中"
+            if comms
+            else ""
+        )
+        rows = "".join(f"\n  {e}" for e in out.errors[:10])
         raise ReadError(
             f"文件 {path.name}：没有区县 {district.code}（{district.name}）的街道或社区"
-            f"（共 {out.rows} 行，其中其他区县 {out.other_district} 行）"
+            f"（共 {out.rows} 行，其中其他区县 {out.other_district} 行）{why}{rows}"
         )
     file_has_grids = bool(grids)  # a list without grid rows keeps the grids known so far
     members: dict[str, list[Community]] = {code: [] for code in streets}
@@ -191,7 +199,7 @@ def _columns(path: Path, headers: list[str]) -> tuple[str, str, str | None]:
 
 
 def _code(value: Any) -> str | None:
-    text = re.sub(r"\s", "", str(value or ""))
+    text = re.sub(r"\s", "", to_halfwidth(str(value or "")))  # ６５０１０５… from a CJK IME
     text = text.removesuffix(".0")
     if _SCIENTIFIC.match(text):
         return "!" + text
@@ -209,8 +217,11 @@ def _unit_code(code: str) -> str:
 
 
 def _aliases(official: str, old: Street | Community | None) -> list[str]:
+    """The official long form, the district's spellings, and a renamed unit's old name: files
+    and registrations written before the rename still name it so."""
     names = [official.strip()] if short_name(official) != official.strip() else []
-    for a in old.aliases if old else []:
+    previous = [old.name] if old and old.name != short_name(official) else []
+    for a in [*(old.aliases if old else []), *previous]:
         if a not in names:
             names.append(a)
     return names

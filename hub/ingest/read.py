@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -142,6 +142,7 @@ def _with_sibling_sheets(path: Path, ft: FileTable, header: HeaderSpec | None) -
     if len(names) < 2 or ft.sheet not in names:
         return ft
     parts: list[tuple[int, str, FileTable]] = []
+    differ: list[str] = []  # sheets with a table of another layout: their rows are not loaded
     for pos, name in enumerate(names[:MAX_SHEETS]):
         if name == ft.sheet:
             parts.append((pos, name, ft))
@@ -153,8 +154,21 @@ def _with_sibling_sheets(path: Path, ft: FileTable, header: HeaderSpec | None) -
             continue  # a cover sheet, notes, an empty sheet
         if layout.headers == ft.headers:
             parts.append((pos, name, _table_of(grid, layout)))
+        else:
+            differ.append(name)
+    skipped = []
+    if differ:
+        skipped.append(
+            f"工作表{_listed(differ)}的表头与「{ft.sheet}」不同，未加载：请改成相同的列后重报，"
+            "或另行登记"
+        )
+    if len(names) > MAX_SHEETS:
+        skipped.append(
+            f"工作簿有 {len(names)} 个工作表，只读取了前 {MAX_SHEETS} 个；"
+            f"未加载的工作表：{_listed(names[MAX_SHEETS:])}，请拆成多个文件重报"
+        )
     if len(parts) < 2:
-        return ft
+        return replace(ft, notes=[*ft.notes, *skipped]) if skipped else ft
     column = SHEET_COLUMN if SHEET_COLUMN not in ft.headers else f"所在{SHEET_COLUMN}"
     tables = []
     for pos, name, part in parts:
@@ -180,8 +194,13 @@ def _with_sibling_sheets(path: Path, ft: FileTable, header: HeaderSpec | None) -
             f"工作簿有 {len(parts)} 个格式相同的工作表（{shown}），已合并为一批，"
             f"每行的所在工作表记在「{column}」列；第 k 个工作表的第 n 行记为行号 "
             f"(k-1)×{SHEET_ROWS}+n",
+            *skipped,
         ],
     )
+
+
+def _listed(names: list[str]) -> str:
+    return "「" + "」「".join(names[:5]) + "」" + (f"等 {len(names)} 个" if len(names) > 5 else "")
 
 
 def sheet_and_row(source_row: int) -> tuple[int, int]:

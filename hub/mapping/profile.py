@@ -133,7 +133,7 @@ def _codes(con: duckdb.DuckDBPyConnection, by_col: dict[str, ColumnProfile]) -> 
         p = by_col[col]
         p.codelists[codelist] = (n / p.filled, by_label / p.filled)
     for col, level, n in con.execute(
-        "SELECT c.col, o.level, count(*) FROM _cells c JOIN hub_orgs o ON o.key = c.key "
+        "SELECT c.col, o.level, count(*) FROM _cells c JOIN hub_org_names o ON o.key = c.key "
         "GROUP BY ALL"
     ).fetchall():
         p = by_col[col]

@@ -73,9 +73,14 @@ def content_evidence(p: ColumnProfile, f: Field, registry: Registry) -> ContentE
     text = f"内容：{share:.0%} 为{KIND_LABEL[kind]}"
     if f.name == "birth_date" and p.birth_agreement is not None and share >= 0.5:
         text += f"，{p.birth_agreement:.0%} 与身份证号码中的出生日期一致"
+        if p.birth_agreement < BIRTH_DISAGREES:
+            # dates that are not the IDs' birth dates (登记日期 under a 出生日期 header) would
+            # make every ID look wrong: the values contradict the field
+            return ContentEvidence(p.birth_agreement, text + "，不是出生日期")
     return ContentEvidence(share, text)
 
 
+BIRTH_DISAGREES = 0.2  # below this share of dates agreeing with the row's ID: not birth dates
 _LEVEL = {"street": "街道", "community": "社区（村）", "grid": "网格"}
 
 

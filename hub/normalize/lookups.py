@@ -19,13 +19,25 @@ def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     ]
     temp_table(con, "hub_codes", ["codelist", "key", "code"], codes)
     temp_table(con, "hub_orgs", ["level", "key", "code"], org_keys(registry))
+    # every spelling, also one two units share (two 和平社区): a column of them is still a
+    # community column, though such a value needs its street to name one unit
+    temp_table(con, "hub_org_names", ["level", "key"], org_spellings(registry))
+
+
+def org_spellings(registry: Registry) -> list[tuple[str, str]]:
+    """(level, key) of every spelling `org_keys` considers, ambiguous ones included."""
+    return sorted({(lvl, key) for lvl, key, _ in _org_keys(registry, unique=False)})
 
 
 def org_keys(registry: Registry) -> list[tuple[str, str, str]]:
+    return _org_keys(registry, unique=True)
+
+
+def _org_keys(registry: Registry, unique: bool) -> list[tuple[str, str, str]]:
     """(level, key, code) for every spelling of every unit: codes, names in the district's
     spellings (和平社区 / 和平 / 和平社区居委会, its aliases) alone and qualified by the units
-    above. A spelling that two units of one level share (two 和平社区 in different streets)
-    is dropped: only its qualified forms name a unit."""
+    above. With `unique`, a spelling that two units of one level share (two 和平社区 in
+    different streets) is dropped: only its qualified forms name a unit."""
     d = registry.orgs.district
     keys: dict[tuple[str, str], set[str]] = {}
 
@@ -51,5 +63,7 @@ def org_keys(registry: Registry) -> list[tuple[str, str, str]]:
             for g in c.grids:
                 add("grid", {g.code, g.name, s.name + g.name}, g.code)
     return sorted(
-        (lvl, key, next(iter(codes))) for (lvl, key), codes in keys.items() if len(codes) == 1
+        (lvl, key, sorted(codes)[0])
+        for (lvl, key), codes in keys.items()
+        if len(codes) == 1 or not unique
     )

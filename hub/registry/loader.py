@@ -86,7 +86,10 @@ def load_registry(root: Path) -> Registry:
     codelists = with_synonyms(root, codelists)  # the district's own spellings (hub codes add)
     orgs = _model(OrgTree, _read(root / "orgunits.yaml"), root / "orgunits.yaml", "")
     departments = _config(Departments, root, "departments.yaml").with_streets(
-        [(st.code, st.name, office_names(st.name)) for st in orgs.streets]
+        [
+            (st.code, st.name, set().union(*(office_names(n) for n in (st.name, *st.aliases))))
+            for st in orgs.streets
+        ]
     )
     sources = load_sources(root / "sources", fields, departments)
     mapping = _config(MappingConfig, root, "mapping.yaml")

@@ -20,7 +20,10 @@ FORMAT_RULE = {
     "phone": ("phone_invalid", "电话号码格式不正确（应为11位手机号或带区号的固定电话）"),
     "integer": ("integer_invalid", "应为整数"),
     "decimal": ("decimal_invalid", "应为数字金额"),
-    "orgunit": ("orgunit_unknown", "不是本区已登记的社区或网格"),
+    "orgunit": (
+        "orgunit_unknown",
+        "不是本区已登记的社区或网格，或该名称在本区不止一个（请写明街道，如 某某街道和平社区）",
+    ),
 }
 ID_MESSAGES = {
     "cn_id_format": "身份证号码格式不正确（应为18位，或15位旧号码）",
