@@ -599,3 +599,34 @@ def test_a_community_name_two_streets_share_still_marks_a_community_column(regis
     reg = dataclasses.replace(registry, orgs=twice)
     t = pa.table({"姓名": ["张三"] * 20, "所在地": [name] * 20})
     assert [c.field for c in suggest_columns(t, t.column_names, reg)] == ["name", "community_code"]
+
+
+def test_a_community_name_two_streets_share_is_told_apart_by_the_address(
+    deployment: Path, tmp_path: Path
+):
+    import duckdb
+
+    twice = [*NBS, ("650105002003", "111", "和平社区居民委员会")]  # a 和平社区 in each street
+    in_deployment(deployment, ["orgunits", "import", str(write_csv(tmp_path / "a.csv", twice))])
+    rows = [("姓名", "身份证号", "现住址", "所属社区")]
+    for i, street in enumerate(["西山街道", "八一街道", "西山街道"]):
+        cid = make_id("650105", date(1960 + i, 3, 4), 21 + i)
+        rows.append(
+            (
+                f"张{'一二三'[i]}",
+                cid,
+                f"乌鲁木齐市沙依巴克区{street}和平社区和平路{i}号",
+                "和平社区",
+            )
+        )
+    f = write_csv(deployment / "民政_和平_202510.csv", rows, "utf-8")
+    add = ["source", "add", str(f), "--department", "民政", "--name", "heping", "--yes", "--json"]
+    doc = json.loads(in_deployment(deployment, add).stdout)
+    assert {c["header"]: c["field"] for c in doc["columns"]}["所属社区"] == "community_code"
+    (deployment / "data" / "incoming" / f.name).write_bytes(f.read_bytes())
+    in_deployment(deployment, ["run", "--no-gx"])
+    with duckdb.connect(str(deployment / "data" / "warehouse.duckdb"), read_only=True) as con:
+        got = con.execute(
+            "SELECT community_code FROM staged.heping ORDER BY _source_row"
+        ).fetchall()
+    assert [c for (c,) in got] == ["650105001001", "650105002003", "650105001001"]

@@ -117,6 +117,7 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
     parse = ["p._batch_id", "p._source_row", "p._file_name", "p._observed_at"]
     joins = []
     last = []
+    addresses = [col(f.name, "raw") for f, _ in fields if f.content_kind == "address"]
     for f, rc in fields:
         raw, t, hdr = col(f.name, "raw"), col(f.name, "t"), col(f.name, "hdr")
         source_col = rc.value("r")
@@ -135,6 +136,8 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
                 f"AND {alias}.key = p.{t}"
             )
             value = f"{alias}.code = '1'" if f.normalize == "boolean" else f"{alias}.code"
+            if f.orgunit_level == "community" and addresses:
+                value = _community_by_street(f.name, raw, addresses, joins, value)
         else:
             prep.append(f"{_PREPARE.get(f.normalize, '{}').format(source_col)} AS {t}")
             value = f"{_FINISH[f.normalize]}(p.{t})"
@@ -153,6 +156,25 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
     )
     parsed = f"SELECT {', '.join(parse)} FROM ({prepared}) p {' '.join(joins)}"
     return f"SELECT *{''.join(', ' + x for x in last)} FROM ({parsed})"
+
+
+# the street office as an address names it: 新疆…沙依巴克区西山街道和平社区… -> 西山街道
+_STREET_IN_ADDRESS = "([^省市区县旗盟州\\s0-9]{2,8}(街道|镇|乡))"
+
+
+def _community_by_street(
+    name: str, raw: str, addresses: list[str], joins: list[str], value: str
+) -> str:
+    """和平社区 when two streets have one: the row's own address names the street, and the
+    street with the name is one unit."""
+    alias = q(f"s_{name}")
+    street = f"regexp_extract(coalesce({', '.join(f'p.{a}' for a in addresses)}), "
+    street += f"{lit(_STREET_IN_ADDRESS)}, 1)"
+    joins.append(
+        f"LEFT JOIN hub_orgs {alias} ON {alias}.level = 'community' "
+        f"AND {alias}.key = hub_code_key({street} || p.{raw})"
+    )
+    return f"coalesce({value}, {alias}.code)"
 
 
 def _write_issues(
