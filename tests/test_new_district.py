@@ -630,3 +630,11 @@ def test_a_community_name_two_streets_share_is_told_apart_by_the_address(
             "SELECT community_code FROM staged.heping ORDER BY _source_row"
         ).fetchall()
     assert [c for (c,) in got] == ["650105001001", "650105002003", "650105001001"]
+
+
+def test_a_utf8_mark_before_gb18030_text_reads_as_gb18030(tmp_path: Path):
+    path = tmp_path / "民政_低保_202510.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "姓名,身份证号\n唐波,650105198001011234\n".encode("gb18030"))
+    ft = read_file(path)
+    assert (ft.encoding, ft.headers) == ("gb18030", ["姓名", "身份证号"])
+    assert ft.table.column("姓名").to_pylist() == ["唐波"]

@@ -15,6 +15,7 @@ from hub.ingest.read import ReadError
 from hub.mapping.register import render_source, write_source
 from hub.mapping.suggest import ColumnSuggestion, Suggestion, suggest_file
 from hub.registry import Registry, RegistryError
+from hub.registry.formsource import FORM_SOURCE
 
 app = typer.Typer(
     help="登记部门表：自动建议列映射，审核后写入 schemas/sources/。", no_args_is_help=True
@@ -68,6 +69,8 @@ def add(
         ctx.fail(f"来源名 {name!r} 须为小写字母开头的 snake_case，如 dibao_roster")
     s = ctx.settings()
     reg = ctx.registry(s)
+    if name == FORM_SOURCE:
+        ctx.fail(f"{FORM_SOURCE} 是社区一张表自身的来源名（由报表推导，不能登记），请换一个名称")
     if name in reg.sources:
         ctx.fail(f"来源 {name} 已登记；换一个名称，或删除 schemas/sources/{name}.yaml 后重试")
     dept = reg.departments.resolve(department)

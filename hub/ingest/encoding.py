@@ -111,6 +111,13 @@ def decode(path: Path, data: bytes, declared: str) -> tuple[str, str]:
     complete = len(data) <= SNIFF_BYTES
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         order = [detect_encoding(head, complete)]
+        if (
+            data.startswith(b"\xef\xbb\xbf")
+            and not _decodes(head[3:], "utf-8", complete)
+            and _mostly(data[3:], "utf-8") is None  # not a UTF-8 file with a few bad lines
+        ):
+            # a UTF-8 mark some tools put before GB18030 text: the bytes after it decide
+            return decode(path, data[3:], "gb18030")
     elif b"\x00" in head:  # UTF-16 without a byte-order mark: only a declaration can say
         order = [declared] if declared != "auto" else ["utf-16"]
     else:
