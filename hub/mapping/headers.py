@@ -9,6 +9,7 @@ person (户主, 监护人) only matches aliases that name that person too.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cached_property, lru_cache
@@ -111,6 +112,13 @@ _SAME_ENDINGS = re.compile(r"(号码|类型|类别|种类)$")
 _PAST = re.compile(r"^(原|旧|以前|之前|(?![目当])[\u4e00-\u9fff]{1,3}前)")
 
 
+def _keep_best(best: dict[str, HeaderMatch], matches: list[HeaderMatch]) -> None:
+    """Each field's strongest match."""
+    for m in matches:
+        if m.field not in best or m.score > best[m.field].score:
+            best[m.field] = m
+
+
 def _short_number(text: str) -> str:
     """残疾人证号码 is 残疾人证号 and 残疾类型 is 残疾类别: endings that name the same thing."""
     return _SAME_ENDINGS.sub(lambda m: "号" if m.group(1) == "号码" else "类", text)
@@ -185,37 +193,38 @@ class HeaderMatcher:
         if not forms or any(f in self.ignored for f in forms):
             return []
         best: dict[str, HeaderMatch] = {}
-        for form in forms:
-            for m in self._match(form, header):
-                if m.field not in best or m.score > best[m.field].score:
-                    best[m.field] = m
-        for m in (
-            self._bracket(header) + self._address(forms, header) + self._insurance(forms, header)
-        ):
-            if m.field not in best or m.score > best[m.field].score:
-                best[m.field] = m
+        _keep_best(best, [m for form in forms for m in self._match(form, header)])
+        _keep_best(
+            best,
+            self._bracket(header) + self._address(forms, header) + self._insurance(forms, header),
+        )
         self._yes_no_subject(forms, best)
         # 联系方式（应急联系人及电话）, 户主信息/姓名: a person named anywhere in the header
         # rules out fields whose aliases never name that person
         named = [w for w in self.other_words if any(w in f for f in forms)]
         if named:
-            for name, m in best.items():
-                if not any(w in a for w in named for a, _ in self.aliases[name]):
-                    best[name] = HeaderMatch(name, round(m.score * 0.3, 3), m.evidence)
+            self._discount(best, 0.3, lambda a: any(w in a for w in named))
         if any(_PAST.match(f) for f in forms):
-            for name, m in best.items():
-                if not any(_PAST.match(a) for a, _ in self.aliases[name]):
-                    best[name] = HeaderMatch(name, round(m.score * 0.3, 3), m.evidence)
+            self._discount(best, 0.3, lambda a: bool(_PAST.match(a)))
         # 户联系电话, 户月保障金额, 户类型: the household's value, not the resident's
         if any(f.startswith("户") for f in forms):
-            for name, m in best.items():
-                f = self.registry.fields[name]
-                if f.entity == "person" and not any("户" in a for a, _ in self.aliases[name]):
-                    best[name] = HeaderMatch(name, round(m.score * 0.5, 3), m.evidence)
-        for m in self._community(forms, header):
-            if m.field not in best or m.score > best[m.field].score:
-                best[m.field] = m
+            self._discount(best, 0.5, lambda a: "户" in a, entity="person")
+        _keep_best(best, self._community(forms, header))
         return sorted(best.values(), key=lambda m: -m.score)
+
+    def _discount(
+        self,
+        best: dict[str, HeaderMatch],
+        factor: float,
+        alias_fits: Callable[[str], bool],
+        entity: str | None = None,
+    ) -> None:
+        """Lower the fields (of `entity`, if given) none of whose aliases `alias_fits`."""
+        for name, m in best.items():
+            if entity and self.registry.fields[name].entity != entity:
+                continue
+            if not any(alias_fits(a) for a, _ in self.aliases[name]):
+                best[name] = HeaderMatch(name, round(m.score * factor, 3), m.evidence)
 
     def _bracket(self, header: str) -> list[HeaderMatch]:
         """户别（户口类型）: the bracket is itself a field's name."""
@@ -249,13 +258,12 @@ class HeaderMatcher:
         """现在地址, 暂居住址的详细地址, 家庭住址（户籍地址）: an address word last is an address
         column whatever precedes it, unless it is a workplace's, a birthplace's or someone
         else's."""
-        bare = [strip_brackets(f) for f in forms]
-        if not any(_ADDRESS_HEAD.search(f) for f in bare):
+        if not any(_ADDRESS_HEAD.search(strip_brackets(f)) for f in forms):
             return []
-        if any(w in f for f in forms for w in (*_NOT_RESIDENCE, *self.other_words)):
+        field = self._residence(forms)
+        if field is None:
             return []
-        registered = any(_REGISTERED.search(f) for f in forms)
-        field = "registered_address" if registered else "current_address"
+        registered = field == "registered_address"
         score = DETAILED_RULE if any(_DETAILED.search(f) for f in forms) else ADDRESS_RULE
         kind = "户籍地址" if registered else "现住址"
         return [HeaderMatch(field, score, f"表头「{header}」以地址一词结尾，是{kind}列")]
@@ -263,12 +271,16 @@ class HeaderMatcher:
     def address_by_content(self, header: str) -> str | None:
         """The address field a column of addresses fills whatever its header says (地址,
         AAE006, 联系方式), or None when the header makes it someone else's or a workplace's."""
-        forms = self.forms(header) or [normalize_header(header)]
+        return self._residence(self.forms(header) or [normalize_header(header)])
+
+    def _residence(self, forms: list[str]) -> str | None:
+        """Which of the resident's addresses an address column holds: 户籍 / 户口 make it the
+        registered one; a workplace's, a birthplace's or someone else's is neither."""
         if any(w in f for f in forms for w in (*_NOT_RESIDENCE, *self.other_words)):
             return None
-        return (
-            "registered_address" if any(_REGISTERED.search(f) for f in forms) else "current_address"
-        )
+        if any(_REGISTERED.search(f) for f in forms):
+            return "registered_address"
+        return "current_address"
 
     def _community(self, forms: list[str], header: str) -> list[HeaderMatch]:
         """社区单位名称, 村组（社区）: an org-unit word where the column's name goes."""
