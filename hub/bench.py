@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,12 +45,13 @@ def run_bench(
         hub_command(["sample", "--residents", str(residents), "--seed", str(seed)], env)
         generate_s = time.perf_counter() - t
         files = sorted((data / "incoming").iterdir())
-        say("DuckDB 直接读取基线…")
-        raw_read_s = raw_read(files, root / "baseline")
+        say("DuckDB 直接读取基线（3 次取中位数）…")
+        raw_read_s = statistics.median(raw_read(files, root / f"baseline{i}") for i in range(3))
         say("运行完整流程…")
         t = time.perf_counter()
         run = json.loads(hub_command(["run", "--json"], env))
         total_s = time.perf_counter() - t
+        source_rows = sum(r["rows"] for r in run["loads"])
         return {
             "residents": residents,
             "files": len(files),
@@ -57,12 +59,14 @@ def run_bench(
                 sum(f.stat().st_size for f in (data / "archive").rglob("*") if f.is_file()) / 2**20,
                 1,
             ),
-            "source_rows": sum(r["rows"] for r in run["loads"]),
+            "source_rows": source_rows,
             "persons": run["core"]["persons"] if run["core"] else 0,
             "quarantined": sum(s["quarantined"] for s in run["stages"]),
             "generate_s": round(generate_s, 2),
             "stage_s": run["seconds"],
+            "stage_peak_mb": run["peak_mb"],
             "total_s": round(total_s, 2),
+            "rows_per_s": round(source_rows / total_s),
             "peak_rss_mb": run["peak_rss_mb"],
             "raw_read_s": round(raw_read_s, 2),
             "ratio": round(total_s / raw_read_s, 2),
@@ -70,6 +74,30 @@ def run_bench(
     finally:
         if own_tmp:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def run_scale_bench(
+    schemas: Path,
+    sizes: list[int],
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """`run_bench` at each size; growth of time and memory from the smallest to the largest
+    (near-linear time: time_growth close to the growth of the rows)."""
+    say = progress or (lambda _m: None)
+    runs = []
+    for n in sorted(sizes):
+        say(f"规模 {n} 位居民…")
+        runs.append(run_bench(schemas, n, seed, None, progress))
+    small, large = runs[0], runs[-1]
+    return {
+        "sizes": [r["residents"] for r in runs],
+        "runs": runs,
+        "rows_growth": round(large["source_rows"] / max(1, small["source_rows"]), 2),
+        "time_growth": round(large["total_s"] / small["total_s"], 2),
+        "memory_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
+        "rows_per_s": [r["rows_per_s"] for r in runs],
+    }
 
 
 def run_suggest_bench(

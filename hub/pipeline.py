@@ -24,6 +24,7 @@ from hub.form.submissions import load_submissions
 from hub.ingest.holds import HELD, Batch, batches
 from hub.ingest.raw import LoadResult, load_incoming
 from hub.link.run import LinkResult, link
+from hub.memory import RssSampler
 from hub.normalize.stage import StageResult, stage_source
 from hub.publish.snapshot import DATASETS, PublishResult, publish
 from hub.registry.loader import Registry
@@ -31,10 +32,17 @@ from hub.run_lock import run_lock
 from hub.settings import Settings
 from hub.share.audit import head as audit_head
 from hub.share.tables import build_share_views
-from hub.validate.gx_session import GxSession, prefetch_gx, run_suite
+from hub.validate.gx_session import (
+    GxWorker,
+    pending,
+    prefetch_gx,
+    store_results,
+    suite_input,
+    summary_dicts,
+)
 from hub.validate.quality_page import write_quality_page
 from hub.validate.staged_checks import CheckOutcome, run_checks
-from hub.warehouse import one, table_exists, warehouse
+from hub.warehouse import drop_derived, one, table_exists, warehouse
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -52,6 +60,7 @@ class RunSummary:
     blocked: list[str] = field(default_factory=list)
     held: list[Batch] = field(default_factory=list)  # batches waiting for the data team
     seconds: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)  # sampled RSS, per stage
 
 
 def run_pipeline(
@@ -59,41 +68,70 @@ def run_pipeline(
     registry: Registry,
     progress: Progress | None = None,
     validate_with_gx: bool = True,
+    full: bool = False,
 ) -> RunSummary:
     """Run every step; publishing is skipped (and `blocked` says why) if a guard fails.
+    A run redoes only what is new since the last; `full` rebuilds everything from raw.
 
     `progress` is called once per step, `step_count(...)` times in all.
     """
     settings.ensure()
     say = progress or (lambda _msg: None)
     out = RunSummary()
+    sampler = RssSampler()
+    try:
+        _run(settings, registry, out, say, validate_with_gx, sampler, full)
+    finally:
+        out.peak_mb = sampler.stop()
+    return out
+
+
+def _run(
+    settings: Settings,
+    registry: Registry,
+    out: RunSummary,
+    say: Progress,
+    validate_with_gx: bool,
+    sampler: RssSampler,
+    full: bool,
+) -> None:
+    def timed(stage: str) -> _timed:
+        sampler.stage(stage)
+        return _timed(out, stage)
+
     if validate_with_gx:
         prefetch_gx()
-    with run_lock(settings.data), warehouse(settings.warehouse) as con:
-        with _timed(out, "load"):
+    with (
+        run_lock(settings.data),
+        warehouse(settings.warehouse, resources=settings.resources) as con,
+    ):
+        if full:
+            drop_derived(con)
+        with timed("load"):
             say("读取新文件")
             out.loads = import_incoming_templates(settings, registry)
             out.loads += load_incoming(con, registry, settings.incoming, settings.archive)
             form = load_submissions(con, registry, settings.submissions, settings.archive)
             if form is not None:
                 out.loads.append(form)
-        with _timed(out, "stage"):
-            _stage_and_validate(con, registry, settings, out, say, validate_with_gx)
-        gx_seconds = out.seconds.get("expectations", 0.0)  # reported apart from staging
-        out.seconds["stage"] = round(out.seconds["stage"] - gx_seconds, 3)
-        with _timed(out, "link"):
+        with timed("stage"):
+            gx = _stage_and_validate(con, registry, settings, out, say, validate_with_gx)
+        with timed("link"):
             say("关联同一居民（身份证号码与概率匹配）")
             out.link = link(con, registry, settings.decisions, settings.secret())
-        with _timed(out, "core"):
+        with timed("core"):
             say("合并一人一档")
             out.core = build_core(con, registry)
+        if gx is not None:
+            say("数据质量期望（Great Expectations）")
+            with timed("expectations_wait"):  # what GX added after the overlap
+                _gx_results(con, registry, settings, out, gx)
         out.blocked = publish_guards(con)
         out.held = held_batches(con)
         if not out.blocked:
-            with _timed(out, "publish"):
+            with timed("publish"):
                 say("发布快照")
                 out.published = publish_all(con, registry, settings)
-    return out
 
 
 def _stage_and_validate(
@@ -103,24 +141,36 @@ def _stage_and_validate(
     out: RunSummary,
     say: Progress,
     validate_with_gx: bool,
-) -> None:
-    """Stage each source, judge its rules, and run the GX twins on the same rows right away
-    (while the rows as written are still at hand). GX time is reported on its own."""
-    session: GxSession | None = None  # made after the first staging: GX imports meanwhile
-    gx_seconds = 0.0
+) -> GxWorker | None:
+    """Stage each source and judge its rules; each staged table's GX suite is handed to a
+    worker thread right away (the rows as written are still at hand) and judged while the
+    run goes on."""
+    worker = GxWorker(settings.data) if validate_with_gx else None
     for name in registry.sources:
         say(f"规范化与校验 {name}")
         out.stages.append(stage_source(con, registry, name))
         out.checks[name] = run_checks(con, registry, name)
-        if validate_with_gx:
-            say(f"数据质量期望 {name}")
-            t = time.perf_counter()
-            session = session or GxSession(settings.data)
-            out.expectations[name] = run_suite(con, registry, name, session)
-            gx_seconds += time.perf_counter() - t
-    if session is not None:
-        write_quality_page(con, registry, settings.data)
-        out.seconds["expectations"] = round(gx_seconds, 3)
+        if worker is not None and table_exists(con, "staged", name):
+            for batch in pending(con, name):
+                worker.submit(suite_input(con, registry, name, batch))
+    return worker
+
+
+def _gx_results(
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    settings: Settings,
+    out: RunSummary,
+    worker: GxWorker,
+) -> None:
+    """Store what the GX worker found, and render the quality page."""
+    for job, results in worker.results():
+        store_results(con, job, results)
+    for name in registry.sources:
+        if table_exists(con, "staged", name):
+            out.expectations[name] = summary_dicts(con, name)
+    write_quality_page(con, registry, settings.data)
+    out.seconds["expectations"] = round(worker.seconds, 3)
 
 
 def publish_all(
@@ -137,8 +187,7 @@ def publish_all(
 
 def step_count(registry: Registry, validate_with_gx: bool = True) -> int:
     """How many times `run_pipeline` reports progress: for a progress bar's total."""
-    per_source = 2 if validate_with_gx else 1
-    return 4 + per_source * len(registry.sources)
+    return 4 + int(validate_with_gx) + len(registry.sources)
 
 
 def publish_guards(con: duckdb.DuckDBPyConnection) -> list[str]:

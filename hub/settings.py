@@ -6,7 +6,10 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+from hub.resources import Resources
 
 DEFAULT_UMASK = 0o077  # what the hub writes is its own: files 0600, folders 0700
 
@@ -50,6 +53,11 @@ class Settings:
     @property
     def warehouse(self) -> Path:
         return self.data / "warehouse.duckdb"
+
+    @cached_property
+    def resources(self) -> Resources:
+        """Memory, threads and spill folder of the warehouse (see hub.resources)."""
+        return Resources.load(self.schemas, self.data)
 
     @property
     def incoming(self) -> Path:

@@ -31,7 +31,7 @@ def status(settings: Settings, registry: Registry) -> dict[str, Any]:
     if not settings.warehouse.exists():
         out["sources"] = [_empty(name, src.department) for name, src in registry.sources.items()]
         return out
-    with warehouse(settings.warehouse, read_only=True) as con:
+    with warehouse(settings.warehouse, read_only=True, resources=settings.resources) as con:
         for name, src in registry.sources.items():
             row = _empty(name, src.department)
             if table_exists(con, "raw", "_batches"):

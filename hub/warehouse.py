@@ -11,14 +11,22 @@ import duckdb
 import pyarrow as pa
 
 from hub.normalize.macros import register_macros
+from hub.resources import Resources
 from hub.run_lock import RunInProgress
 
-LAYERS = ("raw", "staged", "quarantine", "core", "report", "shared", "audit")
+LAYERS = ("raw", "staged", "quarantine", "core", "report", "shared", "audit", "identity")
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, creating its layer schemas; macros are registered per connection."""
+def connect(
+    path: Path, read_only: bool = False, resources: Resources | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating its layer schemas; macros are registered per connection.
+    Memory, threads and spill folder come from `resources` (machine defaults if None)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    in_memory = str(path) == ":memory:"
+    res = resources or Resources.defaults(path.parent)
+    if not in_memory:
+        res.spill_dir.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -27,6 +35,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise RunInProgress(
             "数据仓库正被另一个进程使用（可能有一次归集正在运行），请等它结束后再试"
         ) from None
+    for pragma in res.pragmas()[: 2 if in_memory else None]:
+        con.execute(pragma)
     if not read_only:
         # The pipeline rewrites large tables; checkpointing at every 16 MB of WAL (the default)
         # compresses tables that the same run soon replaces. One checkpoint on closing.
@@ -38,14 +48,32 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def warehouse(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(path, read_only)
+def warehouse(
+    path: Path, read_only: bool = False, resources: Resources | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only, resources)
     try:
         yield con
         if not read_only:
             con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+# what every run derives from raw (and `hub run --full` rebuilds): raw and the access log stay
+DERIVED = ("staged", "quarantine", "core", "report", "shared")
+
+
+def drop_derived(con: duckdb.DuckDBPyConnection) -> int:
+    """Drop every table and view of the derived layers; returns how many went."""
+    found = con.execute(
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND list_contains(?, table_schema)",
+        [list(DERIVED)],
+    ).fetchall()
+    for schema, name, kind in sorted(found, key=lambda r: r[2] != "VIEW"):  # views first
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {schema}.{q(name)}")
+    return len(found)
 
 
 def one(

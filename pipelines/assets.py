@@ -78,7 +78,7 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
     def raw_asset(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         s.ensure()
-        with warehouse(s.warehouse) as con:
+        with warehouse(s.warehouse, resources=s.resources) as con:
             results = load_incoming(con, hub.registry(), s.incoming, s.archive, only=src.name)
             if src.name == FORM_SOURCE:  # templates and the web form's submissions
                 results += import_incoming_templates(s, hub.registry())
@@ -118,7 +118,7 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
     def staged_asset(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         reg = hub.registry()
-        with warehouse(s.warehouse) as con:
+        with warehouse(s.warehouse, resources=s.resources) as con:
             result = stage_source(con, reg, src.name)
             expectations = run_suites(con, reg, [src.name], s.data)[src.name]
             checks = check_results(con, reg, src.name, expectations)
@@ -150,7 +150,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     )
     def core_links(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
-        with warehouse(s.warehouse) as con:
+        with warehouse(s.warehouse, resources=s.resources) as con:
             r = link(con, hub.registry(), s.decisions, s.secret())
         return dg.MaterializeResult(
             metadata={
@@ -176,7 +176,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     )
     def core_person(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
-        with warehouse(s.warehouse) as con:
+        with warehouse(s.warehouse, resources=s.resources) as con:
             r = build_core(con, hub.registry())
         return dg.MaterializeResult(
             metadata={
@@ -196,7 +196,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     )
     def published_core(hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
-        with warehouse(s.warehouse) as con:
+        with warehouse(s.warehouse, resources=s.resources) as con:
             blocked = publish_guards(con)
             if blocked:
                 raise dg.Failure("未发布：" + "；".join(blocked))

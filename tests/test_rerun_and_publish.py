@@ -95,6 +95,24 @@ def test_bench_prints_every_figure(tmp_path):
     for key in ("residents", "source_rows", "stage_s", "total_s", "peak_rss_mb", "raw_read_s"):
         assert key in doc
     assert doc["residents"] == doc["persons"] == 300
-    assert set(doc["stage_s"]) == {"load", "stage", "expectations", "link", "core", "publish"}
+    stages = {"load", "stage", "expectations", "expectations_wait", "link", "core", "publish"}
+    assert set(doc["stage_s"]) == stages
+    assert set(doc["stage_peak_mb"]) >= stages - {"expectations"}
+    assert all(v > 0 for v in doc["stage_peak_mb"].values())
+    assert doc["rows_per_s"] == pytest.approx(doc["source_rows"] / doc["total_s"], rel=0.01)
     assert doc["ratio"] == pytest.approx(doc["total_s"] / doc["raw_read_s"], rel=0.15)
     assert doc["ratio"] > 1
+
+
+@pytest.mark.slow
+def test_bench_scale_gives_growth_of_time_and_memory(tmp_path):
+    doc = json.loads(
+        hub_cli(["bench", "scale", "-n", "300", "-n", "600", "--json"], tmp_path).stdout
+    )
+    small, large = doc["runs"]
+    assert doc["sizes"] == [300, 600] and large["persons"] == 600
+    assert doc["time_growth"] == pytest.approx(large["total_s"] / small["total_s"], rel=0.01)
+    assert doc["memory_growth"] == pytest.approx(
+        large["peak_rss_mb"] / small["peak_rss_mb"], rel=0.01
+    )
+    assert 1.5 < doc["rows_growth"] < 2.5

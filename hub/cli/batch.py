@@ -26,7 +26,7 @@ def list_batches(
     if not s.warehouse.exists():
         found: list[Batch] = []
     else:
-        with warehouse(s.warehouse, read_only=True) as con:
+        with warehouse(s.warehouse, read_only=True, resources=s.resources) as con:
             have = table_exists(con, "raw", "_batches")
             found = batches(con, HELD if held else None) if have else []
     if as_json:
@@ -79,7 +79,7 @@ def _decide(batch_id: str, action: str, by: str | None, reason: str, as_json: bo
     s = ctx.settings()
     if not s.warehouse.exists():
         ctx.fail("还没有数据仓库：请先运行 hub run")
-    with run_lock(s.data), warehouse(s.warehouse) as con:
+    with run_lock(s.data), warehouse(s.warehouse, resources=s.resources) as con:
         try:
             b = decide(con, batch_id, action, by or getpass.getuser(), reason)
         except LookupError as exc:

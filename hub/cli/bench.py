@@ -43,6 +43,27 @@ def pipeline(
     _out(run_bench(s.schemas, residents, seed, workdir, progress=progress), as_json)
 
 
+@app.command("scale")
+def scale(
+    residents: list[int] = typer.Option(
+        [200_000, 2_000_000],
+        "--residents",
+        "-n",
+        help="居民人数（可重复，如 -n 200000 -n 2000000）",
+    ),
+    seed: int = typer.Option(7, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """在两种（或多种）规模上各跑一次完整流程，给出耗时与内存的增长倍数。"""
+    from hub.bench import run_scale_bench
+
+    if len(set(residents)) < 2:
+        ctx.fail("请至少给出两个不同的 --residents，例如 -n 200000 -n 2000000")
+    s = ctx.settings()
+    progress = None if as_json else ctx.err_console.print
+    _out(run_scale_bench(s.schemas, residents, seed, progress=progress), as_json)
+
+
 @app.command("suggest")
 def suggest(
     rows: int = typer.Option(100_000, "--rows", help="被分析文件的行数"),

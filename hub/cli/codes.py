@@ -23,7 +23,7 @@ def unknown_values(s: Settings, reg: Registry) -> list[dict[str, Any]]:
     """Per code list and spelling: how many loaded rows wrote it, in which sources."""
     if not s.warehouse.exists():
         return []
-    with warehouse(s.warehouse, read_only=True) as con:
+    with warehouse(s.warehouse, read_only=True, resources=s.resources) as con:
         if not table_exists(con, "quarantine", "issues"):
             return []
         rows = con.execute(

@@ -138,13 +138,16 @@ def sample(
 def run(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果"),
     no_gx: bool = typer.Option(False, "--no-gx", help="跳过 Great Expectations 表级校验"),
+    full: bool = typer.Option(
+        False, "--full", help="从原始层重建全部（默认只处理上次以来新增或变更的部分）"
+    ),
 ) -> None:
     """运行全部流程：加载新文件 → 规范化与校验 → 一人一档 → 发布快照。"""
     s = ctx.settings()
     reg = ctx.registry(s)
     try:
         with ctx.steps(not as_json, step_count(reg, not no_gx)) as say:
-            summary = run_pipeline(s, reg, progress=say, validate_with_gx=not no_gx)
+            summary = run_pipeline(s, reg, progress=say, validate_with_gx=not no_gx, full=full)
     except RunInProgress as exc:
         ctx.fail(str(exc), code=3)
     if as_json:

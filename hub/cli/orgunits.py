@@ -99,7 +99,7 @@ def _effects(s: Settings, reg: Registry, diff: OrgDiff) -> tuple[list[str], list
     ]
     residents = 0
     if s.warehouse.exists():
-        with warehouse(s.warehouse, read_only=True) as con:
+        with warehouse(s.warehouse, read_only=True, resources=s.resources) as con:
             if table_exists(con, "core", "person"):
                 row = con.execute(
                     "SELECT count(*) FROM core.person WHERE community_code IN "

@@ -58,6 +58,7 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
         "blocked": summary.blocked,
         "held": [b.__dict__ for b in summary.held],
         "seconds": summary.seconds,
+        "peak_mb": summary.peak_mb,
     }
 
 

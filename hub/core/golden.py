@@ -1,8 +1,14 @@
 """Survivorship: per person and field, the authoritative source's value, else the most recent.
 
-Builds `core.provenance` (every observation, the chosen one marked), `core.person` (one row
-per person as linkage formed them, typed, with the citizen ID where one is trusted) and
-`core.conflicts` (fields where sources disagree).
+Builds `core.person` (one row per person as linkage formed them, typed, with the citizen ID
+where one is trusted), `core.choice` (per person and field, the rank key of the chosen value),
+the view `core.provenance` (every observed value, the chosen one marked) and `core.conflicts`
+(fields where sources disagree).
+
+The choice is one aggregate over the linked rows (see `observations`): per person and field
+the lowest (rank key, value), and whether departments gave different values (compared by
+hash: fixed-size states, so memory does not depend on the values). Provenance is each row
+unnested beside its person's choice: a view, streamed when published, never stored twice.
 """
 
 from __future__ import annotations
@@ -12,90 +18,171 @@ from dataclasses import dataclass
 import duckdb
 
 from hub.core.observations import (
-    CORE_ENTITIES,
+    DERIVED_DEPARTMENT,
+    DERIVED_FIELDS,
     DERIVED_SOURCE,
-    OBSERVATIONS,
-    build_observations,
+    ROWS,
+    ObservedField,
+    build_rows,
+    observed_fields,
 )
-from hub.normalize.stage import SQL_TYPES
 from hub.registry.loader import Registry
 from hub.warehouse import lit, one, q
+
+CHOSEN = "hub_chosen"  # a temp table: the aggregate behind core.person and core.choice
+CHOICE = "core.choice"
+_IS_TABLE = (
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core' "
+    "AND table_name = 'provenance' AND table_type = 'BASE TABLE'"
+)
 
 
 @dataclass
 class CoreResult:
     persons: int
-    observations: int
+    observations: int  # values the departments gave (the provenance rows not read off IDs)
     conflicts: int
 
 
 def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult:
-    n_obs = build_observations(con, registry)
-    # one aggregate per person and field: the surviving value, and whether departments
-    # disagree (min <> max is count(DISTINCT) > 1 without the distinct)
-    reported = f"source <> {lit(DERIVED_SOURCE)}"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE hub_chosen AS SELECT person_id, field, min(rank_key) AS rank_key, "
-        f"arg_min(value, rank_key) AS value, min(value) FILTER (WHERE {reported}) "
-        f"IS DISTINCT FROM max(value) FILTER (WHERE {reported}) AS disagree "
-        f"FROM {OBSERVATIONS} GROUP BY ALL"
+    fields = observed_fields(registry)
+    build_rows(con, registry)
+    _chosen(con, fields)
+    _person(con, fields)
+    keys = "".join(f", {_pick(f, 'c')}.k AS {_key(f)}" for f in fields)
+    cid = f"{_pick(ObservedField('citizen_id', '', ()), 'c')}.v"
+    # values read off the chosen ID, kept here so the provenance view needs no hub macro
+    keys += "".join(f", {d} AS {_from_id(f)}" for f in fields if (d := _derived(f, fields, cid)))
+    con.execute(f"CREATE OR REPLACE TABLE {CHOICE} AS SELECT c.person_id{keys} FROM {CHOSEN} c")
+    if one(con, _IS_TABLE)[0]:  # a warehouse from before provenance was a view
+        con.execute("DROP TABLE core.provenance")
+    con.execute(f"CREATE OR REPLACE VIEW core.provenance AS {provenance_sql(fields)}")
+    _conflicts(con, fields)
+    values = " + ".join(f"count({q(f.name)})" for f in fields) or "0"
+    persons, observations, conflicts = one(
+        con,
+        "SELECT (SELECT count(*) FROM core.person), "
+        f"(SELECT {values} FROM {ROWS}), (SELECT count(*) FROM core.conflicts)",
     )
-    con.execute(
-        "CREATE OR REPLACE TABLE core.provenance AS "
-        "SELECT o.person_id, o.field, o.value, o.source, o.department, o.batch_id, o.source_row, "
-        f"o.observed_at, c.rank_key IS NOT NULL AS selected FROM {OBSERVATIONS} o "
-        "LEFT JOIN hub_chosen c ON c.person_id = o.person_id AND c.field = o.field "
-        "AND c.rank_key = o.rank_key"
-    )
-    _person(con, registry)
-    _conflicts(con)
-    persons, conflicts = one(
-        con, "SELECT (SELECT count(*) FROM core.person), (SELECT count(*) FROM core.conflicts)"
-    )
-    con.execute(f"DROP TABLE {OBSERVATIONS}; DROP TABLE hub_chosen")
-    return CoreResult(persons=persons, observations=n_obs, conflicts=conflicts)
+    con.execute(f"DROP TABLE {CHOSEN}")
+    return CoreResult(persons=persons, observations=observations, conflicts=conflicts)
 
 
 def person_fields(registry: Registry) -> list[str]:
     """Fields that appear as columns of core.person: mapped by some source, in registry order."""
-    mapped = {c.field for s in registry.sources.values() for c in s.mapped}
-    return [
-        f.name for f in registry.fields.values() if f.name in mapped and f.entity in CORE_ENTITIES
+    return [f.name for f in observed_fields(registry)]
+
+
+def _key(f: ObservedField) -> str:
+    return q(f"{f.name}#key")
+
+
+def _from_id(f: ObservedField) -> str:
+    return q(f"{f.name}#from_id")
+
+
+def _pick(f: ObservedField, alias: str = "") -> str:
+    """The chosen (key, value) struct of `f` in the temp table of choices."""
+    return f"{alias + '.' if alias else ''}{q(f.name + '#pick')}"
+
+
+def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None:
+    aggs = []
+    for f in fields:
+        v = q(f.name)
+        h = f"CASE WHEN {v} IS NOT NULL THEN hash({v}) END"  # hash(NULL) is a number
+        aggs += [  # (key, value) in one state: min by the unique key
+            f"min(CASE WHEN {v} IS NOT NULL THEN struct_pack(k := {f.key()}, v := {v}) END) "
+            f"AS {_pick(f)}",
+            f"min({h}) IS DISTINCT FROM max({h}) AS {q(f.name + '#differs')}",
+        ]
+    observed = " OR ".join(f"{q(f.name)} IS NOT NULL" for f in fields) or "false"
+    aggs += [
+        f"list_sort(list(DISTINCT source) FILTER (WHERE {observed})) AS sources",
+        f"max(observed_at) FILTER (WHERE {observed}) AS last_observed_at",
     ]
-
-
-def _person(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    cols = []
-    for name in person_fields(registry):
-        sql_type = SQL_TYPES[registry.fields[name].type]
-        cols.append(
-            f"CAST(max(value) FILTER (WHERE field = {lit(name)}) AS {sql_type}) AS {q(name)}"
-        )
     con.execute(
-        "CREATE OR REPLACE TABLE core.person AS "
-        "WITH chosen AS (SELECT person_id, " + ", ".join(cols) + " FROM hub_chosen "
-        "GROUP BY person_id), "
-        "seen AS (SELECT person_id, list(source ORDER BY source) AS sources, "
-        "max(last_seen) AS last_observed_at FROM (SELECT person_id, source, "
-        f"max(observed_at) AS last_seen FROM {OBSERVATIONS} "
-        f"WHERE source <> {lit(DERIVED_SOURCE)} GROUP BY ALL) GROUP BY person_id), "
-        "linked AS (SELECT person_id, bool_or(method = 'id') AS by_id, "
-        "count(*) FILTER (WHERE method IN ('probabilistic', 'review')) AS rows_by_model "
-        "FROM core.links GROUP BY person_id) "
-        "SELECT * FROM chosen LEFT JOIN seen USING (person_id) LEFT JOIN linked USING (person_id)"
+        f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS SELECT person_id, {', '.join(aggs)} "
+        f"FROM {ROWS} GROUP BY person_id"
     )
 
 
-def _conflicts(con: duckdb.DuckDBPyConnection) -> None:
+def _derived(f: ObservedField, fields: list[ObservedField], citizen_id: str) -> str | None:
+    """SQL: `f` read off the chosen citizen ID (the expression `citizen_id`), if `f` can be."""
+    if f.name not in DERIVED_FIELDS or not any(x.name == "citizen_id" for x in fields):
+        return None
+    return f"CAST({DERIVED_FIELDS[f.name]}({citizen_id}) AS {f.sql_type})"
+
+
+def _person(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None:
+    cols = []
+    cid = f"{_pick(ObservedField('citizen_id', '', ()), 'c')}.v"
+    for f in fields:
+        derived = _derived(f, fields, cid)
+        chosen = f"{_pick(f, 'c')}.v"
+        value = f"coalesce({chosen}, {derived})" if derived else chosen
+        cols.append(f"{value} AS {q(f.name)}")
+    con.execute(
+        "CREATE OR REPLACE TABLE core.person AS "
+        "WITH linked AS (SELECT person_id, bool_or(method = 'id') AS by_id, "
+        "count(*) FILTER (WHERE method IN ('probabilistic', 'review')) AS rows_by_model "
+        "FROM core.links GROUP BY person_id) "
+        f"SELECT c.person_id, {''.join(x + ', ' for x in cols)}c.sources, c.last_observed_at, "
+        f"k.by_id, k.rows_by_model FROM {CHOSEN} c LEFT JOIN linked k USING (person_id)"
+    )
+
+
+def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> str:
+    """Every observed value of every person (of `persons`, a SQL relation of person_id, if
+    given): each row of core.observed unnested beside core.choice."""
+    entries = [
+        f"{{'field': {lit(f.name)}, 'value': CAST(r.{q(f.name)} AS VARCHAR), "
+        f"'selected': {f.key('r')} = c.{_key(f)}, 'derived': false}}"
+        for f in fields
+    ]
+    items = f"[{', '.join(entries)}]"
+    cid = next((f for f in fields if f.name == "citizen_id"), None)
+    # values read off the ID: once per person, beside the row whose ID was chosen; selected
+    # where no department gives the field
+    derived = [
+        f"{{'field': {lit(f.name)}, 'value': CAST(c.{_from_id(f)} AS VARCHAR), "
+        f"'selected': c.{_key(f)} IS NULL, 'derived': true}}"
+        for f in fields
+        if cid and _derived(f, fields, "")
+    ]
+    if cid and derived:
+        on_id_row = f"{cid.key('r')} = c.{_key(cid)}"
+        items = f"list_concat({items}, CASE WHEN {on_id_row} THEN [{', '.join(derived)}] END)"
+    only = f" SEMI JOIN ({persons}) p USING (person_id)" if persons else ""
+    return (
+        "SELECT person_id, o.field, o.value, "
+        f"CASE WHEN o.derived THEN {lit(DERIVED_SOURCE)} ELSE source END AS source, "
+        f"CASE WHEN o.derived THEN {lit(DERIVED_DEPARTMENT)} ELSE department END AS department, "
+        "batch_id, source_row, "
+        "CASE WHEN o.derived THEN DATE '1900-01-01' ELSE observed_at END AS observed_at, "
+        "o.selected FROM (SELECT r.person_id, r.source, r.department, r.batch_id, r.source_row, "
+        f"r.observed_at, unnest({items}) AS o FROM {ROWS} r JOIN {CHOICE} c USING (person_id)"
+        f"{only}) WHERE o.value IS NOT NULL"
+    )
+
+
+def _conflicts(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None:
+    differs = ", ".join(
+        f"CASE WHEN {q(f.name + '#differs')} THEN {lit(f.name)} END" for f in fields
+    )
+    pairs = (
+        f"SELECT person_id, field FROM (SELECT person_id, unnest([{differs or 'NULL'}]) AS field "
+        f"FROM {CHOSEN}) WHERE field IS NOT NULL"
+    )
     con.execute(
         "CREATE OR REPLACE TABLE core.conflicts AS "
-        "SELECT o.person_id, o.field, "
-        "arg_min(o.value, o.rank_key) AS chosen_value, "
-        "arg_min(o.source, o.rank_key) AS chosen_source, "
-        "count(DISTINCT o.value) AS n_values, "
-        "list({'value': o.value, 'source': o.source, 'observed_at': o.observed_at} "
-        "ORDER BY o.observed_at DESC, o.source, o.value) AS candidates "
-        f"FROM {OBSERVATIONS} o SEMI JOIN (SELECT person_id, field FROM hub_chosen "
-        "WHERE disagree) d USING (person_id, field) "
-        f"WHERE o.source <> {lit(DERIVED_SOURCE)} GROUP BY ALL"
+        "SELECT person_id, field, "
+        "any_value(value) FILTER (WHERE selected) AS chosen_value, "
+        "any_value(source) FILTER (WHERE selected) AS chosen_source, "
+        "count(DISTINCT value) AS n_values, "
+        "list({'value': value, 'source': source, 'observed_at': observed_at} "
+        "ORDER BY observed_at DESC, source, value) AS candidates "
+        f"FROM ({provenance_sql(fields, f'SELECT DISTINCT person_id FROM ({pairs})')}) "
+        f"SEMI JOIN ({pairs}) d USING (person_id, field) "
+        f"WHERE source <> {lit(DERIVED_SOURCE)} GROUP BY ALL"
     )

@@ -1,88 +1,116 @@
-"""Every staged value as one observation (person_id, field, value, source, batch, observed_at),
-each with the key that ranks it for survivorship.
+"""The linked rows survivorship chooses from: one row per staged person row, its fields typed,
+each with the key that ranks it.
 
-A row's person comes from linkage (`core.links`). Its citizen ID, and the birth date and
-gender read off it, are observations only where linkage trusted the ID: an ID that
-disagrees with its row's own facts may be someone else's.
+A row's person comes from linkage (`core.links`). Its citizen ID is an observation only where
+linkage trusted the ID: an ID that disagrees with its row's own facts may be someone else's.
+Birth date and gender read off a trusted ID stand in where no department gives them.
+
+Rows stay wide (one column per field) instead of one row per value: choosing a value is then
+an aggregate over the rows, so the cost is linear in the rows, not in rows × fields.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
-import pyarrow as pa
 
 from hub.registry.loader import Registry
 from hub.registry.models import Source
-from hub.warehouse import lit, q, table_exists, temp_table
+from hub.warehouse import lit, q, table_exists
 
 DERIVED_SOURCE = "id_number"  # birth date and gender read off a trusted ID number
+DERIVED_DEPARTMENT = "身份证号码推算"
+DERIVED_FIELDS = {"birth_date": "hub_id_birth", "gender": "hub_id_gender"}
 CORE_ENTITIES = ("person", "household")
-OBSERVATIONS = "hub_observations"  # a temp table: core.provenance is its persisted form
+ROWS = "core.observed"  # the linked rows of every person source, wide
 
-# Survivorship order, best first: authority rank, newest observation, source name, newest
-# batch, first row. Packed into one integer so that choosing a value is a hash aggregate
-# (min per person and field) instead of a sort of every observation: 3-5x faster.
-_RANK_KEY = (
-    # sources named in `authority` first, in order; then any source; values derived from
-    # the ID number last
-    f"(coalesce(a.rank, CASE WHEN o.source = '{DERIVED_SOURCE}' THEN 1000 ELSE 100 END)::HUGEINT << 80) "
-    "+ ((100000 - (o.observed_at - DATE '1900-01-01'))::HUGEINT << 56) "
-    "+ (k.batch_rank::HUGEINT << 32) + o.source_row"
+# Survivorship order, best first: authority rank, newest observation, then (the batch rank)
+# source name and newest batch, then first row. Packed into one BIGINT so that choosing a
+# value is a hash aggregate (min per person) instead of a sort: authority 6 bits, recency
+# 17 bits (days before 2173), batch rank 16 bits, row 24 bits.
+_ANY_SOURCE = 62
+_ROW_KEY = (
+    "((100000 - (coalesce(s._observed_at, DATE '1900-01-01') - DATE '1900-01-01'))::BIGINT << 40) "
+    "+ (least(k.batch_rank, 65535)::BIGINT << 24) + least(s._source_row, 16777215)"
 )
 # Tie-breakers after recency: source name ascending, then the batch loaded last (two form
-# batches of one day: the later edits win). Every batch is also a batch of the derived source
-# (values read off its ID numbers).
+# batches of one day: the later edits win).
 _BATCH_RANKS = (
     "SELECT source, batch_id, row_number() OVER (ORDER BY source, loaded_at DESC, batch_id DESC) "
-    f"AS batch_rank FROM (SELECT source, batch_id, loaded_at FROM raw._batches UNION "
-    f"SELECT '{DERIVED_SOURCE}', batch_id, loaded_at FROM raw._batches)"
+    "AS batch_rank FROM raw._batches"
 )
 
 
-def build_observations(con: duckdb.DuckDBPyConnection, registry: Registry) -> int:
-    """Rebuild the temp table `hub_observations` from all staged tables; returns its rows."""
-    parts = []
-    for src in registry.sources.values():
-        if src.entity != "person" or not table_exists(con, "staged", src.name):
-            continue
-        linked = (
-            f"FROM staged.{q(src.name)} s JOIN core.links l ON l.source = {lit(src.name)} "
-            "AND l.batch_id = s._batch_id AND l.source_row = s._source_row"
-        )
-        for c in src.mapped:
-            f = registry.fields[c.field or ""]
-            if f.name == "citizen_id" or f.entity not in CORE_ENTITIES:
-                continue
-            parts.append(
-                f"SELECT l.person_id, {lit(f.name)} AS field, CAST(s.{q(f.name)} AS VARCHAR) AS value, "
-                f"{lit(src.name)} AS source, {lit(src.department)} AS department, s._batch_id AS batch_id, "
-                f"s._source_row AS source_row, s._observed_at AS observed_at "
-                f"{linked} WHERE s.{q(f.name)} IS NOT NULL AND {_asserted(src, f.name)}"
-            )
-        if src.column_for("citizen_id"):
-            parts.append(
-                f"SELECT l.person_id, 'citizen_id', l.citizen_id, {lit(src.name)}, "
-                f"{lit(src.department)}, s._batch_id, s._source_row, s._observed_at "
-                f"{linked} WHERE l.citizen_id IS NOT NULL AND {_asserted(src, 'citizen_id')}"
-            )
-            parts.extend(_derived(f"{linked} WHERE {_asserted(src, 'citizen_id')}"))
-    _authority_table(con, registry)
-    body = " UNION ALL ".join(parts) if parts else _EMPTY
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {OBSERVATIONS} AS "
-        f"WITH k AS ({_BATCH_RANKS}) "
-        f"SELECT o.*, {_RANK_KEY} AS rank_key "
-        f"FROM ({body}) o LEFT JOIN hub_authority a USING (field, source) "
-        "JOIN k USING (source, batch_id)"
+@dataclass(frozen=True)
+class ObservedField:
+    name: str
+    sql_type: str
+    authority: tuple[str, ...]  # sources whose value stands, best first
+
+    def key(self, alias: str = "") -> str:
+        """SQL: the rank key of this field's value on a row (lower wins)."""
+        p = f"{alias}." if alias else ""
+        whens = " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(self.authority))
+        rank = f"CASE {p}source {whens} ELSE {_ANY_SOURCE} END" if whens else str(_ANY_SOURCE)
+        return f"(({rank})::BIGINT << 57) + {p}_row_key"
+
+
+def observed_fields(registry: Registry) -> list[ObservedField]:
+    """Fields that appear in core.person: mapped by some person source, in registry order."""
+    from hub.normalize.stage import SQL_TYPES
+
+    mapped = {c.field for s in registry.sources.values() if s.entity == "person" for c in s.mapped}
+    return [
+        ObservedField(f.name, SQL_TYPES[f.type], tuple(registry.authority_sources(f.name)))
+        for f in registry.fields.values()
+        if f.name in mapped and f.entity in CORE_ENTITIES
+    ]
+
+
+def build_rows(con: duckdb.DuckDBPyConnection, registry: Registry) -> int:
+    """Rebuild `core.observed`; returns its rows."""
+    fields = observed_fields(registry)
+    parts = [
+        _source_rows(src, registry, fields)
+        for src in registry.sources.values()
+        if src.entity == "person" and table_exists(con, "staged", src.name)
+    ]
+    body = " UNION ALL ".join(p for p in parts if p) or _empty(fields)
+    con.execute(f"CREATE OR REPLACE TABLE {ROWS} AS {body}")
+    return int(con.execute(f"SELECT count(*) FROM {ROWS}").fetchall()[0][0])
+
+
+def _source_rows(src: Source, registry: Registry, fields: list[ObservedField]) -> str:
+    mapped = {c.field for c in src.mapped}
+    cols = []
+    for f in fields:
+        if f.name == "citizen_id" and src.column_for("citizen_id"):
+            value = f"CASE WHEN {_asserted(src, f.name)} THEN l.citizen_id END"
+        elif f.name in mapped and f.name != "citizen_id":
+            value = f"CASE WHEN {_asserted(src, f.name)} THEN s.{q(f.name)} END"
+        else:
+            value = "NULL"
+        cols.append(f"CAST({value} AS {f.sql_type}) AS {q(f.name)}")
+    if not cols:
+        return ""
+    return (
+        f"SELECT l.person_id, {lit(src.name)} AS source, {lit(src.department)} AS department, "
+        "s._batch_id AS batch_id, s._source_row AS source_row, s._observed_at AS observed_at, "
+        f"{_ROW_KEY} AS _row_key, {', '.join(cols)} "
+        f"FROM staged.{q(src.name)} s JOIN core.links l ON l.source = {lit(src.name)} "
+        "AND l.batch_id = s._batch_id AND l.source_row = s._source_row "
+        f"JOIN ({_BATCH_RANKS}) k ON k.source = {lit(src.name)} AND k.batch_id = s._batch_id"
     )
-    return int(con.execute(f"SELECT count(*) FROM {OBSERVATIONS}").fetchall()[0][0])
 
 
-_EMPTY = (
-    "SELECT NULL::VARCHAR person_id, NULL::VARCHAR field, NULL::VARCHAR value, "
-    "NULL::VARCHAR source, NULL::VARCHAR department, NULL::VARCHAR batch_id, "
-    "NULL::INTEGER source_row, NULL::DATE observed_at WHERE false"
-)
+def _empty(fields: list[ObservedField]) -> str:
+    cols = "".join(f", NULL::{f.sql_type} AS {q(f.name)}" for f in fields)
+    return (
+        "SELECT NULL::VARCHAR person_id, NULL::VARCHAR source, NULL::VARCHAR department, "
+        "NULL::VARCHAR batch_id, NULL::INTEGER source_row, NULL::DATE observed_at, "
+        f"NULL::BIGINT _row_key{cols} WHERE false"
+    )
 
 
 def _asserted(src: Source, field: str) -> str:
@@ -92,25 +120,3 @@ def _asserted(src: Source, field: str) -> str:
         return "true"
     listed = q(src.asserts)
     return f"(s.{listed} IS NULL OR list_contains(string_split(s.{listed}, ','), {lit(field)}))"
-
-
-def _derived(linked: str) -> list[str]:
-    """Birth date and gender read off trusted IDs: ranked below every department's value."""
-    return [
-        f"SELECT l.person_id, {lit(field)}, CAST({expr} AS VARCHAR), {lit(DERIVED_SOURCE)}, "
-        f"'身份证号码推算', s._batch_id, s._source_row, DATE '1900-01-01' "
-        f"{linked} AND l.citizen_id IS NOT NULL"
-        for field, expr in (
-            ("birth_date", "hub_id_birth(l.citizen_id)"),
-            ("gender", "hub_id_gender(l.citizen_id)"),
-        )
-    ]
-
-
-def _authority_table(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    rows = [
-        (name, s, i)
-        for name in registry.fields
-        for i, s in enumerate(registry.authority_sources(name))
-    ]
-    temp_table(con, "hub_authority", ["field", "source", "rank"], rows, {"rank": pa.int32()})

@@ -3,7 +3,9 @@ new batch. A full roster (the 公安 household register, say) whose new batch ha
 rows than its last one was probably cut short on export: its batch is held, the district
 publishes with the source's last good batch, and the data team releases or rejects it.
 
-A batch's status lives in `raw._batches`: active (staged), held, rejected.
+A batch's status lives in `raw._batches`: active (staged), held, rejected. Of a full
+snapshot's active batches only the newest counts (`current_batches`): the earlier ones are
+superseded, still staged for the record.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def hold_reason(
     con: duckdb.DuckDBPyConnection, src: Source, rows: int, min_share: float
 ) -> str | None:
     """Why a new batch of `rows` rows must wait, or None (only full rosters are judged)."""
-    if not src.full_roster:
+    if src.snapshot != "full":
         return None
     last = con.execute(
         "SELECT rows, file_name FROM raw._batches b WHERE source = ? AND "
@@ -50,6 +52,22 @@ def hold_reason(
         f"全量名册本批只有 {rows} 行，不足上一批（{name}，{prev} 行）的 {min_share:.0%}："
         "可能是导出不完整，已暂缓采用，仍沿用上一批"
     )
+
+
+def current_batches(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> str:
+    """Create the temp table `hub_current(source, batch_id)`: the batches whose rows count
+    now. Every active batch of a delta source; of a full snapshot the newest active one (by
+    period, then loading), so a resident it no longer lists is off that roster. Returns its
+    name."""
+    full = [s.name for s in sources.values() if s.snapshot == "full"]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hub_current AS SELECT source, batch_id FROM raw._batches b "
+        f"WHERE {ACTIVE_SQL} AND (NOT list_contains(?, source) OR batch_id = (SELECT "
+        "arg_max(n.batch_id, (n.observed_at, n.loaded_at, n.batch_id)) FROM raw._batches n "
+        f"WHERE n.source = b.source AND {ACTIVE_SQL.replace('b.', 'n.')}))",
+        [full],
+    )
+    return "hub_current"
 
 
 def batches(con: duckdb.DuckDBPyConnection, status: str | None = None) -> list[Batch]:

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from hub.ingest.holds import current_batches
 from hub.registry.loader import Registry
 from hub.warehouse import lit, q, table_columns, table_exists
 
@@ -36,10 +37,12 @@ def record_key(source: str, batch: str, row: str) -> str:
 
 
 def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | None:
-    """One SELECT over every staged person table, in one shape (None if empty): record_key,
+    """One SELECT over the current rows (`current_batches`) of every staged person table, in
+    one shape (None if empty): record_key,
     source, batch, row, the ID as written and whether it is trusted, name, birth date, gender,
     phone, household head and address."""
     parts = []
+    current = current_batches(con, registry.sources)
     for src in registry.sources.values():
         if src.entity != "person" or not table_exists(con, "staged", src.name):
             continue
@@ -60,7 +63,10 @@ def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | N
         extensions = {c.extension for c in src.columns if c.extension}
         values = sorted(have - {"_source_row"} - extensions)
         cols.append(f"hash({', '.join(q(c) for c in values)}) AS row_hash")
-        parts.append(f"SELECT {', '.join(cols)} FROM staged.{q(src.name)}")
+        parts.append(
+            f"SELECT {', '.join(cols)} FROM staged.{q(src.name)} SEMI JOIN {current} c "
+            f"ON c.source = {lit(src.name)} AND c.batch_id = _batch_id"
+        )
     return " UNION ALL ".join(parts) if parts else None
 
 

@@ -24,7 +24,7 @@ from hub.registry.config import LinkageConfig
 
 # Every candidate pair involves at least one row that the ID could not link (group 'U'):
 # pairs of ID-linked persons are already decided.
-_U = "(l.grp = 'U' OR r.grp = 'U')"
+U_PAIR = "(l.grp = 'U' OR r.grp = 'U')"
 # How pairs are found: rows agreeing on every key of a block (each key SQL over a table
 # alias `{t}`), with the block's name in Chinese. A block with more pairs than
 # `max_block_pairs` (schemas/linkage.yaml) is left out of that rule (`capped_<i>`): one shared
@@ -49,7 +49,7 @@ BLOCKS: list[tuple[str, tuple[str, ...]]] = [
 ]
 BLOCKING_RULES = [
     " AND ".join(f"{k.format(t='l')} = {k.format(t='r')}" for k in keys)
-    + f" AND {_U} AND NOT l.capped_{i}"
+    + f" AND {U_PAIR} AND NOT l.capped_{i}"
     for i, (_, keys) in enumerate(BLOCKS)
 ]
 CAPPED = tuple(f"capped_{i}" for i in range(len(BLOCKS)))

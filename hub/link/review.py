@@ -53,7 +53,7 @@ def pending(settings: Settings, registry: Registry) -> list[Pair]:
     if not settings.warehouse.exists():
         return []
     decided = latest(settings.decisions)
-    with warehouse(settings.warehouse, read_only=True) as con:
+    with warehouse(settings.warehouse, read_only=True, resources=settings.resources) as con:
         if not table_exists(con, "core", "review_queue"):
             return []
         rows = con.execute(
@@ -75,7 +75,7 @@ def capped_rows(settings: Settings) -> list[dict[str, Any]]:
     """Rows left alone because their block was too large to compare (hub.link.run._cap)."""
     if not settings.warehouse.exists():
         return []
-    with warehouse(settings.warehouse, read_only=True) as con:
+    with warehouse(settings.warehouse, read_only=True, resources=settings.resources) as con:
         if not table_exists(con, "core", "link_capped"):
             return []
         res = con.execute("SELECT * FROM core.link_capped")

@@ -14,18 +14,32 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
+from hub.link import cache
 from hub.link.assign import assign
 from hub.link.decisions import load_decisions
 from hub.link.features import build_features, link_rows_sql
-from hub.link.model import BLOCKS, CAPPED, MODEL_COLUMNS, apply_priors, level_labels, settings
+from hub.link.identity import assign_ids
+from hub.link.model import (
+    BLOCKING_RULES,
+    BLOCKS,
+    CAPPED,
+    MODEL_COLUMNS,
+    apply_priors,
+    level_labels,
+    settings,
+)
 from hub.registry.config import LinkageConfig
 from hub.registry.loader import Registry
-from hub.warehouse import lit
+from hub.warehouse import lit, one
 
 log = logging.getLogger(__name__)
 TRAIN_PER_ID = 20
+_WORK = "hub_linkwork"  # Splink's scratch database, attached for one run
+_NO_EDGES = (
+    "SELECT NULL::VARCHAR AS a, NULL::VARCHAR AS b, NULL::DOUBLE AS p, NULL::DOUBLE AS w, "
+    "NULL::VARCHAR AS evidence WHERE false"
+)
 
 
 @dataclass
@@ -39,6 +53,9 @@ class LinkResult:
     review_pairs: int = 0
     duplicates: int = 0  # rows equal to an earlier row of their batch: linked as that row
     capped: int = 0  # rows left alone whose block was too large to compare: for review
+    fresh: int = 0  # nodes new or changed since the last run: only their pairs were scored
+    cached_pairs: int = 0  # pairs taken from the last run's scores
+    merged: int = 0  # persons merged into an older one by a row bridging them
     seconds: float = 0.0
 
 
@@ -63,17 +80,25 @@ def link_features(
     """Link the rows of the temp table `link_features` (see hub.link.features)."""
     _nodes(con)
     _cap(con, config.max_block_pairs)
+    key = cache.model_key(config)
     n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
-    edges = _score(con, config) if n_u else None
-    con.register("_scored", edges if edges is not None else _no_edges())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE link_edges AS SELECT * FROM _scored")
-    finally:
-        con.unregister("_scored")
+    if n_u:
+        _score(con, config, key)
+    else:
+        cache.mark_fresh(con, key)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE link_edges AS {_NO_EDGES}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _kept_edges AS {_NO_EDGES}")
+    fresh, kept = one(
+        con,
+        "SELECT (SELECT count(*) FROM link_nodes WHERE fresh), (SELECT count(*) FROM _kept_edges)",
+    )
+    cache.save(con, key)
     load_decisions(con, decisions)
     assign(con, config.thresholds.link, config.thresholds.review)
-    _write(con, secret)
-    return _result(con)
+    merged = _write(con, secret)
+    result = _result(con)
+    result.fresh, result.cached_pairs, result.merged = int(fresh), int(kept), merged
+    return result
 
 
 def _nodes(con: duckdb.DuckDBPyConnection) -> None:
@@ -130,63 +155,119 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int) -> None:
     con.execute("DROP TABLE _sized")
 
 
-def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig) -> pa.Table:
-    """Train on the rows the ID links, score candidate pairs; Splink works in a connection
-    of its own so none of its tables reach the warehouse."""
+def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig, key: str) -> None:
+    """Score candidate pairs into the temp table `link_edges`: the cached pairs of unchanged
+    nodes, and Splink's scores of the pairs with a fresh node (see hub.link.cache). The model
+    is trained on the rows the ID links the first time, then kept.
+
+    Splink works in an in-memory database attached to the warehouse's own: under the same
+    memory limit and spill folder, with no copy through Arrow, and none of its tables reach
+    the warehouse file (the database is detached afterwards)."""
     from splink import DuckDBAPI, Linker
 
     logging.getLogger("splink").setLevel(logging.WARNING)
+    model = cache.stored_model(con, key)
+    fresh = cache.mark_fresh(con, key)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _kept_edges AS {cache.kept_edges_sql(key)}")
+    con.execute(f"ATTACH ':memory:' AS {_WORK}")
+    sc = con.cursor()
+    try:
+        sc.execute(f"USE {_WORK}")
+        api = DuckDBAPI(sc)
+        if model is None:
+            model = _train_on_all(con, api, config)
+            cache.store_model(con, key, model, f"{_WORK}.nodes_all")
+        if fresh:
+            cache.splink_input(con, f"{_WORK}.nodes")
+            con.execute(f"CREATE TABLE {_WORK}.tf AS {cache.tf_sql(key, f'{_WORK}.nodes')}")
+            linker = Linker(
+                api.register("nodes", table_name="link_nodes"),
+                fresh_only(model),
+                log_level=logging.WARNING,
+            )
+            linker.table_management.register_term_frequency_lookup(
+                api.register("tf", table_name="link_tf"), "name_s"
+            )
+            pred = linker.inference.predict(
+                threshold_match_probability=config.thresholds.review, warning_mode="never"
+            )
+            new = f"{_WORK}.{pred.physical_name}"
+        else:
+            new = None
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE link_edges AS SELECT * FROM _kept_edges"
+            + (f" UNION ALL {_edges_sql(model, config, new)}" if new else "")
+        )
+    finally:
+        sc.close()
+        con.execute(f"DETACH {_WORK}")
+
+
+def _edges_sql(model: dict[str, Any], config: LinkageConfig, pred: str) -> str:
+    # twins and siblings share birth date, address and household: names that differ
+    # outright, or only nearly agree while the IDs differ, are never linked on the other
+    # facts alone; such a pair waits in review instead (levels: see hub.link.model)
+    differ = "(gamma_name = 0 OR (gamma_name = 1 AND gamma_id_text = 0))"
+    review = config.thresholds.review
+    return (
+        f"SELECT unique_id_l AS a, unique_id_r AS b, "
+        f"CASE WHEN {differ} THEN least(match_probability, {review}) ELSE match_probability END AS p, "
+        f"CASE WHEN {differ} THEN least(match_weight, 0) ELSE match_weight END AS w, "
+        f"{_evidence_sql(model)} || CASE WHEN {differ} THEN '；姓名与身份证号不足以确认，须人工确认' ELSE '' END "
+        f"AS evidence FROM {pred}"
+    )
+
+
+def fresh_only(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with each blocking rule kept to pairs with a fresh node."""
+    out = dict(model)
+    out["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": f"{rule} AND (l.fresh OR r.fresh)", "sql_dialect": "duckdb"}
+        for rule in BLOCKING_RULES
+    ]
+    return out
+
+
+def _train_on_all(
+    con: duckdb.DuckDBPyConnection, api: Any, config: LinkageConfig
+) -> dict[str, Any]:
+    """Train on every node (u) and on rows sharing a trusted ID (m): the first run's model."""
     cols = ", ".join(MODEL_COLUMNS)
-    nodes = con.sql(f"SELECT {cols}, {', '.join(CAPPED)} FROM link_nodes").to_arrow_table()
-    # known matches: rows sharing a trusted ID, at most TRAIN_PER_ID of each (pairs grow with
-    # the square: one ID on a thousand rows must not dominate or exhaust the training)
-    train = con.sql(
-        f"SELECT record_key AS unique_id, 'T' AS grp, "
+    con.execute(
+        f"CREATE TABLE {_WORK}.nodes_all AS SELECT {cols}, {', '.join(CAPPED)} FROM link_nodes"
+    )
+    # known matches: rows sharing a trusted ID, at most TRAIN_PER_ID of each (pairs grow
+    # with the square: one ID on a thousand rows must not dominate or exhaust the training)
+    con.execute(
+        f"CREATE TABLE {_WORK}.train AS SELECT record_key AS unique_id, 'T' AS grp, "
         f"{cols.replace('unique_id, grp, ', '').replace(', phones', ', CASE WHEN phone IS NOT NULL THEN [phone] END AS phones')}, "
         + ", ".join(f"false AS {c}" for c in CAPPED)
         + " FROM link_features WHERE trusted AND id_text IN ("
         "SELECT id_text FROM link_features WHERE trusted GROUP BY 1 HAVING count(*) > 1) "
         f"QUALIFY row_number() OVER (PARTITION BY id_text ORDER BY record_key) <= {TRAIN_PER_ID}"
-    ).to_arrow_table()
-    n = nodes.num_rows
+    )
+    n, n_train = one(
+        con,
+        f"SELECT (SELECT count(*) FROM {_WORK}.nodes_all), (SELECT count(*) FROM {_WORK}.train)",
+    )
     n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
     prior = min(0.5, n_u / max(1, n * (n - 1) / 2))
-    with duckdb.connect() as sc:
-        api = DuckDBAPI(sc)
-        model = _train(api, train, nodes, prior, config)
-        linker = Linker(
-            api.register(nodes, table_name="link_nodes"), model, log_level=logging.WARNING
-        )
-        pred = linker.inference.predict(
-            threshold_match_probability=config.thresholds.review, warning_mode="never"
-        )
-        # twins and siblings share birth date, address and household: names that differ
-        # outright, or only nearly agree while the IDs differ, are never linked on the other
-        # facts alone; such a pair waits in review instead (levels: see hub.link.model)
-        differ = "(gamma_name = 0 OR (gamma_name = 1 AND gamma_id_text = 0))"
-        review = config.thresholds.review
-        return sc.sql(
-            f"SELECT unique_id_l AS a, unique_id_r AS b, "
-            f"CASE WHEN {differ} THEN least(match_probability, {review}) ELSE match_probability END AS p, "
-            f"CASE WHEN {differ} THEN least(match_weight, 0) ELSE match_weight END AS w, "
-            f"{_evidence_sql(model)} || CASE WHEN {differ} THEN '；姓名与身份证号不足以确认，须人工确认' ELSE '' END "
-            f"AS evidence FROM {pred.physical_name}"
-        ).to_arrow_table()
+    return _train(api, n_train, prior, config)
 
 
-def _train(
-    api: Any, train: pa.Table, nodes: pa.Table, prior: float, config: LinkageConfig
-) -> dict[str, Any]:
+def _train(api: Any, n_train: int, prior: float, config: LinkageConfig) -> dict[str, Any]:
     """u on the nodes (one per person: random pairs are almost never a match), m on rows
     sharing a trusted ID (known matches)."""
     from splink import Linker
 
     quiet = logging.WARNING
-    linker = Linker(api.register(nodes, table_name="link_u"), settings(prior), log_level=quiet)
-    linker.training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs)
+    linker = Linker(
+        api.register("nodes_all", table_name="link_u"), settings(prior), log_level=quiet
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs, seed=7)
     model: dict[str, Any] = linker.misc.save_model_to_json()
-    if train.num_rows >= 2:
-        linker = Linker(api.register(train, table_name="link_training"), model, log_level=quiet)
+    if n_train >= 2:
+        linker = Linker(api.register("train", table_name="link_training"), model, log_level=quiet)
         linker.training.estimate_m_from_label_column("id_text")
         model = linker.misc.save_model_to_json()
     model["retain_matching_columns"] = True  # the levels (gamma) are each link's evidence
@@ -202,23 +283,12 @@ def _evidence_sql(model: dict[str, Any]) -> str:
     return f"concat_ws('；', {', '.join(parts)})"
 
 
-def _no_edges() -> pa.Table:
-    return pa.table(
-        {
-            "a": pa.array([], pa.string()),
-            "b": pa.array([], pa.string()),
-            "p": pa.array([], pa.float64()),
-            "w": pa.array([], pa.float64()),
-            "evidence": pa.array([], pa.string()),
-        }
-    )
-
-
-def _write(con: duckdb.DuckDBPyConnection, secret: str) -> None:
-    person = f"'P' || substr(sha256({lit(secret)} || cluster), 1, 16)"
+def _write(con: duckdb.DuckDBPyConnection, secret: str) -> int:
+    """core.links and what review reads; returns how many persons were merged into others."""
+    merges = assign_ids(con, secret)
     con.execute(
         "CREATE OR REPLACE TABLE core.links AS "
-        f"WITH c AS (SELECT *, {person} AS person_id FROM link_clusters) "
+        "WITH c AS (SELECT k.*, p.person_id FROM link_clusters k JOIN link_person p USING (unique_id)) "
         "SELECT f.source, f.batch_id, f.source_row, f.record_key, r.person_id, "
         "CASE WHEN f.trusted THEN f.id_text END AS citizen_id, "
         "CASE WHEN f.trusted THEN 'id' ELSE u.method END AS method, "
@@ -254,6 +324,7 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str) -> None:
         f"substr(sha256({lit(secret)} || a || '~' || b), 1, 10) AS pair_id, a, b, "
         "round(p, 4) AS match_probability, evidence FROM link_review ORDER BY p DESC, a, b"
     )
+    return merges
 
 
 def _result(con: duckdb.DuckDBPyConnection) -> LinkResult:

@@ -1,7 +1,8 @@
 """raw.<source> -> staged.<source> (+ quarantine), in DuckDB SQL, set-at-a-time.
 
-Every run rebuilds a source's staged table, quarantine table and issues from all of its raw
-batches, so re-running is safe and a fixed registry re-judges old rows.
+A run stages the batches that are new since the last one and drops those no longer active
+(rejected); a changed registry re-stages the whole source (see `stage_state`), so re-running
+is safe and a fixed registry re-judges old rows.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from hub.ingest.batches import ensure_tables, renamed_headers
 from hub.ingest.holds import ACTIVE_SQL
 from hub.normalize.columns import RawColumn
 from hub.normalize.lookups import load_lookups
+from hub.normalize.stage_state import StagePlan, plan, record
 from hub.registry.loader import Registry
 from hub.registry.models import Field, Source
 from hub.validate.rules import Check, col, source_checks
-from hub.warehouse import lit, one, q, table_columns, table_exists
+from hub.warehouse import lit, one, q, table_columns, table_exists, temp_table
+
+# what is judged per batch besides the staged rows, forgotten with them
+PER_BATCH = ("staged._rule_counts", "staged._expectations")
 
 ISSUES_DDL = """
 CREATE TABLE IF NOT EXISTS quarantine.issues (
@@ -45,24 +50,52 @@ class StageResult:
 
 
 def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> StageResult:
-    """Normalize and validate every raw row of `source`; bad rows go to quarantine."""
+    """Normalize and validate the raw rows of `source` not yet staged; bad rows go to
+    quarantine."""
     src = registry.sources[source]
     con.execute(ISSUES_DDL)
     if not table_exists(con, "raw", source):
         return StageResult(source, 0, 0, 0, 0)
-    fields, ext = _normalize(con, registry, source)
-    checks = source_checks(src, registry.fields)
-    _write_issues(con, src, fields, checks)
-    _write_staged(con, src, fields, checks, ext)
-    _write_quarantine(con, source)
+    p = plan(con, registry, source)
+    if p.idle:
+        return _result(con, source)
+    _forget(con, source, p)
+    if p.full or p.new:
+        fields, ext = _normalize(con, registry, source, p.new)
+        checks = source_checks(src, registry.fields)
+        _write_issues(con, src, fields, checks, p)
+        _write_staged(con, src, fields, checks, ext, p)
+        _write_quarantine(con, source, p)
+    record(con, source, p)
     return _result(con, source)
 
 
+def _forget(con: duckdb.DuckDBPyConnection, source: str, p: StagePlan) -> None:
+    """Drop what was staged and judged of batches no longer active (of every batch when the
+    source is re-staged whole)."""
+    gone = p.gone + p.new  # a new batch has nothing staged; deleting is safe on a rerun
+    where = "true" if p.full else "list_contains(?, batch_id)"
+    args = [] if p.full else [gone]
+    for table in PER_BATCH:
+        schema, name = table.split(".")
+        if table_exists(con, schema, name):
+            con.execute(f"DELETE FROM {table} WHERE source = ? AND {where}", [source, *args])
+    con.execute(f"DELETE FROM quarantine.issues WHERE source = ? AND {where}", [source, *args])
+    if p.full:
+        return
+    for schema in ("staged", "quarantine"):
+        if table_exists(con, schema, source):
+            con.execute(
+                f"DELETE FROM {schema}.{q(source)} WHERE list_contains(?, _batch_id)", [gone]
+            )
+
+
 def _normalize(
-    con: duckdb.DuckDBPyConnection, registry: Registry, source: str
+    con: duckdb.DuckDBPyConnection, registry: Registry, source: str, batches: list[str]
 ) -> tuple[list[tuple[Field, RawColumn]], list[tuple[str, RawColumn]]]:
-    """Build the temp table `_n`: every raw row of `source` with each field as written and
-    normalized (see `hub.validate.rules`). Returns the mapped and the extension columns."""
+    """Build the temp table `_n`: the raw rows of `batches` of `source` with each field as
+    written and normalized (see `hub.validate.rules`). Returns the mapped and the extension
+    columns."""
     src = registry.sources[source]
     load_lookups(con, registry)
     present = set(table_columns(con, "raw", source))
@@ -76,19 +109,44 @@ def _normalize(
     ext = [
         (c.extension or "", RawColumn.of(c, renamed, present)) for c in src.columns if c.extension
     ]
+    temp_table(con, "_stage_batches", ["batch_id"], [(b,) for b in batches])
     con.execute(f"CREATE OR REPLACE TEMP TABLE _n AS {_normalize_sql(src, fields)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _n_of AS SELECT {lit(source)} AS source")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _n_of AS SELECT ? AS source, ?::VARCHAR[] AS batches",
+        [source, sorted(batches)],
+    )
     return fields, ext
 
 
-def rule_inputs(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> None:
-    """Make `_n` hold `source`'s rows as staging judged them (rebuilt if it holds another's)."""
+def rule_inputs(
+    con: duckdb.DuckDBPyConnection, registry: Registry, source: str, batches: list[str]
+) -> str:
+    """SQL of the rows of `batches` of `source` as staging judged them: `_n`, rebuilt unless
+    it already holds them (then filtered to them)."""
     try:
-        held = con.execute("SELECT source FROM _n_of").fetchall()
+        held = con.execute("SELECT source, batches FROM _n_of").fetchall()
     except duckdb.CatalogException:
         held = []
-    if held != [(source,)]:
-        _normalize(con, registry, source)
+    if not held or held[0][0] != source or not set(batches) <= set(held[0][1]):
+        _normalize(con, registry, source, batches)
+        return "SELECT * FROM _n"
+    if set(batches) == set(held[0][1]):
+        return "SELECT * FROM _n"
+    return f"SELECT * FROM _n WHERE list_contains({_list(batches)}, _batch_id)"
+
+
+def staged_batches(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    """The batches of `source` whose rows are in staged now."""
+    if not table_exists(con, "staged", "_staged_batches"):
+        return []
+    rows = con.execute(
+        "SELECT batch_id FROM staged._staged_batches WHERE source = ? ORDER BY 1", [source]
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _list(values: list[str]) -> str:
+    return "[" + ", ".join(lit(v) for v in values) + "]::VARCHAR[]"
 
 
 # Normalizers in two steps: a cheap text preparation, then the parse on the prepared column.
@@ -155,7 +213,8 @@ def _normalize_sql(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
             )
     prepared = (
         f"SELECT {', '.join(prep)} FROM raw.{q(src.name)} r "
-        f"JOIN raw._batches b ON b.batch_id = r._batch_id WHERE {ACTIVE_SQL}"
+        f"JOIN raw._batches b ON b.batch_id = r._batch_id "
+        f"SEMI JOIN _stage_batches sb ON sb.batch_id = r._batch_id WHERE {ACTIVE_SQL}"
     )
     parsed = f"SELECT {', '.join(parse)} FROM ({prepared}) p {' '.join(joins)}"
     return f"SELECT *{''.join(', ' + x for x in last)} FROM ({parsed})"
@@ -185,6 +244,7 @@ def _write_issues(
     src: Source,
     fields: list[tuple[Field, RawColumn]],
     checks: list[Check],
+    p: StagePlan,
 ) -> None:
     parts = [
         f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
@@ -194,7 +254,6 @@ def _write_issues(
     ]
     if fields:
         parts.append(_undecodable(src, fields))
-    con.execute("DELETE FROM quarantine.issues WHERE source = ?", [src.name])
     if parts:
         con.execute("INSERT INTO quarantine.issues " + " UNION ALL ".join(parts))
 
@@ -230,6 +289,7 @@ def _write_staged(
     fields: list[tuple[Field, RawColumn]],
     checks: list[Check],
     ext: list[tuple[str, RawColumn]],
+    p: StagePlan,
 ) -> None:
     sel = ["n._batch_id", "n._source_row", "n._file_name", "n._observed_at"]
     for f, _ in fields:
@@ -241,8 +301,13 @@ def _write_staged(
         sel.append(f"hub_clean({rc.value('r')}) AS {q(name)}")
     if src.entity == "person":
         sel += _link_columns({f.name for f, _ in fields}, checks)
+    into = (
+        f"CREATE OR REPLACE TABLE staged.{q(src.name)} AS"
+        if p.full
+        else f"INSERT INTO staged.{q(src.name)}"
+    )
     con.execute(
-        f"CREATE OR REPLACE TABLE staged.{q(src.name)} AS SELECT {', '.join(sel)} FROM _n n "
+        f"{into} SELECT {', '.join(sel)} FROM _n n "
         f"JOIN raw.{q(src.name)} r USING (_batch_id, _source_row) "
         f"WHERE NOT EXISTS (SELECT 1 FROM quarantine.issues i WHERE i.source = {lit(src.name)} "
         "AND i.severity = 'error' AND i.batch_id = n._batch_id AND i.source_row = n._source_row) "
@@ -287,10 +352,15 @@ def _as_written(mapped: set[str]) -> list[str]:
     return out
 
 
-def _write_quarantine(con: duckdb.DuckDBPyConnection, source: str) -> None:
+def _write_quarantine(con: duckdb.DuckDBPyConnection, source: str, p: StagePlan) -> None:
+    into = (
+        f"CREATE OR REPLACE TABLE quarantine.{q(source)} AS"
+        if p.full or not table_exists(con, "quarantine", source)
+        else f"INSERT INTO quarantine.{q(source)}"
+    )
     con.execute(
-        f"CREATE OR REPLACE TABLE quarantine.{q(source)} AS "
-        "SELECT e.errors AS _errors, r.* FROM raw." + q(source) + " r JOIN ("
+        f"{into} SELECT e.errors AS _errors, r.* FROM raw." + q(source) + " r "
+        "SEMI JOIN _stage_batches sb ON sb.batch_id = r._batch_id JOIN ("
         "SELECT batch_id, source_row, string_agg(message, '；' ORDER BY field) AS errors "
         f"FROM quarantine.issues WHERE source = {lit(source)} AND severity = 'error' "
         "GROUP BY ALL) e ON e.batch_id = r._batch_id AND e.source_row = r._source_row "

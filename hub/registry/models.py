@@ -300,8 +300,10 @@ class Source(Strict):
     # false for a table that is rightly empty at times (the form before anyone submitted)
     expect_rows: bool = True
     channel: Channel = "file"
-    # every export holds the whole register: a batch far smaller than the last is held
-    full_roster: bool = False
+    # full: every batch is the whole register, and supersedes the batches before it (a
+    # resident missing from it is no longer on it); delta: batches add to each other
+    snapshot: Literal["full", "delta"] = "delta"
+    full_roster: bool = False  # the earlier spelling of `snapshot: full`
     # an extension column listing, per row, the fields the row asserts (comma-separated); the
     # row's other values only identify whom it is about and are not observations
     asserts: str | None = None
@@ -313,6 +315,12 @@ class Source(Strict):
         if not _NAME.match(v):
             raise ValueError(f"来源名 {v!r} 须为 snake_case")
         return v
+
+    @model_validator(mode="after")
+    def _full_roster_is_a_full_snapshot(self) -> Source:
+        if self.full_roster:
+            self.snapshot = "full"
+        return self
 
     @model_validator(mode="after")
     def _unique_columns(self) -> Source:

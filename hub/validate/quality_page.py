@@ -16,8 +16,8 @@ import duckdb
 from hub.atomic import write_text
 from hub.registry.loader import Registry
 from hub.validate.expectations import ROWS_PRESENT
+from hub.validate.gx_session import summary
 from hub.validate.staged_checks import check_specs
-from hub.warehouse import table_exists
 
 _STYLE = """
 body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif;margin:1.5em;color:#222}
@@ -36,12 +36,7 @@ def docs_index(data: Path) -> Path:
 
 def write_quality_page(con: duckdb.DuckDBPyConnection, registry: Registry, data: Path) -> Path:
     """Render the latest results of every suite to `docs_index(data)` (atomically)."""
-    rows = []
-    if table_exists(con, "staged", "_expectations"):
-        rows = con.execute(
-            "SELECT source, expectation, column_name, rule, severity, success, unexpected_count, "
-            "element_count, validated_at FROM staged._expectations ORDER BY source, rule"
-        ).fetchall()
+    rows = [r[:5] + r[6:] for r in summary(con)]  # without guards_publish
     path = docs_index(data)
     write_text(path, _render(registry, rows))
     return path
@@ -56,7 +51,7 @@ def _render(registry: Registry, rows: list[tuple[object, ...]]) -> str:
         "<h1>数据质量报告（Great Expectations 校验结果）</h1>",
         f'<p class="summary">共 {len(rows)} 项期望，未通过 <b>{failed}</b> 项。'
         f"生成时间：{datetime.now():%Y-%m-%d %H:%M:%S}。每条规则与 Dagster 中同名检查判定的是同一批行"
-        "（归集保留的行），结论一致。</p>",
+        "（归集保留的行），结论一致；行数多时 GX 复核全部被规则判为不符合的行和固定抽取的部分合格行。</p>",
     ]
     by_source: dict[str, list[tuple[object, ...]]] = {}
     for r in rows:
@@ -71,7 +66,7 @@ def _render(registry: Registry, rows: list[tuple[object, ...]]) -> str:
             '<th>结果</th><th class="num">不符合的行</th><th class="num">校验行数</th>'
             "<th>校验时间</th></tr></thead><tbody>"
         )
-        for _, kind, _col, rule, severity, success, unexpected, elements, at in items:
+        for _, kind, _col, rule, severity, success, unexpected, elements, at, kept in items:
             label = "表中有数据" if rule == ROWS_PRESENT else labels.get(str(rule), str(rule))
             level = "错误" if severity == "error" else "警告"
             verdict = (
@@ -82,13 +77,20 @@ def _render(registry: Registry, rows: list[tuple[object, ...]]) -> str:
             parts.append(
                 f"<tr><td>{_e(label)}<br><small>{_e(rule)}</small></td><td>{_e(kind)}</td>"
                 f"<td>{level}</td>{verdict}<td class=num>{_n(unexpected)}</td>"
-                f"<td class=num>{_n(elements)}</td><td>{_e(at)}</td></tr>"
+                f"<td class=num>{_checked(elements, kept)}</td><td>{_e(at)}</td></tr>"
             )
         parts.append("</tbody></table>")
     if not rows:
         parts.append("<p>尚未运行校验：请先运行 hub run。</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _checked(elements: object, kept: object) -> str:
+    """Rows GX judged; where that was a sample, of how many."""
+    if kept is None or elements is None or int(str(kept)) <= int(str(elements)):
+        return _n(elements)
+    return f"{_n(elements)}<br><small>抽样：全部违规行与部分合格行，共 {_n(kept)} 行</small>"
 
 
 def _e(value: object) -> str:

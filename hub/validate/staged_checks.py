@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 
 import duckdb
 
-from hub.normalize.stage import rule_inputs
+from hub.normalize.stage import rule_inputs, staged_batches
 from hub.registry.loader import Registry
 from hub.validate.rules import Check, source_checks
-from hub.warehouse import lit, one, q, table_exists
+from hub.warehouse import lit, q, table_exists
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,14 @@ def rule_checks(registry: Registry, source: str) -> dict[str, list[Check]]:
     return out
 
 
+def rule_predicates(registry: Registry, source: str) -> dict[str, str]:
+    """SQL over `_n` per rule: the row breaks it."""
+    return {
+        name: " OR ".join(f"({c.predicate})" for c in checks)
+        for name, checks in rule_checks(registry, source).items()
+    }
+
+
 def check_specs(registry: Registry, source: str) -> list[CheckOutcome]:
     """The checks of a source without running them (Dagster declares them up front)."""
     src = registry.sources[source]
@@ -67,20 +75,39 @@ def check_specs(registry: Registry, source: str) -> list[CheckOutcome]:
     return out
 
 
+COUNTS_DDL = """
+CREATE TABLE IF NOT EXISTS staged._rule_counts (
+    source VARCHAR, batch_id VARCHAR, rule VARCHAR, violations BIGINT
+)
+"""
+
+
 def run_checks(
     con: duckdb.DuckDBPyConnection, registry: Registry, source: str
 ) -> list[CheckOutcome]:
-    """Evaluate every rule of `source` on its kept rows, with the staging issues beside it."""
+    """Evaluate every rule of `source` on its kept rows, with the staging issues beside it.
+    Each batch is judged once (counts kept per batch); the verdict sums the staged batches."""
     specs = check_specs(registry, source)
     if not specs or not table_exists(con, "staged", source):
         return specs
-    frame = kept_rows_sql(con, registry, source)
-    preds = {
-        name: " OR ".join(f"({c.predicate})" for c in checks)
-        for name, checks in rule_checks(registry, source).items()
+    con.execute(COUNTS_DDL)
+    batches = staged_batches(con, source)
+    judged = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT batch_id FROM staged._rule_counts WHERE source = ?", [source]
+        ).fetchall()
     }
-    counts = ", ".join(f"count(*) FILTER (WHERE {p})" for p in preds.values())
-    kept = dict(zip(preds, one(con, f"SELECT {counts} FROM ({frame})"), strict=True))
+    missing = [b for b in batches if b not in judged]
+    if missing:
+        _count(con, registry, source, missing)
+    kept = dict(
+        con.execute(
+            "SELECT rule, sum(violations) FROM staged._rule_counts WHERE source = ? "
+            "AND list_contains(?, batch_id) GROUP BY rule",
+            [source, batches],
+        ).fetchall()
+    )
     issues = {
         f"{fld}_{kind}": (int(n), int(bad))
         for fld, kind, n, bad in con.execute(
@@ -92,7 +119,7 @@ def run_checks(
     return [
         replace(
             s,
-            staged_violations=int(kept[s.name]),
+            staged_violations=int(kept.get(s.name, 0)),
             flagged=issues.get(s.name, (0, 0))[0],
             quarantined=issues.get(s.name, (0, 0))[1],
         )
@@ -100,10 +127,31 @@ def run_checks(
     ]
 
 
-def kept_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> str:
-    """The rule inputs (`_n`) of the rows staging kept: the data every verdict is taken on."""
-    rule_inputs(con, registry, source)
-    return f"SELECT * FROM _n n SEMI JOIN staged.{q(source)} s USING (_batch_id, _source_row)"
+def _count(
+    con: duckdb.DuckDBPyConnection, registry: Registry, source: str, batches: list[str]
+) -> None:
+    """Per batch and rule, the kept rows that break it (a zero row for each too)."""
+    preds = rule_predicates(registry, source)
+    frame = kept_rows_sql(con, registry, source, batches)
+    counts = "".join(f", count(*) FILTER (WHERE {p})" for p in preds.values())
+    found = {
+        r[0]: r[1:]
+        for r in con.execute(f"SELECT _batch_id{counts} FROM ({frame}) GROUP BY 1").fetchall()
+    }
+    rows = [
+        (source, b, name, int(found[b][i]) if b in found else 0)
+        for b in batches
+        for i, name in enumerate(preds)
+    ]
+    con.executemany("INSERT INTO staged._rule_counts VALUES (?, ?, ?, ?)", rows)
+
+
+def kept_rows_sql(
+    con: duckdb.DuckDBPyConnection, registry: Registry, source: str, batches: list[str]
+) -> str:
+    """The rule inputs (`_n`) of the rows staging kept of `batches`: what verdicts are taken on."""
+    rows = rule_inputs(con, registry, source, batches)
+    return f"SELECT * FROM ({rows}) n SEMI JOIN staged.{q(source)} s USING (_batch_id, _source_row)"
 
 
 KIND_LABEL = {

@@ -1,0 +1,96 @@
+"""Person ids that are kept: the person store.
+
+Linkage forms clusters of nodes (a trusted ID, or a row the ID could not link) from scratch
+each run; the store gives each cluster the id its members already had:
+
+- a cluster whose members all had one id keeps it;
+- a cluster joining members of several persons (a new row bridging them) takes the oldest
+  id; the others are recorded as merged into it (`identity.person_merges`);
+- an id whose members now fall in several clusters (a review split them) stays with the
+  cluster holding the node that founded it (else the one with most of its members), the
+  rest become new persons;
+- a cluster of new nodes is a new person: its id is a keyed hash of its founding node (the
+  trusted ID where it has one), as before there was a store.
+
+A full rebuild forms the same clusters and meets the same store: every id stays.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from hub.warehouse import lit, one
+
+STORE_DDL = """
+CREATE SCHEMA IF NOT EXISTS identity;
+CREATE TABLE IF NOT EXISTS identity.person_nodes (node VARCHAR, person_id VARCHAR);
+CREATE TABLE IF NOT EXISTS identity.persons (
+    person_id VARCHAR PRIMARY KEY, founder VARCHAR, born INTEGER, merged_into VARCHAR
+);
+CREATE TABLE IF NOT EXISTS identity.person_merges (
+    merged_id VARCHAR, into_id VARCHAR, generation INTEGER, merged_at TIMESTAMP
+);
+"""
+
+
+def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
+    """Create the temp table `link_person(unique_id, person_id)` from `link_clusters`
+    (unique_id, cluster) and update the store; returns how many persons were merged."""
+    con.execute(STORE_DDL)
+    generation = int(one(con, "SELECT coalesce(max(born), 0) + 1 FROM identity.persons")[0])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _prev AS SELECT c.unique_id, c.cluster, n.person_id, "
+        "p.born, p.founder = c.unique_id AS founds FROM link_clusters c "
+        "LEFT JOIN identity.person_nodes n ON n.node = c.unique_id "
+        "LEFT JOIN identity.persons p ON p.person_id = n.person_id"
+    )
+    # which cluster keeps each old id: the founder's, else the one with most of its nodes
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _won AS SELECT person_id, born, arg_min(cluster, "
+        "(NOT founds, -members, first)) AS cluster FROM (SELECT person_id, born, cluster, "
+        "bool_or(founds) AS founds, count(*) AS members, min(unique_id) AS first FROM _prev "
+        "WHERE person_id IS NOT NULL GROUP BY ALL) GROUP BY person_id, born"
+    )
+    new_id = f"'P' || substr(sha256({lit(secret)} || c.cluster), 1, 16)"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _cluster_id AS "
+        "SELECT c.cluster, coalesce(w.person_id, CASE WHEN t.person_id IS NULL THEN n.id ELSE "
+        f"'P' || substr(sha256({lit(secret)} || c.cluster || '#' || {generation}), 1, 16) END) "
+        "AS person_id, w.person_id IS NULL AS is_new "
+        "FROM (SELECT DISTINCT cluster FROM link_clusters) c "
+        "LEFT JOIN (SELECT cluster, arg_min(person_id, (born, person_id)) AS person_id "
+        "FROM _won GROUP BY cluster) w USING (cluster) "
+        f"LEFT JOIN (SELECT cluster, {new_id} AS id FROM (SELECT DISTINCT cluster FROM link_clusters) c) n "
+        "USING (cluster) "
+        # a new id already taken (its node once founded a person kept elsewhere): salted
+        "LEFT JOIN identity.persons t ON t.person_id = n.id AND w.person_id IS NULL"
+    )
+    now = datetime.now().replace(microsecond=0)
+    merged = con.execute(
+        "INSERT INTO identity.person_merges SELECT w.person_id, k.person_id, ?, ? FROM _won w "
+        "JOIN _cluster_id k USING (cluster) WHERE w.person_id <> k.person_id",
+        [generation, now],
+    ).fetchall()[0][0]
+    con.execute(
+        "UPDATE identity.persons p SET merged_into = k.person_id FROM _won w "
+        "JOIN _cluster_id k USING (cluster) WHERE p.person_id = w.person_id "
+        "AND w.person_id <> k.person_id"
+    )
+    con.execute(
+        "INSERT INTO identity.persons SELECT person_id, cluster, ?, NULL FROM _cluster_id "
+        "WHERE is_new",
+        [generation],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE link_person AS SELECT c.unique_id, k.person_id "
+        "FROM link_clusters c JOIN _cluster_id k USING (cluster)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE identity.person_nodes AS "
+        "SELECT unique_id AS node, person_id FROM link_person"
+    )
+    for t in ("_prev", "_won", "_cluster_id"):
+        con.execute(f"DROP TABLE {t}")
+    return int(merged)

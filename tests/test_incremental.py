@@ -1,0 +1,295 @@
+"""A run redoes only what is new, and gives what a full rebuild from raw gives: compared by
+content (order aside), ids included, after each kind of change a district sees."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+import yaml
+
+from hub.form.submissions import Submission, append
+from hub.ingest.encoding import detect_encoding
+from hub.link.decisions import record
+from hub.normalize.macros import register_macros
+from hub.publish.snapshot import fingerprint_table, read_current
+from hub.settings import Settings
+from tests.conftest import SCHEMAS, copy_schemas, hub_cli
+
+CORE = ("core.person", "core.provenance", "core.conflicts", "core.links", "core.form_submissions")
+
+
+def content(data: Path) -> dict[str, tuple[int, str]]:
+    """Fingerprints of what a run derives: core, staged, quarantine, and the published release."""
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    register_macros(con)
+    try:
+        tables = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+                "table_schema IN ('staged', 'quarantine') AND NOT starts_with(table_name, '_')"
+            ).fetchall()
+        ]
+        out = {t: fingerprint_table(con, t) for t in [*CORE, *tables] if _exists(con, t)}
+        out["quarantine.issues"] = fingerprint_table(con, "quarantine.issues")
+        release = read_current(data / "published")
+        assert release is not None
+        for name in sorted(release["datasets"]):
+            files = sorted(
+                (data / "published" / name / release["datasets"][name]).glob("**/*.parquet")
+            )
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW pub AS SELECT * FROM read_parquet({[str(f) for f in files]})"
+            )
+            out[f"published.{name}"] = fingerprint_table(con, "pub")
+        return out
+    finally:
+        con.close()
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
+def assert_equals_full_rebuild(data: Path, tmp_path: Path, schemas: Path = SCHEMAS) -> None:
+    """Rebuild a copy of `data` with `hub run --full`; its content must equal `data`'s."""
+    copy = tmp_path / f"full-{len(list(tmp_path.iterdir()))}"
+    shutil.copytree(data, copy)
+    hub_cli(["run", "--full", "--json", "--no-gx"], copy, schemas)
+    got, want = content(data), content(copy)
+    assert got.keys() == want.keys()
+    differ = [k for k in want if got[k] != want[k]]
+    assert not differ, f"增量结果与全量重建不同：{differ}"
+
+
+def run(data: Path, schemas: Path) -> dict:
+    return json.loads(hub_cli(["run", "--json", "--no-gx"], data, schemas, check=False).stdout)
+
+
+def rewrite_csv(path: Path, dest: Path, change) -> None:
+    """Write `dest` as `path` with `change(header, rows)` applied, in the file's encoding."""
+    raw = path.read_bytes()
+    enc = detect_encoding(raw[:65536], complete=True)
+    rows = list(csv.reader(io.StringIO(raw.decode(enc))))
+    at = next(i for i, r in enumerate(rows) if sum(1 for c in r if c.strip()) >= 3)  # past a title
+    header, body = rows[at], rows[at + 1 :]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([*rows[:at], header, *change(header, body)])
+    dest.write_bytes(out.getvalue().encode(enc))
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The district's own registries, for tests that change a mapping or a code list."""
+    return copy_schemas(tmp_path_factory.mktemp("incr-schemas") / "schemas")
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory: pytest.TempPathFactory, schemas: Path) -> Path:
+    """A district whose first run loaded the sample's files but one (held back in `later/`)."""
+    data = tmp_path_factory.mktemp("incr") / "data"
+    hub_cli(["sample", "--residents", "500", "--seed", "5"], data, schemas)
+    later = data.parent / "later"
+    later.mkdir()
+    for f in (data / "incoming").glob("退役军人_*"):
+        shutil.move(f, later / f.name)
+    run(data, schemas)
+    return data
+
+
+def test_a_new_file_is_staged_alone_and_equals_a_rebuild(district, schemas, tmp_path):
+    for f in (district.parent / "later").iterdir():
+        shutil.move(f, district / "incoming" / f.name)
+    before = _staged_batches(district)
+    doc = run(district, schemas)
+    assert [s["source"] for s in doc["stages"] if s["staged"]] != []
+    after = _staged_batches(district)
+    assert set(after) - set(before) and set(before) <= set(after)
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_a_corrected_reexport_of_a_full_roster_supersedes_it(district, schemas, tmp_path):
+    first = archived(district, "卫健_")
+    fixed: dict[str, str] = {}
+
+    def change(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+        i_id = next(i for i, h in enumerate(header) if "身份证" in h)
+        i_phone = next(i for i, h in enumerate(header) if "电话" in h)
+        for r in rows[:5]:
+            r[i_phone] = f"1399999{len(fixed):04d}"
+            fixed[r[i_id].strip()] = r[i_phone]
+        return rows[5:] + rows[:5]  # a re-export may list rows in another order
+
+    name = first.name.split("_", 1)[1].replace(".csv", "（更正）.csv")
+    rewrite_csv(first, district / "incoming" / name, change)
+    doc = run(district, schemas)
+    # only the re-exported roster's rows are new nodes: the rest keep their scores
+    assert 0 < doc["link"]["fresh"] < doc["link"]["rows"] / 3
+    assert doc["link"]["cached_pairs"] > 0
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    register_macros(con)
+    got = con.execute(  # the roster's phone is the corrected one: the first export no longer counts
+        "SELECT p.citizen_id, list(v.value) FROM core.provenance v JOIN core.person p "
+        "USING (person_id) WHERE v.source = 'weijian_elderly' AND v.field = 'phone' "
+        "AND list_contains(?, p.citizen_id) GROUP BY 1",
+        [list(fixed)],
+    ).fetchall()
+    con.close()
+    assert len(got) == len(fixed) and all(v == [fixed[k]] for k, v in got)
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_a_full_roster_that_drops_a_resident_takes_its_values_away(district, schemas, tmp_path):
+    first = archived(district, "民政_")
+    wb = openpyxl.load_workbook(first)
+    ws = wb.active
+    id_col = next(
+        c.column
+        for row in ws.iter_rows(max_row=6)
+        for c in row
+        if isinstance(c.value, str) and "身份证" in c.value
+    )
+    data_rows = [
+        r
+        for r in range(1, ws.max_row + 1)
+        if isinstance(ws.cell(r, id_col).value, str) and ws.cell(r, id_col).value[:1].isdigit()
+    ]
+    dropped = str(ws.cell(data_rows[0], id_col).value).strip()
+    ws.delete_rows(data_rows[0])
+    name = first.name.split("_", 1)[1].replace("202510", "202511")
+    assert "202511" in name
+    wb.save(district / "incoming" / name)
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    had = con.execute(
+        "SELECT assistance_type FROM core.person WHERE citizen_id = ?", [dropped]
+    ).fetchall()
+    con.close()
+    assert had and had[0][0] is not None
+    run(district, schemas)
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    now = con.execute(
+        "SELECT assistance_type FROM core.person WHERE citizen_id = ?", [dropped]
+    ).fetchall()
+    con.close()
+    assert now == [] or now[0][0] is None
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_form_submissions_are_one_new_batch_and_equal_a_rebuild(district, schemas, tmp_path):
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    people = con.execute(
+        "SELECT person_id, community_code, name, citizen_id FROM core.person "
+        "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL ORDER BY person_id LIMIT 3"
+    ).fetchall()
+    con.close()
+    settings = Settings(schemas=schemas, data=district)
+    for i, (pid, comm, name, cid) in enumerate(people):
+        values = {"name": name, "citizen_id": cid, "phone": f"1388888{i:04d}"}
+        append(settings.submissions, Submission("staff", comm, values, pid, changed=["phone"]))
+    doc = run(district, schemas)
+    assert any(s["source"] == "community_form" and s["staged"] for s in doc["stages"])
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    phones = dict(
+        con.execute(
+            "SELECT person_id, phone FROM core.person WHERE list_contains(?, person_id)",
+            [[p[0] for p in people]],
+        ).fetchall()
+    )
+    con.close()
+    assert phones == {p[0]: f"1388888{i:04d}" for i, p in enumerate(people)}
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_a_review_decision_is_applied_and_equals_a_rebuild(district, schemas, tmp_path):
+    """The data team rejects a pair the model linked: the row becomes a person of its own."""
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    row, linked_to, person = con.execute(
+        "SELECT record_key, matched_to, person_id FROM core.links "
+        "WHERE method = 'probabilistic' ORDER BY record_key LIMIT 1"
+    ).fetchall()[0]
+    con.close()
+    record(Settings(schemas=schemas, data=district).decisions, row, linked_to, "reject", "tester")
+    run(district, schemas)
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    now = con.execute(
+        "SELECT person_id, method FROM core.links WHERE record_key = ?", [row]
+    ).fetchall()[0]
+    kept = con.execute("SELECT count(*) FROM core.links WHERE person_id = ?", [person]).fetchall()[
+        0
+    ][0]
+    con.close()
+    assert now[0] != person and now[1] == "alone" and kept > 0  # the person kept its id
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_a_changed_mapping_restages_that_source_alone(district, schemas, tmp_path):
+    path = schemas / "sources" / "tuiyi_veterans.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "field: phone}" in text
+    path.write_text(text.replace("field: phone}", "extension: tel}"), encoding="utf-8")
+    doc = run(district, schemas)
+    assert doc["link"]["fresh"] < doc["link"]["rows"] / 2
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    register_macros(con)
+    left = con.execute(
+        "SELECT count(*) FROM core.provenance WHERE source = 'tuiyi_veterans' AND field = 'phone'"
+    ).fetchall()[0][0]
+    con.close()
+    assert left == 0
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_a_new_code_list_synonym_rejudges_the_rows_it_names(district, schemas, tmp_path):
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    field, value, n = con.execute(
+        "SELECT field, value, count(*) FROM quarantine.issues WHERE rule = 'code_unknown' "
+        "AND field = 'ethnicity' AND value IS NOT NULL GROUP BY ALL ORDER BY 3 DESC, 2 LIMIT 1"
+    ).fetchall()[0]
+    con.close()
+    path = schemas / "codelists" / "ethnicity.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["entries"][0].setdefault("synonyms", []).append(value)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    run(district, schemas)
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    still = con.execute(
+        "SELECT count(*) FROM quarantine.issues WHERE field = ? AND value = ?", [field, value]
+    ).fetchall()[0][0]
+    con.close()
+    assert n > 0 and still == 0
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_a_rerun_with_nothing_new_stages_nothing(district, schemas):
+    doc = run(district, schemas)
+    assert doc["published"]["changed"] == []
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM staged._stage_state").fetchall()[0][0] >= 5
+
+
+def archived(data: Path, prefix: str) -> Path:
+    """The archived file of the department whose files start with `prefix`."""
+    return next(
+        p for p in (data / "archive").rglob("*") if p.name.split("_", 1)[-1].startswith(prefix)
+    )
+
+
+def _staged_batches(data: Path) -> list[str]:
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT batch_id FROM staged._staged_batches").fetchall()]
+    finally:
+        con.close()
