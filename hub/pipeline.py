@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from hub.core.changes import published
 from hub.core.golden import CoreResult, build_core
 from hub.form.incoming import import_incoming_templates
 from hub.form.status import DATASET as FORM_DATASET
@@ -182,7 +183,9 @@ def publish_all(
     build_form_status(con)
     datasets = DATASETS | {FORM_DATASET: (FORM_TABLE, "submission_id")} | shares
     # the access log's head goes into the release, where the log's writer cannot reach it
-    return publish(con, settings.published, datasets, {"audit_head": audit_head(settings)})
+    result = publish(con, settings.published, datasets, {"audit_head": audit_head(settings)})
+    published(con)
+    return result
 
 
 def step_count(registry: Registry, validate_with_gx: bool = True) -> int:

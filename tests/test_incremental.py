@@ -6,7 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -14,54 +19,14 @@ import openpyxl
 import pytest
 import yaml
 
+from hub.compare import content, differences
 from hub.form.submissions import Submission, append
 from hub.ingest.encoding import detect_encoding
 from hub.link.decisions import record
 from hub.normalize.macros import register_macros
-from hub.publish.snapshot import fingerprint_table, read_current
+from hub.publish.snapshot import dataset_files, read_current
 from hub.settings import Settings
 from tests.conftest import SCHEMAS, copy_schemas, hub_cli
-
-CORE = ("core.person", "core.provenance", "core.conflicts", "core.links", "core.form_submissions")
-
-
-def content(data: Path) -> dict[str, tuple[int, str]]:
-    """Fingerprints of what a run derives: core, staged, quarantine, and the published release."""
-    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    register_macros(con)
-    try:
-        tables = [
-            f"{s}.{t}"
-            for s, t in con.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables WHERE "
-                "table_schema IN ('staged', 'quarantine') AND NOT starts_with(table_name, '_')"
-            ).fetchall()
-        ]
-        out = {t: fingerprint_table(con, t) for t in [*CORE, *tables] if _exists(con, t)}
-        out["quarantine.issues"] = fingerprint_table(con, "quarantine.issues")
-        release = read_current(data / "published")
-        assert release is not None
-        for name in sorted(release["datasets"]):
-            files = sorted(
-                (data / "published" / name / release["datasets"][name]).glob("**/*.parquet")
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW pub AS SELECT * FROM read_parquet({[str(f) for f in files]})"
-            )
-            out[f"published.{name}"] = fingerprint_table(con, "pub")
-        return out
-    finally:
-        con.close()
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
 
 
 def assert_equals_full_rebuild(data: Path, tmp_path: Path, schemas: Path = SCHEMAS) -> None:
@@ -69,9 +34,8 @@ def assert_equals_full_rebuild(data: Path, tmp_path: Path, schemas: Path = SCHEM
     copy = tmp_path / f"full-{len(list(tmp_path.iterdir()))}"
     shutil.copytree(data, copy)
     hub_cli(["run", "--full", "--json", "--no-gx"], copy, schemas)
-    got, want = content(data), content(copy)
-    assert got.keys() == want.keys()
-    differ = [k for k in want if got[k] != want[k]]
+    assert content(data), "没有可比较的内容"
+    differ = differences(data, copy)
     assert not differ, f"增量结果与全量重建不同：{differ}"
 
 
@@ -201,6 +165,7 @@ def test_form_submissions_are_one_new_batch_and_equal_a_rebuild(district, schema
         append(settings.submissions, Submission("staff", comm, values, pid, changed=["phone"]))
     doc = run(district, schemas)
     assert any(s["source"] == "community_form" and s["staged"] for s in doc["stages"])
+    assert doc["core"]["touched"] is not None and 3 <= doc["core"]["touched"] <= 10
     con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
     phones = dict(
         con.execute(
@@ -210,6 +175,11 @@ def test_form_submissions_are_one_new_batch_and_equal_a_rebuild(district, schema
     )
     con.close()
     assert phones == {p[0]: f"1388888{i:04d}" for i, p in enumerate(people)}
+    # the release rewrote the parts of the persons it touched; the others are the last files
+    current = read_current(district / "published")
+    parts = dataset_files(district / "published", "person", current)
+    rewritten = [f for f in parts if f.stat().st_nlink == 1]
+    assert len(parts) > 10 and 1 <= len(rewritten) <= doc["core"]["touched"]
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 
@@ -270,6 +240,38 @@ def test_a_new_code_list_synonym_rejudges_the_rows_it_names(district, schemas, t
     ).fetchall()[0][0]
     con.close()
     assert n > 0 and still == 0
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_a_killed_incremental_run_leaves_the_release_readable(district, schemas, tmp_path):
+    """Killed at several points of a run with new data: readers still get the last release,
+    and the next run gives what a full rebuild gives."""
+    settings = Settings(schemas=schemas, data=district)
+    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
+    people = con.execute(
+        "SELECT person_id, community_code, name, citizen_id FROM core.person "
+        "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL ORDER BY person_id DESC LIMIT 5"
+    ).fetchall()
+    con.close()
+    env = {**os.environ, "HUB_DATA": str(district), "HUB_SCHEMAS": str(schemas)}
+    for i, delay in enumerate((4.5, 6.0, 7.5)):
+        pid, comm, name, cid = people[i]
+        values = {"name": name, "citizen_id": cid, "phone": f"1377777{i:04d}"}
+        append(settings.submissions, Submission("staff", comm, values, pid, changed=["phone"]))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", "run", "--no-gx"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        current = read_current(district / "published")
+        files = [str(f) for f in dataset_files(district / "published", "person", current)]
+        rows = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet({files})").fetchall()
+        assert rows[0][0] > 400
+    run(district, schemas)
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 

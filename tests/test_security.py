@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.form.submissions import Submission, append, submission_table
+from hub.publish.snapshot import dataset_files
 from hub.settings import Settings
 from hub.web.app import create_app
 from tests.conftest import Run, hub_cli
@@ -296,7 +297,7 @@ def test_district_stays_publishable_after_hostile_input_and_a_crash(
     os.kill(run.pid, signal.SIGKILL)
     run.wait(timeout=60)
     current = json.loads((s.published / "CURRENT.json").read_text(encoding="utf-8"))
-    assert (s.published / "person" / current["datasets"]["person"] / "data.parquet").exists()
+    assert dataset_files(s.published, "person", current)
     final = json.loads(hub_cli(["run", "--json"], s.data).stdout)
     assert final["blocked"] == [] and final["published"] is not None
     with duckdb_ro(s) as con:
@@ -848,7 +849,7 @@ def test_a_killed_publish_leaves_nothing_behind(sample_run: Run, tmp_path: Path)
     names; the next run removes both and keeps every released version."""
     s = copy_run(sample_run, tmp_path / "data")
     pub = s.published
-    kept = {p for p in pub.rglob("data.parquet")}
+    kept = {p for p in pub.rglob("*.parquet")}
     leftovers = [
         pub / "person" / ".tmp-0123456789abcdef",
         pub / "person" / "20991231T000000Z-000000000000",
@@ -861,7 +862,7 @@ def test_a_killed_publish_leaves_nothing_behind(sample_run: Run, tmp_path: Path)
     assert not any(d.exists() for d in leftovers)
     assert all(p.exists() for p in kept)  # rollback still has every release's files
     current = json.loads((pub / "CURRENT.json").read_text(encoding="utf-8"))
-    assert all((pub / d / v / "data.parquet").exists() for d, v in current["datasets"].items())
+    assert all(dataset_files(pub, d, current) for d in current["datasets"])
 
 
 def test_one_line_in_another_encoding_is_quarantined_as_that_line(sample_run: Run, tmp_path: Path):

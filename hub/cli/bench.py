@@ -64,6 +64,21 @@ def scale(
     _out(run_scale_bench(s.schemas, residents, seed, progress=progress), as_json)
 
 
+@app.command("incremental")
+def incremental(
+    residents: int = typer.Option(200_000, "--residents", "-n", help="居民人数"),
+    seed: int = typer.Option(7, "--seed"),
+    edits: int = typer.Option(500, "--edits", help="社区表单修改条数"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """全量加载后来一个月的数据（低保全量名册、社区表单修改），测增量运行的耗时，并与全量重建比对结果。"""
+    from hub.bench import run_incremental_bench
+
+    s = ctx.settings()
+    progress = None if as_json else ctx.err_console.print
+    _out(run_incremental_bench(s.schemas, residents, seed, edits, progress=progress), as_json)
+
+
 @app.command("suggest")
 def suggest(
     rows: int = typer.Option(100_000, "--rows", help="被分析文件的行数"),

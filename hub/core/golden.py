@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import duckdb
 
+from hub.core.changes import TOUCHED, linked_sql, refresh_observed, touched_count
 from hub.core.observations import (
     DERIVED_DEPARTMENT,
     DERIVED_FIELDS,
     DERIVED_SOURCE,
     ROWS,
     ObservedField,
-    build_rows,
     observed_fields,
 )
 from hub.registry.loader import Registry
@@ -42,22 +42,25 @@ class CoreResult:
     persons: int
     observations: int  # values the departments gave (the provenance rows not read off IDs)
     conflicts: int
+    touched: int | None = None  # persons recomputed (None: all of them)
 
 
 def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult:
+    """Bring core up to date: every person the first time, else those a change touched."""
     fields = observed_fields(registry)
-    build_rows(con, registry)
-    _chosen(con, fields)
-    _person(con, fields)
-    keys = "".join(f", {_pick(f, 'c')}.k AS {_key(f)}" for f in fields)
+    whole = refresh_observed(con, registry)
+    only = None if whole else TOUCHED
+    _chosen(con, fields, only)
     cid = f"{_pick(ObservedField('citizen_id', '', ()), 'c')}.v"
+    keys = "".join(f", {_pick(f, 'c')}.k AS {_key(f)}" for f in fields)
     # values read off the chosen ID, kept here so the provenance view needs no hub macro
     keys += "".join(f", {d} AS {_from_id(f)}" for f in fields if (d := _derived(f, fields, cid)))
-    con.execute(f"CREATE OR REPLACE TABLE {CHOICE} AS SELECT c.person_id{keys} FROM {CHOSEN} c")
+    _replace(con, "core.person", _person_sql(fields), only)
+    _replace(con, CHOICE, f"SELECT c.person_id{keys} FROM {CHOSEN} c", only)
     if one(con, _IS_TABLE)[0]:  # a warehouse from before provenance was a view
         con.execute("DROP TABLE core.provenance")
     con.execute(f"CREATE OR REPLACE VIEW core.provenance AS {provenance_sql(fields)}")
-    _conflicts(con, fields)
+    _replace(con, "core.conflicts", _conflicts_sql(fields), only)
     values = " + ".join(f"count({q(f.name)})" for f in fields) or "0"
     persons, observations, conflicts = one(
         con,
@@ -65,7 +68,16 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
         f"(SELECT {values} FROM {ROWS}), (SELECT count(*) FROM core.conflicts)",
     )
     con.execute(f"DROP TABLE {CHOSEN}")
-    return CoreResult(persons=persons, observations=observations, conflicts=conflicts)
+    return CoreResult(persons, observations, conflicts, touched_count(con))
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, sql: str, only: str | None) -> None:
+    """`table` := `sql` (whole), or only the rows of the persons in `only`."""
+    if only is None:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+        return
+    con.execute(f"DELETE FROM {table} WHERE person_id IN (SELECT person_id FROM {only})")
+    con.execute(f"INSERT INTO {table} BY NAME {sql}")
 
 
 def person_fields(registry: Registry) -> list[str]:
@@ -86,7 +98,7 @@ def _pick(f: ObservedField, alias: str = "") -> str:
     return f"{alias + '.' if alias else ''}{q(f.name + '#pick')}"
 
 
-def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None:
+def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: str | None) -> None:
     aggs = []
     for f in fields:
         v = q(f.name)
@@ -103,8 +115,12 @@ def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None
     ]
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS SELECT person_id, {', '.join(aggs)} "
-        f"FROM {ROWS} GROUP BY person_id"
+        f"FROM {ROWS}{_only(only)} GROUP BY person_id"
     )
+
+
+def _only(only: str | None) -> str:
+    return f" WHERE person_id IN (SELECT person_id FROM {only})" if only else ""
 
 
 def _derived(f: ObservedField, fields: list[ObservedField], citizen_id: str) -> str | None:
@@ -114,7 +130,7 @@ def _derived(f: ObservedField, fields: list[ObservedField], citizen_id: str) -> 
     return f"CAST({DERIVED_FIELDS[f.name]}({citizen_id}) AS {f.sql_type})"
 
 
-def _person(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None:
+def _person_sql(fields: list[ObservedField]) -> str:
     cols = []
     cid = f"{_pick(ObservedField('citizen_id', '', ()), 'c')}.v"
     for f in fields:
@@ -122,11 +138,8 @@ def _person(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None
         chosen = f"{_pick(f, 'c')}.v"
         value = f"coalesce({chosen}, {derived})" if derived else chosen
         cols.append(f"{value} AS {q(f.name)}")
-    con.execute(
-        "CREATE OR REPLACE TABLE core.person AS "
-        "WITH linked AS (SELECT person_id, bool_or(method = 'id') AS by_id, "
-        "count(*) FILTER (WHERE method IN ('probabilistic', 'review')) AS rows_by_model "
-        "FROM core.links GROUP BY person_id) "
+    return (
+        f"WITH linked AS ({linked_sql()}) "
         f"SELECT c.person_id, {''.join(x + ', ' for x in cols)}c.sources, c.last_observed_at, "
         f"k.by_id, k.rows_by_model FROM {CHOSEN} c LEFT JOIN linked k USING (person_id)"
     )
@@ -166,7 +179,7 @@ def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> s
     )
 
 
-def _conflicts(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> None:
+def _conflicts_sql(fields: list[ObservedField]) -> str:
     differs = ", ".join(
         f"CASE WHEN {q(f.name + '#differs')} THEN {lit(f.name)} END" for f in fields
     )
@@ -174,8 +187,7 @@ def _conflicts(con: duckdb.DuckDBPyConnection, fields: list[ObservedField]) -> N
         f"SELECT person_id, field FROM (SELECT person_id, unnest([{differs or 'NULL'}]) AS field "
         f"FROM {CHOSEN}) WHERE field IS NOT NULL"
     )
-    con.execute(
-        "CREATE OR REPLACE TABLE core.conflicts AS "
+    return (
         "SELECT person_id, field, "
         "any_value(value) FILTER (WHERE selected) AS chosen_value, "
         "any_value(source) FILTER (WHERE selected) AS chosen_source, "

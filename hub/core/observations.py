@@ -25,21 +25,23 @@ DERIVED_FIELDS = {"birth_date": "hub_id_birth", "gender": "hub_id_gender"}
 CORE_ENTITIES = ("person", "household")
 ROWS = "core.observed"  # the linked rows of every person source, wide
 
-# Survivorship order, best first: authority rank, newest observation, then (the batch rank)
-# source name and newest batch, then first row. Packed into one BIGINT so that choosing a
-# value is a hash aggregate (min per person) instead of a sort: authority 6 bits, recency
-# 17 bits (days before 2173), batch rank 16 bits, row 24 bits.
+# Survivorship order, best first: authority rank, newest observation, source name, the batch
+# loaded last (two form batches of one day: the later edits win), first row. Packed into one
+# HUGEINT so that choosing a value is a hash aggregate (min per person) instead of a sort.
+# Every part is the row's own (no rank among other batches), so a row's key never changes
+# when batches come and go and a run can keep the keys of rows it did not touch: authority
+# 6 bits, days before 2173 17 bits, source name's place 8 bits, load time 32 bits, then
+# (the low 56 bits) a hash of the batch id 32 bits and the row 24 bits.
 _ANY_SOURCE = 62
-_ROW_KEY = (
-    "((100000 - (coalesce(s._observed_at, DATE '1900-01-01') - DATE '1900-01-01'))::BIGINT << 40) "
-    "+ (least(k.batch_rank, 65535)::BIGINT << 24) + least(s._source_row, 16777215)"
-)
-# Tie-breakers after recency: source name ascending, then the batch loaded last (two form
-# batches of one day: the later edits win).
-_BATCH_RANKS = (
-    "SELECT source, batch_id, row_number() OVER (ORDER BY source, loaded_at DESC, batch_id DESC) "
-    "AS batch_rank FROM raw._batches"
-)
+
+
+def _row_key(source_rank: int) -> str:
+    days = "(100000 - (coalesce(s._observed_at, DATE '1900-01-01') - DATE '1900-01-01'))"
+    loaded = "(4294967295 - epoch(b.loaded_at)::BIGINT)"
+    batch = "(hash(s._batch_id) >> 32)"  # loaded in the same second: a fixed order
+    high = f"(({days}::BIGINT << 40) + ({source_rank}::BIGINT << 32) + {loaded})"
+    low = f"(({batch}::BIGINT << 24) + least(s._source_row, 16777215))"
+    return f"(({high}::HUGEINT << 56) + {low})"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class ObservedField:
         p = f"{alias}." if alias else ""
         whens = " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(self.authority))
         rank = f"CASE {p}source {whens} ELSE {_ANY_SOURCE} END" if whens else str(_ANY_SOURCE)
-        return f"(({rank})::BIGINT << 57) + {p}_row_key"
+        return f"(({rank})::HUGEINT << 119) + {p}_row_key"
 
 
 def observed_fields(registry: Registry) -> list[ObservedField]:
@@ -68,20 +70,20 @@ def observed_fields(registry: Registry) -> list[ObservedField]:
     ]
 
 
-def build_rows(con: duckdb.DuckDBPyConnection, registry: Registry) -> int:
-    """Rebuild `core.observed`; returns its rows."""
+def rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry, persons: str | None = None) -> str:
+    """SQL of the linked rows of every person source (of the rows of `persons`, a SQL
+    relation of (source, batch_id, source_row), if given), in the shape of core.observed."""
     fields = observed_fields(registry)
+    ranks = {name: i for i, name in enumerate(sorted(registry.sources))}
     parts = [
-        _source_rows(src, registry, fields)
+        _source_rows(src, fields, ranks[src.name], persons)
         for src in registry.sources.values()
         if src.entity == "person" and table_exists(con, "staged", src.name)
     ]
-    body = " UNION ALL ".join(p for p in parts if p) or _empty(fields)
-    con.execute(f"CREATE OR REPLACE TABLE {ROWS} AS {body}")
-    return int(con.execute(f"SELECT count(*) FROM {ROWS}").fetchall()[0][0])
+    return " UNION ALL ".join(p for p in parts if p) or _empty(fields)
 
 
-def _source_rows(src: Source, registry: Registry, fields: list[ObservedField]) -> str:
+def _source_rows(src: Source, fields: list[ObservedField], rank: int, only: str | None) -> str:
     mapped = {c.field for c in src.mapped}
     cols = []
     for f in fields:
@@ -94,13 +96,19 @@ def _source_rows(src: Source, registry: Registry, fields: list[ObservedField]) -
         cols.append(f"CAST({value} AS {f.sql_type}) AS {q(f.name)}")
     if not cols:
         return ""
+    restrict = (
+        f" SEMI JOIN ({only}) o ON o.source = {lit(src.name)} AND o.batch_id = s._batch_id "
+        "AND o.source_row = s._source_row"
+        if only
+        else ""
+    )
     return (
         f"SELECT l.person_id, {lit(src.name)} AS source, {lit(src.department)} AS department, "
         "s._batch_id AS batch_id, s._source_row AS source_row, s._observed_at AS observed_at, "
-        f"{_ROW_KEY} AS _row_key, {', '.join(cols)} "
+        f"{_row_key(rank)} AS _row_key, {', '.join(cols)} "
         f"FROM staged.{q(src.name)} s JOIN core.links l ON l.source = {lit(src.name)} "
         "AND l.batch_id = s._batch_id AND l.source_row = s._source_row "
-        f"JOIN ({_BATCH_RANKS}) k ON k.source = {lit(src.name)} AND k.batch_id = s._batch_id"
+        f"JOIN raw._batches b ON b.batch_id = s._batch_id{restrict}"
     )
 
 
@@ -109,7 +117,7 @@ def _empty(fields: list[ObservedField]) -> str:
     return (
         "SELECT NULL::VARCHAR person_id, NULL::VARCHAR source, NULL::VARCHAR department, "
         "NULL::VARCHAR batch_id, NULL::INTEGER source_row, NULL::DATE observed_at, "
-        f"NULL::BIGINT _row_key{cols} WHERE false"
+        f"NULL::HUGEINT _row_key{cols} WHERE false"
     )
 
 

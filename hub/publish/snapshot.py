@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 
 from hub.atomic import write_json
+from hub.publish import buckets
 from hub.warehouse import lit
 
 # dataset -> (table, sort order of its file): sorted by the key readers look up, so Parquet
@@ -35,6 +36,8 @@ DATASETS = {
     "provenance": ("core.provenance", "person_id"),
     "conflicts": ("core.conflicts", "person_id, field"),
 }
+# published in parts by person bucket (hub.publish.buckets): a run rewrites what it touched
+BUCKETED = frozenset(DATASETS)
 
 
 @dataclass
@@ -60,7 +63,8 @@ def publish(
     versions: dict[str, str] = {}
     changed = []
     for name, (table, order) in datasets.items():
-        version = _snapshot(con, root / name, table, order, old.get(name))
+        snap = _bucketed if name in BUCKETED else _snapshot
+        version = snap(con, root / name, table, order, old.get(name))
         versions[name] = version
         if version != old.get(name):
             changed.append(name)
@@ -82,11 +86,21 @@ def read_current(root: Path) -> dict[str, Any] | None:
 
 
 def dataset_path(root: Path, dataset: str, release: dict[str, Any] | None = None) -> Path:
-    """The Parquet file of `dataset` in `release` (default: the current one)."""
+    """The Parquet file of `dataset` in `release` (default: the current one); for a dataset
+    published in parts, the pattern naming all of them (what `read_parquet` takes)."""
     doc = release or read_current(root)
     if not doc or dataset not in doc["datasets"]:
         raise FileNotFoundError(f"尚未发布数据集 {dataset}")
-    return root / dataset / doc["datasets"][dataset] / "data.parquet"
+    folder = root / dataset / doc["datasets"][dataset]
+    return (
+        folder / "data.parquet" if (folder / "data.parquet").exists() else folder / "part-*.parquet"
+    )
+
+
+def dataset_files(root: Path, dataset: str, release: dict[str, Any] | None = None) -> list[Path]:
+    """Every file of `dataset` in `release` (default: the current one)."""
+    path = dataset_path(root, dataset, release)
+    return sorted(path.parent.glob(path.name))
 
 
 def sweep(root: Path, datasets: list[str]) -> list[Path]:
@@ -145,6 +159,64 @@ def _snapshot(
             "rows": rows,
             "fingerprint": fingerprint,
             "sha256": digest,
+            "created_at": _now(),
+        }
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{fingerprint[:12]}"
+        os.replace(tmp, folder / version)
+        return version
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _bucketed(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    table: str,
+    order: str,
+    current_version: str | None,
+) -> str:
+    """Like `_snapshot`, in parts: only the buckets whose content changed are written."""
+    shape = str(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+    prev = _manifest(folder / current_version) if current_version else {}
+    reuse = prev.get("bucket_count") == buckets.BUCKETS and prev.get("shape") == shape
+    prev_parts: dict[str, dict[str, Any]] = prev.get("buckets", {}) if reuse else {}
+    touched = buckets.touched_buckets(con) if reuse else None
+    fresh = buckets.bucket_fingerprints(con, table, touched)
+    parts = {b: p for b, p in prev_parts.items() if touched is not None and int(b) not in touched}
+    parts.update({str(b): p for b, p in fresh.items()})
+    fingerprint = buckets.combined(shape, parts)
+    if current_version and prev.get("fingerprint") == fingerprint:
+        return current_version
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        same = [
+            b
+            for b, p in parts.items()
+            if prev_parts.get(b, {}).get("fingerprint") == p["fingerprint"]
+        ]
+        for b in same:
+            parts[b]["files"] = prev_parts[b]["files"]
+            buckets.link_parts(folder / str(current_version), tmp, parts[b]["files"])
+        written = buckets.write_parts(
+            con, table, order, tmp, sorted(int(b) for b in parts if b not in same)
+        )
+        for n, files in written.items():
+            parts[str(n)]["files"] = files
+        empty = [] if parts else [buckets.empty_part(con, table, tmp)]
+        manifest = {
+            "table": table,
+            "rows": sum(p["rows"] for p in parts.values()),
+            "fingerprint": fingerprint,
+            "shape": shape,
+            "bucket_count": buckets.BUCKETS,
+            "buckets": parts,
+            "empty": empty,
             "created_at": _now(),
         }
         (tmp / "manifest.json").write_text(
