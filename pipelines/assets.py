@@ -79,10 +79,14 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         s = hub.settings()
         s.ensure()
         with warehouse(s.warehouse, resources=s.resources) as con:
-            results = load_incoming(con, hub.registry(), s.incoming, s.archive, only=src.name)
+            results = load_incoming(
+                con, hub.run_registry(context.run_id), s.incoming, s.archive, only=src.name
+            )
             if src.name == FORM_SOURCE:  # templates and the web form's submissions
-                results += import_incoming_templates(s, hub.registry())
-                form = load_submissions(con, hub.registry(), s.submissions, s.archive)
+                results += import_incoming_templates(s, hub.run_registry(context.run_id))
+                form = load_submissions(
+                    con, hub.run_registry(context.run_id), s.submissions, s.archive
+                )
                 results += [form] if form else []
         for r in results:
             (context.log.warning if r.status == "rejected" else context.log.info)(
@@ -115,9 +119,9 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         check_specs=check_specs_for(registry, src.name),
         description=f"{src.department}《{src.title}》规范化后的数据（错误行进入隔离区）",
     )
-    def staged_asset(hub: HubResource) -> dg.MaterializeResult:
+    def staged_asset(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
-        reg = hub.registry()
+        reg = hub.run_registry(context.run_id)
         with warehouse(s.warehouse, resources=s.resources) as con:
             result = stage_source(con, reg, src.name)
             expectations = run_suites(con, reg, [src.name], s.data)[src.name]
@@ -148,10 +152,10 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         description="【数据专班】关联：身份证号码可信的行按号码归人，其余行用概率模型（Splink）匹配，"
         "介于两个阈值之间的配对进入人工复核",
     )
-    def core_links(hub: HubResource) -> dg.MaterializeResult:
+    def core_links(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         with warehouse(s.warehouse, resources=s.resources) as con:
-            r = link(con, hub.registry(), s.decisions, s.secret())
+            r = link(con, hub.run_registry(context.run_id), s.decisions, s.secret())
         return dg.MaterializeResult(
             metadata={
                 "rows": r.rows,
@@ -174,10 +178,10 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         metadata=CORE_META,
         description="【数据专班】一人一档：按权威来源、其次最新的规则选取每个字段，附来源追溯与冲突表",
     )
-    def core_person(hub: HubResource) -> dg.MaterializeResult:
+    def core_person(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         with warehouse(s.warehouse, resources=s.resources) as con:
-            r = build_core(con, hub.registry())
+            r = build_core(con, hub.run_registry(context.run_id))
         return dg.MaterializeResult(
             metadata={
                 "persons": r.persons,
@@ -194,13 +198,13 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         metadata=CORE_META,
         description="【数据专班】发布：核心数据集的不可变 Parquet 快照，原子切换的发布指针",
     )
-    def published_core(hub: HubResource) -> dg.MaterializeResult:
+    def published_core(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         with warehouse(s.warehouse, resources=s.resources) as con:
             blocked = publish_guards(con)
             if blocked:
                 raise dg.Failure("未发布：" + "；".join(blocked))
-            r = publish_all(con, hub.registry(), s)
+            r = publish_all(con, hub.run_registry(context.run_id), s)
         meta: dict[str, Any] = {"release": r.release, "changed": r.changed, **r.versions}
         return dg.MaterializeResult(metadata=meta)
 
@@ -222,9 +226,9 @@ def report_asset(report: Report) -> dg.AssetsDefinition:
         },
         description=f"{report.department}《{report.title}》：由一人一档自动生成",
     )
-    def report_file(hub: HubResource) -> dg.MaterializeResult:
+    def report_file(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         (r,) = generate_reports(
-            hub.settings(), hub.registry(), Period.of(date.today()), report.name
+            hub.settings(), hub.run_registry(context.run_id), Period.of(date.today()), report.name
         )
         return dg.MaterializeResult(
             metadata={"rows": r.rows, "period": r.period, "xlsx": str(r.xlsx), "csv": str(r.csv)}

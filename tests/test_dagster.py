@@ -158,3 +158,21 @@ def test_dagster_loads_the_workspace_from_the_repository_root(tmp_path: Path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "All code locations passed validation" in proc.stderr + proc.stdout
+
+
+def test_every_step_of_a_run_sees_the_registry_its_first_step_read(tmp_path):
+    """Steps run in processes of their own: a YAML edited mid-run reaches the next run only."""
+    from pipelines.resources import _PINNED, HubResource
+    from tests.conftest import copy_schemas
+
+    schemas = copy_schemas(tmp_path / "schemas")
+    hub = HubResource(schemas=str(schemas), data=str(tmp_path / "data"))
+    first = hub.run_registry("run-1").sources["minzheng_dibao"].title
+    path = schemas / "sources" / "minzheng_dibao.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(f"title: {first}", "title: 改过的标题"),
+        encoding="utf-8",
+    )
+    _PINNED.clear()  # as a step in another process would start
+    assert hub.run_registry("run-1").sources["minzheng_dibao"].title == first
+    assert hub.run_registry("run-2").sources["minzheng_dibao"].title == "改过的标题"
