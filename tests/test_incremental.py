@@ -29,6 +29,16 @@ from hub.settings import Settings
 from tests.conftest import SCHEMAS, copy_schemas, hub_cli
 
 
+def sql(data: Path, query: str, params: list | None = None) -> list[tuple]:
+    """Rows of `query` over the district's warehouse (read-only, the hub's macros known)."""
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        register_macros(con)
+        return con.execute(query, params or []).fetchall()
+    finally:
+        con.close()
+
+
 def assert_equals_full_rebuild(data: Path, tmp_path: Path, schemas: Path = SCHEMAS) -> None:
     """Rebuild a copy of `data` with `hub run --full`; its content must equal `data`'s."""
     copy = tmp_path / f"full-{len(list(tmp_path.iterdir()))}"
@@ -103,15 +113,13 @@ def test_a_corrected_reexport_of_a_full_roster_supersedes_it(district, schemas, 
     # only the re-exported roster's rows are new nodes: the rest keep their scores
     assert 0 < doc["link"]["fresh"] < doc["link"]["rows"] / 3
     assert doc["link"]["cached_pairs"] > 0
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    register_macros(con)
-    got = con.execute(  # the roster's phone is the corrected one: the first export no longer counts
+    got = sql(
+        district,  # the roster's phone is the corrected one: the first export no longer counts
         "SELECT p.citizen_id, list(v.value) FROM core.provenance v JOIN core.person p "
         "USING (person_id) WHERE v.source = 'weijian_elderly' AND v.field = 'phone' "
         "AND list_contains(?, p.citizen_id) GROUP BY 1",
         [list(fixed)],
-    ).fetchall()
-    con.close()
+    )
     assert len(got) == len(fixed) and all(v == [fixed[k]] for k, v in got)
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
@@ -136,29 +144,20 @@ def test_a_full_roster_that_drops_a_resident_takes_its_values_away(district, sch
     name = first.name.split("_", 1)[1].replace("202510", "202511")
     assert "202511" in name
     wb.save(district / "incoming" / name)
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    had = con.execute(
-        "SELECT assistance_type FROM core.person WHERE citizen_id = ?", [dropped]
-    ).fetchall()
-    con.close()
+    had = sql(district, "SELECT assistance_type FROM core.person WHERE citizen_id = ?", [dropped])
     assert had and had[0][0] is not None
     run(district, schemas)
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    now = con.execute(
-        "SELECT assistance_type FROM core.person WHERE citizen_id = ?", [dropped]
-    ).fetchall()
-    con.close()
+    now = sql(district, "SELECT assistance_type FROM core.person WHERE citizen_id = ?", [dropped])
     assert now == [] or now[0][0] is None
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 
 def test_form_submissions_are_one_new_batch_and_equal_a_rebuild(district, schemas, tmp_path):
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    people = con.execute(
+    people = sql(
+        district,
         "SELECT person_id, community_code, name, citizen_id FROM core.person "
-        "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL ORDER BY person_id LIMIT 3"
-    ).fetchall()
-    con.close()
+        "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL ORDER BY person_id LIMIT 3",
+    )
     settings = Settings(schemas=schemas, data=district)
     for i, (pid, comm, name, cid) in enumerate(people):
         values = {"name": name, "citizen_id": cid, "phone": f"1388888{i:04d}"}
@@ -166,14 +165,13 @@ def test_form_submissions_are_one_new_batch_and_equal_a_rebuild(district, schema
     doc = run(district, schemas)
     assert any(s["source"] == "community_form" and s["staged"] for s in doc["stages"])
     assert doc["core"]["touched"] is not None and 3 <= doc["core"]["touched"] <= 10
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
     phones = dict(
-        con.execute(
+        sql(
+            district,
             "SELECT person_id, phone FROM core.person WHERE list_contains(?, person_id)",
             [[p[0] for p in people]],
-        ).fetchall()
+        )
     )
-    con.close()
     assert phones == {p[0]: f"1388888{i:04d}" for i, p in enumerate(people)}
     # the release rewrote the parts of the persons it touched; the others are the last files
     current = read_current(district / "published")
@@ -185,22 +183,15 @@ def test_form_submissions_are_one_new_batch_and_equal_a_rebuild(district, schema
 
 def test_a_review_decision_is_applied_and_equals_a_rebuild(district, schemas, tmp_path):
     """The data team rejects a pair the model linked: the row becomes a person of its own."""
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    row, linked_to, person = con.execute(
+    row, linked_to, person = sql(
+        district,
         "SELECT record_key, matched_to, person_id FROM core.links "
-        "WHERE method = 'probabilistic' ORDER BY record_key LIMIT 1"
-    ).fetchall()[0]
-    con.close()
+        "WHERE method = 'probabilistic' ORDER BY record_key LIMIT 1",
+    )[0]
     record(Settings(schemas=schemas, data=district).decisions, row, linked_to, "reject", "tester")
     run(district, schemas)
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    now = con.execute(
-        "SELECT person_id, method FROM core.links WHERE record_key = ?", [row]
-    ).fetchall()[0]
-    kept = con.execute("SELECT count(*) FROM core.links WHERE person_id = ?", [person]).fetchall()[
-        0
-    ][0]
-    con.close()
+    now = sql(district, "SELECT person_id, method FROM core.links WHERE record_key = ?", [row])[0]
+    kept = sql(district, "SELECT count(*) FROM core.links WHERE person_id = ?", [person])[0][0]
     assert now[0] != person and now[1] == "alone" and kept > 0  # the person kept its id
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
@@ -212,33 +203,30 @@ def test_a_changed_mapping_restages_that_source_alone(district, schemas, tmp_pat
     path.write_text(text.replace("field: phone}", "extension: tel}"), encoding="utf-8")
     doc = run(district, schemas)
     assert doc["link"]["fresh"] < doc["link"]["rows"] / 2
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    register_macros(con)
-    left = con.execute(
-        "SELECT count(*) FROM core.provenance WHERE source = 'tuiyi_veterans' AND field = 'phone'"
-    ).fetchall()[0][0]
-    con.close()
+    left = sql(
+        district,
+        "SELECT count(*) FROM core.provenance WHERE source = 'tuiyi_veterans' AND field = 'phone'",
+    )[0][0]
     assert left == 0
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 
 def test_a_new_code_list_synonym_rejudges_the_rows_it_names(district, schemas, tmp_path):
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    field, value, n = con.execute(
+    field, value, n = sql(
+        district,
         "SELECT field, value, count(*) FROM quarantine.issues WHERE rule = 'code_unknown' "
-        "AND field = 'ethnicity' AND value IS NOT NULL GROUP BY ALL ORDER BY 3 DESC, 2 LIMIT 1"
-    ).fetchall()[0]
-    con.close()
+        "AND field = 'ethnicity' AND value IS NOT NULL GROUP BY ALL ORDER BY 3 DESC, 2 LIMIT 1",
+    )[0]
     path = schemas / "codelists" / "ethnicity.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     doc["entries"][0].setdefault("synonyms", []).append(value)
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     run(district, schemas)
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    still = con.execute(
-        "SELECT count(*) FROM quarantine.issues WHERE field = ? AND value = ?", [field, value]
-    ).fetchall()[0][0]
-    con.close()
+    still = sql(
+        district,
+        "SELECT count(*) FROM quarantine.issues WHERE field = ? AND value = ?",
+        [field, value],
+    )[0][0]
     assert n > 0 and still == 0
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
@@ -247,12 +235,11 @@ def test_a_killed_incremental_run_leaves_the_release_readable(district, schemas,
     """Killed at several points of a run with new data: readers still get the last release,
     and the next run gives what a full rebuild gives."""
     settings = Settings(schemas=schemas, data=district)
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    people = con.execute(
+    people = sql(
+        district,
         "SELECT person_id, community_code, name, citizen_id FROM core.person "
-        "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL ORDER BY person_id DESC LIMIT 5"
-    ).fetchall()
-    con.close()
+        "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL ORDER BY person_id DESC LIMIT 5",
+    )
     env = {**os.environ, "HUB_DATA": str(district), "HUB_SCHEMAS": str(schemas)}
     for i, delay in enumerate((4.5, 6.0, 7.5)):
         pid, comm, name, cid = people[i]
@@ -278,8 +265,7 @@ def test_a_killed_incremental_run_leaves_the_release_readable(district, schemas,
 def test_a_rerun_with_nothing_new_stages_nothing(district, schemas):
     doc = run(district, schemas)
     assert doc["published"]["changed"] == []
-    con = duckdb.connect(str(district / "warehouse.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*) FROM staged._stage_state").fetchall()[0][0] >= 5
+    assert sql(district, "SELECT count(*) FROM staged._stage_state")[0][0] >= 5
 
 
 def archived(data: Path, prefix: str) -> Path:
@@ -290,8 +276,4 @@ def archived(data: Path, prefix: str) -> Path:
 
 
 def _staged_batches(data: Path) -> list[str]:
-    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    try:
-        return [r[0] for r in con.execute("SELECT batch_id FROM staged._staged_batches").fetchall()]
-    finally:
-        con.close()
+    return [r[0] for r in sql(data, "SELECT batch_id FROM staged._staged_batches")]

@@ -161,12 +161,7 @@ def _snapshot(
             "sha256": digest,
             "created_at": _now(),
         }
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{fingerprint[:12]}"
-        os.replace(tmp, folder / version)
-        return version
+        return _seal(tmp, folder, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -219,15 +214,20 @@ def _bucketed(
             "empty": empty,
             "created_at": _now(),
         }
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{fingerprint[:12]}"
-        os.replace(tmp, folder / version)
-        return version
+        return _seal(tmp, folder, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _seal(tmp: Path, folder: Path, manifest: dict[str, Any]) -> str:
+    """Write the manifest and move the finished version into place; returns its name."""
+    (tmp / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{manifest['fingerprint'][:12]}"
+    os.replace(tmp, folder / version)
+    return version
 
 
 def fingerprint_table(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
