@@ -130,10 +130,6 @@ def run_incremental_bench(
     rows changed, 1% new residents, 1% gone), then a form batch of `form_edits` edits. Each
     incremental run is timed against the full load, and the result compared by content
     (ids included) with `hub run --full` on a copy."""
-    from hub.compare import differences
-    from hub.form.submissions import Submission, append
-    from hub.publish.snapshot import dataset_files
-    from hub.sample.next_month import next_month_xlsx
 
     say = progress or (lambda _m: None)
     root = Path(tempfile.mkdtemp(prefix="hub-bench-incr-"))
@@ -148,54 +144,74 @@ def run_incremental_bench(
         hub_command(["sample", "--residents", str(residents), "--seed", str(seed)], env)
         say("首次全量加载…")
         full_s, full = _timed_run(["run", "--json"], env)
-        say("下个月的低保名册（全量名册）…")
-        roster = next(p for p in (data / "archive").rglob("*.xlsx") if "低保" in p.name)
-        _, month = next_month_xlsx(roster, data / "incoming", "202511", seed=seed)
-        month_s, month_run = _timed_run(["run", "--json"], env)
-        say(f"{form_edits} 条社区表单修改…")
-        files = ", ".join(lit(str(f)) for f in dataset_files(data / "published", "person"))
-        people = (
-            duckdb.connect()
-            .execute(
-                f"SELECT person_id, community_code, name, citizen_id FROM read_parquet([{files}]) "
-                "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL "
-                f"ORDER BY hash(person_id) LIMIT {int(form_edits)}"
-            )
-            .fetchall()
-        )
-        for i, (pid, comm, name, cid) in enumerate(people):
-            values = {"name": name, "citizen_id": cid, "phone": f"13{i:09d}"}
-            append(data / "submissions", Submission("bench", comm, values, pid, changed=["phone"]))
-        form_s, form_run = _timed_run(["run", "--json"], env)
-        say("全量重建（hub run --full，副本上）以比较结果…")
-        copy = root / "rebuilt"
-        shutil.copytree(data, copy / "data")
-        rebuild_s, _ = _timed_run(
-            ["run", "--full", "--json"], {**env, "HUB_DATA": str(copy / "data")}
-        )
-        differ = differences(data, copy / "data")
         return {
             "residents": residents,
             "source_rows": sum(r["rows"] for r in full["loads"]),
             "full_s": round(full_s, 2),
-            "month": month.__dict__,
-            "incremental_s": round(month_s, 2),
-            "ratio": round(month_s / full_s, 3),
-            "incremental_stage_s": month_run["seconds"],
-            "persons_touched": month_run["core"]["touched"],
-            "nodes_scored": month_run["link"]["fresh"],
-            "form_edits": len(people),
-            "form_s": round(form_s, 2),
-            "form_ratio": round(form_s / full_s, 3),
-            "form_persons_touched": form_run["core"]["touched"],
-            "rebuild_s": round(rebuild_s, 2),
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in (month_run, form_run)),
             "full_peak_rss_mb": full["peak_rss_mb"],
-            "identical": not differ,
-            "differences": differ,
+            **next_month(root, env, seed, form_edits, full_s, say),
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def next_month(
+    root: Path,
+    env: dict[str, str],
+    seed: int,
+    form_edits: int,
+    full_s: float,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """The month after a full load under `root`: its runs timed, and compared with a full
+    rebuild."""
+    from hub.compare import differences
+    from hub.form.submissions import Submission, append
+    from hub.publish.snapshot import dataset_files
+    from hub.sample.next_month import next_month_xlsx
+
+    data = root / "data"
+    say("下个月的低保名册（全量名册）…")
+    roster = next(p for p in (data / "archive").rglob("*.xlsx") if "低保" in p.name)
+    _, month = next_month_xlsx(roster, data / "incoming", "202511", seed=seed)
+    month_s, month_run = _timed_run(["run", "--json"], env)
+    say(f"{form_edits} 条社区表单修改…")
+    files = ", ".join(lit(str(f)) for f in dataset_files(data / "published", "person"))
+    people = (
+        duckdb.connect()
+        .execute(
+            f"SELECT person_id, community_code, name, citizen_id FROM read_parquet([{files}]) "
+            "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL "
+            f"ORDER BY hash(person_id) LIMIT {int(form_edits)}"
+        )
+        .fetchall()
+    )
+    for i, (pid, comm, name, cid) in enumerate(people):
+        values = {"name": name, "citizen_id": cid, "phone": f"13{i:09d}"}
+        append(data / "submissions", Submission("bench", comm, values, pid, changed=["phone"]))
+    form_s, form_run = _timed_run(["run", "--json"], env)
+    say("全量重建（hub run --full，副本上）以比较结果…")
+    copy = root / "rebuilt"
+    shutil.copytree(data, copy / "data")
+    rebuild_s, _ = _timed_run(["run", "--full", "--json"], {**env, "HUB_DATA": str(copy / "data")})
+    differ = differences(data, copy / "data")
+    return {
+        "month": month.__dict__,
+        "incremental_s": round(month_s, 2),
+        "ratio": round(month_s / full_s, 3),
+        "incremental_stage_s": month_run["seconds"],
+        "persons_touched": month_run["core"]["touched"],
+        "nodes_scored": month_run["link"]["fresh"],
+        "form_edits": len(people),
+        "form_s": round(form_s, 2),
+        "form_ratio": round(form_s / full_s, 3),
+        "form_stage_s": form_run["seconds"],
+        "form_persons_touched": form_run["core"]["touched"],
+        "rebuild_s": round(rebuild_s, 2),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in (month_run, form_run)),
+        "identical": not differ,
+        "differences": differ,
+    }
 
 
 def _timed_run(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]]:

@@ -45,8 +45,9 @@ def next_month_xlsx(
     ws = wb.active
     header_row, cols = _header(ws)
     first = header_row + 1
-    at = [r for r in range(first, ws.max_row + 1) if _is_data(ws.cell(r, cols["id"]).value)]
-    rows = [[ws.cell(r, c).value for c in range(1, ws.max_column + 1)] for r in at]
+    width, height = ws.max_column, ws.max_row  # each computed over every cell: once
+    at = [r for r in range(first, height + 1) if _is_data(ws.cell(r, cols["id"]).value)]
+    rows = [[ws.cell(r, c).value for c in range(1, width + 1)] for r in at]
     n = len(rows)
     keep = [r for r in rows if rng.random() >= dropped]
     n_changed = 0
