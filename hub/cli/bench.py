@@ -49,6 +49,7 @@ def scale(
         [200_000, 2_000_000],
         "--residents",
         "-n",
+        metavar="人数",
         help="居民人数（可重复，如 -n 200000 -n 2000000）",
     ),
     seed: int = typer.Option(7, "--seed"),
