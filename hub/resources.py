@@ -31,14 +31,16 @@ class Resources:
     threads: int
     spill_dir: Path
 
-    def pragmas(self) -> list[str]:
-        return [
-            f"SET memory_limit = '{self.memory_mb}MB'",
-            f"SET threads = {self.threads}",
-            f"SET temp_directory = '{str(self.spill_dir).replace(chr(39), chr(39) * 2)}'",
-            # results without ORDER BY may come in any order: large copies need not buffer
-            "SET preserve_insertion_order = false",
-        ]
+    def pragmas(self, spill: bool = True) -> list[str]:
+        """Settings for a connection; `spill` False for an in-memory scratch database."""
+        out = [f"SET memory_limit = '{self.memory_mb}MB'", f"SET threads = {self.threads}"]
+        if spill:
+            out += [
+                f"SET temp_directory = '{str(self.spill_dir).replace(chr(39), chr(39) * 2)}'",
+                # results without ORDER BY may come in any order: large copies need not buffer
+                "SET preserve_insertion_order = false",
+            ]
+        return out
 
     @classmethod
     def defaults(cls, data: Path) -> Resources:

@@ -35,7 +35,7 @@ def connect(
         raise RunInProgress(
             "数据仓库正被另一个进程使用（可能有一次归集正在运行），请等它结束后再试"
         ) from None
-    for pragma in res.pragmas()[: 2 if in_memory else None]:
+    for pragma in res.pragmas(spill=not in_memory):
         con.execute(pragma)
     if not read_only:
         # The pipeline rewrites large tables; checkpointing at every 16 MB of WAL (the default)
