@@ -167,7 +167,7 @@ def next_month(
     rebuild."""
     from hub.compare import differences
     from hub.form.submissions import Submission, append
-    from hub.publish.snapshot import dataset_files
+    from hub.publish.snapshot import dataset_sql
     from hub.sample.next_month import next_month_xlsx
 
     data = root / "data"
@@ -176,11 +176,10 @@ def next_month(
     _, month = next_month_xlsx(roster, data / "incoming", "202511", seed=seed)
     month_s, month_run = _timed_run(["run", "--json"], env)
     say(f"{form_edits} 条社区表单修改…")
-    files = ", ".join(lit(str(f)) for f in dataset_files(data / "published", "person"))
     people = (
         duckdb.connect()
         .execute(
-            f"SELECT person_id, community_code, name, citizen_id FROM read_parquet([{files}]) "
+            f"SELECT person_id, community_code, name, citizen_id FROM ({dataset_sql(data / 'published', 'person')}) "
             "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL "
             f"ORDER BY hash(person_id) LIMIT {int(form_edits)}"
         )

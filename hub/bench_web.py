@@ -35,7 +35,7 @@ import httpx
 from hub.bench import hub_command
 from hub.form.status import DATASET as FORM_DATASET
 from hub.form.submissions import read_all
-from hub.publish.snapshot import dataset_path
+from hub.publish.snapshot import dataset_sql
 from hub.settings import Settings
 from hub.web.accounts import add_staff
 
@@ -173,9 +173,8 @@ def _accounts(s: Settings, users: int, seed: int) -> list[tuple[str, str, list[s
     """`users` staff accounts over the communities, each with residents no other one edits."""
     with duckdb.connect() as con:
         rows = con.execute(
-            "SELECT community_code, person_id FROM read_parquet(?) WHERE community_code IS NOT "
-            "NULL ORDER BY community_code, person_id",
-            [str(dataset_path(s.published, "person"))],
+            f"SELECT community_code, person_id FROM ({dataset_sql(s.published, 'person')}) "
+            "WHERE community_code IS NOT NULL ORDER BY community_code, person_id"
         ).fetchall()
     by_community: dict[str, list[str]] = {}
     for community, pid in rows:
@@ -282,14 +281,12 @@ def _report(
     with duckdb.connect() as con:
         status = dict(
             con.execute(
-                "SELECT submission_id, status FROM read_parquet(?)",
-                [str(dataset_path(s.published, FORM_DATASET))],
+                f"SELECT submission_id, status FROM ({dataset_sql(s.published, FORM_DATASET)})"
             ).fetchall()
         )
         phones = dict(
             con.execute(
-                "SELECT person_id, phone FROM read_parquet(?)",
-                [str(dataset_path(s.published, "person"))],
+                f"SELECT person_id, phone FROM ({dataset_sql(s.published, 'person')})"
             ).fetchall()
         )
     last: dict[str, str] = {}

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 
 from hub.normalize.macros import register_macros
-from hub.publish.snapshot import dataset_files, fingerprint_table, read_current
-from hub.warehouse import lit, table_exists
+from hub.publish.snapshot import dataset_sql, fingerprint_table, read_current
+from hub.warehouse import table_exists
 
 CORE = ("core.person", "core.provenance", "core.conflicts", "core.links", "core.form_submissions")
 
@@ -32,8 +32,8 @@ def content(data: Path) -> dict[str, tuple[int, str]]:
         out["quarantine.issues"] = fingerprint_table(con, "quarantine.issues")
         release = read_current(data / "published")
         for name in sorted(release["datasets"] if release else []):
-            files = ", ".join(lit(str(f)) for f in dataset_files(data / "published", name, release))
-            con.execute(f"CREATE OR REPLACE TEMP VIEW pub AS SELECT * FROM read_parquet([{files}])")
+            rows = dataset_sql(data / "published", name, release)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW pub AS {rows}")
             out[f"published.{name}"] = fingerprint_table(con, "pub")
         return out
     finally:

@@ -29,13 +29,14 @@ def district(sample_run: Run, tmp_path: Path) -> Settings:
 
 
 def _residents(s: Settings, community: str, n: int) -> list[dict[str, Any]]:
-    from hub.publish.snapshot import dataset_path
+    from hub.publish.snapshot import dataset_sql
 
     with duckdb.connect() as con:
         res = con.execute(
-            "SELECT * FROM read_parquet(?) WHERE community_code = ? AND citizen_id IS NOT NULL "
+            f"SELECT * FROM ({dataset_sql(s.published, 'person')}) WHERE community_code = ? "
+            "AND citizen_id IS NOT NULL "
             "AND phone IS NOT NULL AND name IS NOT NULL ORDER BY person_id LIMIT ?",
-            [str(dataset_path(s.published, "person")), community, n],
+            [community, n],
         )
         cols = [d[0] for d in res.description]
         return [dict(zip(cols, r, strict=True)) for r in res.fetchall()]

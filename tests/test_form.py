@@ -41,13 +41,12 @@ def person_where(s: Settings, condition: str) -> dict[str, Any]:
     """A published resident matching `condition`, with a community and an ID number."""
     import duckdb
 
-    from hub.publish.snapshot import dataset_path
+    from hub.publish.snapshot import dataset_sql
 
     with duckdb.connect() as con:
         res = con.execute(
-            "SELECT * FROM read_parquet(?) WHERE community_code IS NOT NULL AND "
-            f"citizen_id IS NOT NULL AND {condition} ORDER BY person_id LIMIT 1",
-            [str(dataset_path(s.published, "person"))],
+            f"SELECT * FROM ({dataset_sql(s.published, 'person')}) WHERE community_code IS NOT "
+            f"NULL AND citizen_id IS NOT NULL AND {condition} ORDER BY person_id LIMIT 1"
         )
         cols = [d[0] for d in res.description]
         return dict(zip(cols, res.fetchall()[0], strict=True))

@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 import yaml
 
-from hub.publish.snapshot import dataset_path
+from hub.publish.snapshot import dataset_sql
 from hub.registry import Registry, load_registry
 from hub.registry.reports import Report
 from tests.conftest import SCHEMAS, Run, copy_schemas, hub_cli
@@ -34,9 +34,8 @@ def generated(sample_run: Run) -> dict[str, Any]:
 
 
 def published_people(data: Path) -> list[dict[str, Any]]:
-    path = dataset_path(data / "published", "person")
     with duckdb.connect() as con:
-        res = con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+        res = con.execute(dataset_sql(data / "published", "person"))
         cols = [d[0] for d in res.description]
         return [dict(zip(cols, r, strict=True)) for r in res.fetchall()]
 

@@ -114,7 +114,7 @@ def _nodes(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP TABLE link_nodes AS "
         "SELECT 'id:' || id_text AS unique_id, 'R' AS grp, id_text, any_value(id_birth) AS id_birth, "
         "any_value(id_area) AS id_area, any_value(id_birth) AS birth, hub_id_gender(id_text) AS gender, "
-        f"{agg}, nullif(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL), []) AS phones, "
+        f"{agg}, nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
         "mode(name) AS name, mode(address) AS address, list(DISTINCT source) AS sources "
         "FROM link_features WHERE trusted GROUP BY id_text "
         "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
@@ -127,16 +127,26 @@ def _nodes(con: duckdb.DuckDBPyConnection) -> None:
 def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int) -> None:
     """Mark, per blocking rule, the nodes of a block with more than `max_pairs` pairs: the
     rule skips them (see hub.link.model.BLOCKS); `_capped` lists each U node's first one."""
-    sizes = []
+    # only the blocks over the cap are kept (few): a join to them is far cheaper than a
+    # window over every node per rule
+    sizes, joins = [], []
     for i, (_, keys) in enumerate(BLOCKS):
         k = [key.format(t="n") for key in keys]
-        sizes.append(
-            f"CASE WHEN {' AND '.join(f'{x} IS NOT NULL' for x in k)} THEN "
-            f"count(*) OVER (PARTITION BY {', '.join(k)}) ELSE 0 END AS _size_{i}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _big_{i} AS SELECT "
+            + ", ".join(f"{x} AS k{j}" for j, x in enumerate(k))
+            + f", count(*) AS n FROM link_nodes n WHERE {' AND '.join(f'{x} IS NOT NULL' for x in k)} "
+            f"GROUP BY ALL HAVING count(*) * (count(*) - 1) // 2 > {int(max_pairs)}"
         )
+        on = " AND ".join(f"b{i}.k{j} = {x}" for j, x in enumerate(k))
+        joins.append(f"LEFT JOIN _big_{i} b{i} ON {on}")
+        sizes.append(f"coalesce(b{i}.n, 0) AS _size_{i}")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _sized AS SELECT n.*, {', '.join(sizes)} FROM link_nodes n"
+        f"CREATE OR REPLACE TEMP TABLE _sized AS SELECT n.*, {', '.join(sizes)} FROM link_nodes n "
+        + " ".join(joins)
     )
+    for i in range(len(BLOCKS)):
+        con.execute(f"DROP TABLE _big_{i}")
     capped = ", ".join(
         f"_size_{i} * (_size_{i} - 1) // 2 > {int(max_pairs)} AS {c}" for i, c in enumerate(CAPPED)
     )

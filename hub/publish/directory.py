@@ -17,8 +17,7 @@ import duckdb
 
 from hub.form.status import DATASET as FORM_DATASET
 from hub.form.status import EMPTY as NO_OUTCOMES
-from hub.publish.snapshot import dataset_path, read_current
-from hub.warehouse import lit
+from hub.publish.snapshot import dataset_sql, read_current
 
 SEARCH_LIMIT = 50
 
@@ -62,10 +61,8 @@ class Directory:
                     if name not in current["datasets"]:  # a release from before it existed
                         self._con.execute(f"CREATE OR REPLACE VIEW {name} AS {NO_OUTCOMES}")
                         continue
-                    path = dataset_path(self.published, name, current)
-                    self._con.execute(
-                        f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({lit(str(path))})"
-                    )
+                    rows = dataset_sql(self.published, name, current)
+                    self._con.execute(f"CREATE OR REPLACE VIEW {name} AS {rows}")
                 self._release = current["release"]
                 self._published_at = datetime.fromisoformat(current["published_at"])
             return self._con.cursor()

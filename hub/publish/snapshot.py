@@ -2,6 +2,8 @@
 
 Layout:
     published/<dataset>/<version>/data.parquet   immutable, <version> = <UTC time>-<sha12>
+    published/<dataset>/<version>/seg-*.parquet  the person datasets: a base and deltas
+                                                 (hub.publish.segments); read via `dataset_sql`
     published/releases/<n>.json                  which version of each dataset a release holds
     published/CURRENT.json                       the release readers see, replaced atomically
 
@@ -26,18 +28,21 @@ from typing import Any
 import duckdb
 
 from hub.atomic import write_json
-from hub.publish import buckets
+from hub.publish import segments
+from hub.publish.segments import read_manifest as _manifest
 from hub.warehouse import lit
 
 # dataset -> (table, sort order of its file): sorted by the key readers look up, so Parquet
 # row-group statistics let a lookup skip most of the file
 DATASETS = {
     "person": ("core.person", "person_id"),
-    "provenance": ("core.provenance", "person_id"),
+    # read whole, never looked up: sorting its tens of millions of rows would cost more than
+    # writing them
+    "provenance": ("core.provenance", ""),
     "conflicts": ("core.conflicts", "person_id, field"),
 }
-# published in parts by person bucket (hub.publish.buckets): a run rewrites what it touched
-BUCKETED = frozenset(DATASETS)
+# published as a base and deltas (hub.publish.segments): a run writes the persons it touched
+SEGMENTED = frozenset(DATASETS)
 
 
 @dataclass
@@ -63,8 +68,10 @@ def publish(
     versions: dict[str, str] = {}
     changed = []
     for name, (table, order) in datasets.items():
-        snap = _bucketed if name in BUCKETED else _snapshot
-        version = snap(con, root / name, table, order, old.get(name))
+        if name in SEGMENTED:
+            version = segments.write(con, root / name, table, order, old.get(name), _seal)
+        else:
+            version = _snapshot(con, root / name, table, order, old.get(name))
         versions[name] = version
         if version != old.get(name):
             changed.append(name)
@@ -74,6 +81,7 @@ def publish(
     doc = {"release": release, "published_at": _now(), "datasets": versions, **(extra or {})}
     _atomic_write(root / "releases" / f"{release:05d}.json", doc)
     _atomic_write(root / "CURRENT.json", doc)
+    segments.remember(con, versions)
     return PublishResult(release, changed, versions)
 
 
@@ -86,21 +94,38 @@ def read_current(root: Path) -> dict[str, Any] | None:
 
 
 def dataset_path(root: Path, dataset: str, release: dict[str, Any] | None = None) -> Path:
-    """The Parquet file of `dataset` in `release` (default: the current one); for a dataset
-    published in parts, the pattern naming all of them (what `read_parquet` takes)."""
-    doc = release or read_current(root)
-    if not doc or dataset not in doc["datasets"]:
-        raise FileNotFoundError(f"尚未发布数据集 {dataset}")
-    folder = root / dataset / doc["datasets"][dataset]
-    return (
-        folder / "data.parquet" if (folder / "data.parquet").exists() else folder / "part-*.parquet"
-    )
+    """The Parquet file of `dataset` in `release` (default: the current one): a dataset
+    published whole in one file (a person dataset is read with `dataset_sql`)."""
+    folder = _version_folder(root, dataset, release)
+    if not (folder / "data.parquet").exists():
+        raise ValueError(f"数据集 {dataset} 分段发布，请用 dataset_sql 读取")
+    return folder / "data.parquet"
+
+
+def dataset_sql(root: Path, dataset: str, release: dict[str, Any] | None = None) -> str:
+    """A SELECT of the rows of `dataset` in `release` (default: the current one), whatever
+    its layout; readers put it in parentheses where a table would go."""
+    folder = _version_folder(root, dataset, release)
+    manifest = _manifest(folder)
+    if manifest.get("layout") == segments.LAYOUT:
+        return segments.reader_sql(folder, manifest)
+    return f"SELECT * FROM read_parquet({lit(str(folder / 'data.parquet'))})"
 
 
 def dataset_files(root: Path, dataset: str, release: dict[str, Any] | None = None) -> list[Path]:
-    """Every file of `dataset` in `release` (default: the current one)."""
-    path = dataset_path(root, dataset, release)
-    return sorted(path.parent.glob(path.name))
+    """The data files of `dataset` in `release` (default: the current one)."""
+    folder = _version_folder(root, dataset, release)
+    manifest = _manifest(folder)
+    if manifest.get("layout") == segments.LAYOUT:
+        return segments.files(folder, manifest)
+    return [folder / "data.parquet"]
+
+
+def _version_folder(root: Path, dataset: str, release: dict[str, Any] | None) -> Path:
+    doc = release or read_current(root)
+    if not doc or dataset not in doc["datasets"]:
+        raise FileNotFoundError(f"尚未发布数据集 {dataset}")
+    return root / dataset / doc["datasets"][dataset]
 
 
 def sweep(root: Path, datasets: list[str]) -> list[Path]:
@@ -167,59 +192,6 @@ def _snapshot(
         raise
 
 
-def _bucketed(
-    con: duckdb.DuckDBPyConnection,
-    folder: Path,
-    table: str,
-    order: str,
-    current_version: str | None,
-) -> str:
-    """Like `_snapshot`, in parts: only the buckets whose content changed are written."""
-    shape = str(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
-    prev = _manifest(folder / current_version) if current_version else {}
-    reuse = prev.get("bucket_count") == buckets.BUCKETS and prev.get("shape") == shape
-    prev_parts: dict[str, dict[str, Any]] = prev.get("buckets", {}) if reuse else {}
-    touched = buckets.touched_buckets(con) if reuse else None
-    fresh = buckets.bucket_fingerprints(con, table, touched)
-    parts = {b: p for b, p in prev_parts.items() if touched is not None and int(b) not in touched}
-    parts.update({str(b): p for b, p in fresh.items()})
-    fingerprint = buckets.combined(shape, parts)
-    if current_version and prev.get("fingerprint") == fingerprint:
-        return current_version
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
-    try:
-        same = [
-            b
-            for b, p in parts.items()
-            if prev_parts.get(b, {}).get("fingerprint") == p["fingerprint"]
-        ]
-        for b in same:
-            parts[b]["files"] = prev_parts[b]["files"]
-            buckets.link_parts(folder / str(current_version), tmp, parts[b]["files"])
-        written = buckets.write_parts(
-            con, table, order, tmp, sorted(int(b) for b in parts if b not in same)
-        )
-        for n, files in written.items():
-            parts[str(n)]["files"] = files
-        empty = [] if parts else [buckets.empty_part(con, table, tmp)]
-        manifest = {
-            "table": table,
-            "rows": sum(p["rows"] for p in parts.values()),
-            "fingerprint": fingerprint,
-            "shape": shape,
-            "bucket_count": buckets.BUCKETS,
-            "buckets": parts,
-            "empty": empty,
-            "created_at": _now(),
-        }
-        return _seal(tmp, folder, manifest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def _seal(tmp: Path, folder: Path, manifest: dict[str, Any]) -> str:
     """Write the manifest and move the finished version into place; returns its name."""
     (tmp / "manifest.json").write_text(
@@ -241,14 +213,6 @@ def fingerprint_table(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, 
     shape = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall()
     digest = hashlib.sha256(f"{table}:{shape}:{rows}:{total}".encode()).hexdigest()
     return int(rows), digest
-
-
-def _manifest(folder: Path) -> dict[str, Any]:
-    path = folder / "manifest.json"
-    if not path.exists():
-        return {}
-    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return doc
 
 
 def _file_sha256(path: Path) -> str:

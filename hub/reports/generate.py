@@ -8,13 +8,12 @@ from pathlib import Path
 
 import duckdb
 
-from hub.publish.snapshot import dataset_path, read_current
+from hub.publish.snapshot import dataset_sql, read_current
 from hub.registry.loader import Registry
 from hub.registry.reports import Report
 from hub.reports.build import Period, load_labels, report_rows
 from hub.reports.write import Issued, write_csv, write_xlsx
 from hub.settings import Settings
-from hub.warehouse import lit
 
 
 @dataclass
@@ -39,8 +38,8 @@ def open_published_person(con: duckdb.DuckDBPyConnection, settings: Settings) ->
     current = read_current(settings.published)
     if current is None:
         raise FileNotFoundError("尚未发布数据：请先运行 hub run")
-    path = dataset_path(settings.published, "person", current)
-    con.execute(f"CREATE OR REPLACE VIEW person AS SELECT * FROM read_parquet({lit(str(path))})")
+    person = dataset_sql(settings.published, "person", current)
+    con.execute(f"CREATE OR REPLACE VIEW person AS {person}")
     return int(current["release"])
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from hub.publish.snapshot import dataset_path, read_current
+from hub.publish.snapshot import dataset_sql, read_current
 from hub.registry.loader import Registry
 from hub.registry.shares import Share
 from hub.settings import Settings
@@ -27,7 +27,7 @@ from hub.share.audit import Access, record
 from hub.share.describe import with_labels
 from hub.share.guard import QueryFailed, QueryRefused, check_query, referenced_tables
 from hub.share.tables import KEY, masked, shared_dataset
-from hub.warehouse import lit, q
+from hub.warehouse import q
 
 
 @dataclass
@@ -71,8 +71,8 @@ def open_tables(
         raise QueryRefused("尚未发布数据：请先运行 hub run")
     con = duckdb.connect()
     for name in names:
-        path = dataset_path(settings.published, shared_dataset(registry.shares[name]), current)
-        con.execute(f"CREATE TABLE {q(name)} AS SELECT * FROM read_parquet({lit(str(path))})")
+        rows = dataset_sql(settings.published, shared_dataset(registry.shares[name]), current)
+        con.execute(f"CREATE TABLE {q(name)} AS {rows}")
     con.execute(f"SET memory_limit = '{int(registry.limits.query_memory_mb)}MB'")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import duckdb
 
-from hub.publish.snapshot import dataset_path
+from hub.publish.snapshot import dataset_sql
 from hub.settings import Settings
 
 
 def person_id_of(settings: Settings, citizen_id: str) -> str | None:
-    path = dataset_path(settings.published, "person")
+    person = dataset_sql(settings.published, "person")
     with duckdb.connect() as con:
         rows = con.execute(
-            "SELECT person_id FROM read_parquet(?) WHERE citizen_id = upper(?)",
-            [str(path), citizen_id.strip()],
+            f"SELECT person_id FROM ({person}) WHERE citizen_id = upper(?)",
+            [citizen_id.strip()],
         ).fetchall()
     return rows[0][0] if rows else None

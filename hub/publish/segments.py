@@ -1,0 +1,290 @@
+"""Person datasets published as a base and deltas: a month rewrites only the persons it touched.
+
+A version of such a dataset is a folder of segments and an index:
+
+    seg-00001.parquet   every row, when the dataset was last written whole
+    seg-00004.parquet   the rows of the persons a later run touched (a delta)
+    live.parquet        person_id -> the segment (gen) holding that person's rows now,
+                        with the person's row count and an order-free hash of the rows
+    manifest.json       the segments, the dataset's rows and content fingerprint
+
+A person's rows are the rows of the segment the index names; earlier segments may still hold
+older rows of that person, which readers skip (`reader_sql`). Segments are immutable, so a new
+version links the previous version's files instead of copying them. When the deltas hold too
+many superseded rows (or there are too many segments) the dataset is written whole again.
+
+What changed since the last release is kept in the warehouse until a release holds it
+(hub.core.changes), so a run that did not publish, or died publishing, leaves its changes to
+the next. A delta is written only on top of the version this warehouse itself published last
+(`remember`): after a rollback or a rebuild the dataset is written whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hub.core.changes import unpublished
+from hub.warehouse import lit, one, table_exists
+
+LAYOUT = "segments"
+MAX_SEGMENTS = 12
+MAX_GROWTH = 1.5  # rows in all segments / live rows, beyond which the dataset is rewritten
+_LIVE = "live.parquet"
+# a person's rows hashed order-free into 64 bits, so the index stores it exactly
+_PERSON_HASH = "(sum(hash(t)::HUGEINT) % 18446744073709551616)::UBIGINT"
+_VERSIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS core._published_versions (dataset VARCHAR, version VARCHAR)"
+)
+
+
+def segment_name(gen: int) -> str:
+    return f"seg-{gen:05d}.parquet"
+
+
+def remember(con: duckdb.DuckDBPyConnection, versions: dict[str, str]) -> None:
+    """The versions a release of this warehouse now holds: the base of the next deltas."""
+    con.execute(_VERSIONS_DDL)
+    con.execute("DELETE FROM core._published_versions")
+    con.executemany("INSERT INTO core._published_versions VALUES (?, ?)", list(versions.items()))
+
+
+def _remembered(con: duckdb.DuckDBPyConnection, dataset: str) -> str | None:
+    if not table_exists(con, "core", "_published_versions"):
+        return None
+    rows = con.execute(
+        "SELECT version FROM core._published_versions WHERE dataset = ?", [dataset]
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def write(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    table: str,
+    order: str,
+    previous: str | None,
+    seal: Any,
+) -> str:
+    """Publish `table` into `folder` as a delta on `previous` where that is possible, else
+    whole; returns the version (`previous` itself if the content is unchanged). `seal(tmp,
+    folder, manifest)` moves a finished version folder into place and names it."""
+    shape = str(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+    prev = read_manifest(folder / previous) if previous else {}
+    persons = None
+    if (
+        previous
+        and prev.get("layout") == LAYOUT
+        and prev.get("shape") == shape
+        and _remembered(con, folder.name) == previous
+    ):
+        persons = unpublished(con)
+    if persons is None:
+        return _whole(con, folder, table, order, shape, prev, previous, seal)
+    return _delta(con, folder, table, order, shape, prev, str(previous), persons, seal)
+
+
+def _whole(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    table: str,
+    order: str,
+    shape: str,
+    prev: dict[str, Any],
+    previous: str | None,
+    seal: Any,
+) -> str:
+    gen = _next_gen(prev)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _seg_live AS SELECT person_id, {gen} AS gen, "
+        f"count(*) AS n, {_PERSON_HASH} AS h FROM {table} t GROUP BY person_id"
+    )
+    rows, total = _totals(con, "_seg_live")
+    fingerprint = _fingerprint(table, shape, rows, total)
+    if previous and prev.get("fingerprint") == fingerprint:
+        return previous
+    return _build(
+        con, folder, table, order, seal, shape, rows, total, gen, [], None, table, previous
+    )
+
+
+def _delta(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    table: str,
+    order: str,
+    shape: str,
+    prev: dict[str, Any],
+    previous: str,
+    persons: str,
+    seal: Any,
+) -> str:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_touched AS {persons}")
+    if not one(con, "SELECT count(*) FROM _seg_touched")[0]:
+        return previous
+    gen = _next_gen(prev)
+    old_live = lit(str(folder / previous / _LIVE))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _seg_rows AS SELECT * FROM {table} "
+        "WHERE person_id IN (SELECT person_id FROM _seg_touched)"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _seg_new AS SELECT person_id, {gen} AS gen, count(*) AS n, "
+        f"{_PERSON_HASH} AS h FROM _seg_rows t GROUP BY person_id"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _seg_old AS SELECT person_id, n, h "
+        f"FROM read_parquet({old_live}) WHERE person_id IN (SELECT person_id FROM _seg_touched)"
+    )
+    differ = one(
+        con,
+        "SELECT count(*) FROM _seg_old o FULL JOIN _seg_new w USING (person_id) "
+        "WHERE o.h IS DISTINCT FROM w.h OR o.n IS DISTINCT FROM w.n",
+    )[0]
+    if not differ:
+        return previous
+    old_n, old_h = _totals(con, "_seg_old")
+    new_n, new_h = _totals(con, "_seg_new")
+    rows = int(prev["rows"]) - old_n + new_n
+    total = int(prev["total"]) - old_h + new_h
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _seg_live AS "
+        f"SELECT person_id, gen, n, h FROM read_parquet({old_live}) "
+        "WHERE person_id NOT IN (SELECT person_id FROM _seg_touched) "
+        "UNION ALL SELECT person_id, gen, n, h FROM _seg_new"
+    )
+    live = {g for (g,) in con.execute("SELECT DISTINCT gen FROM _seg_live").fetchall()}
+    kept = [s for s in prev["segments"] if s["gen"] in live]
+    stored = sum(int(s["rows"]) for s in kept) + new_n
+    if len(kept) + 1 > MAX_SEGMENTS or stored > MAX_GROWTH * max(rows, 1):
+        return _whole(con, folder, table, order, shape, prev, previous, seal)
+    return _build(
+        con,
+        folder,
+        table,
+        order,
+        seal,
+        shape,
+        rows,
+        total,
+        gen,
+        kept,
+        folder / previous,
+        "_seg_rows",
+        previous,
+    )
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    table: str,
+    order: str,
+    seal: Any,
+    shape: str,
+    rows: int,
+    total: int,
+    gen: int,
+    kept: list[dict[str, Any]],
+    kept_from: Path | None,
+    source: str,
+    previous: str | None,
+) -> str:
+    """A new version: the segments `kept` (linked from `kept_from`), segment `gen` written
+    from `source`, and the index `_seg_live`."""
+    fingerprint = _fingerprint(table, shape, rows, total)
+    if previous and read_manifest(folder / previous).get("fingerprint") == fingerprint:
+        return previous
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".tmp-{os.urandom(8).hex()}"
+    tmp.mkdir()
+    try:
+        live_by_gen = dict(con.execute("SELECT gen, sum(n) FROM _seg_live GROUP BY gen").fetchall())
+        segments = []
+        for s in kept:
+            if live_by_gen.get(s["gen"]):  # a segment nobody's rows live in any more is dropped
+                _link(kept_from / s["file"], tmp / s["file"])
+                segments.append({**s, "all_live": live_by_gen[s["gen"]] == s["rows"]})
+        name = segment_name(gen)
+        by = f" ORDER BY {order}" if order else ""
+        con.execute(
+            f"COPY (SELECT * FROM {source}{by}) TO {lit(str(tmp / name))} "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
+        written = int(live_by_gen.get(gen, 0))
+        segments.append({"file": name, "gen": gen, "rows": written, "all_live": True})
+        con.execute(
+            f"COPY (SELECT * FROM _seg_live ORDER BY person_id) TO {lit(str(tmp / _LIVE))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        manifest = {
+            "table": table,
+            "layout": LAYOUT,
+            "rows": rows,
+            "total": str(total),
+            "fingerprint": fingerprint,
+            "shape": shape,
+            "segments": segments,
+        }
+        return str(seal(tmp, folder, manifest))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def reader_sql(folder: Path, manifest: dict[str, Any]) -> str:
+    """A SELECT of the dataset's current rows: each segment's rows of the persons whose rows
+    live in it (a segment whose rows all live is read as it is)."""
+    parts = []
+    live = lit(str(folder / _LIVE))
+    for s in manifest["segments"]:
+        path = lit(str(folder / s["file"]))
+        where = (
+            ""
+            if s["all_live"]
+            else f" WHERE person_id IN (SELECT person_id FROM read_parquet({live}) "
+            f"WHERE gen = {int(s['gen'])})"
+        )
+        parts.append(f"SELECT * FROM read_parquet({path}){where}")
+    return " UNION ALL ".join(parts)
+
+
+def files(folder: Path, manifest: dict[str, Any]) -> list[Path]:
+    return [folder / s["file"] for s in manifest["segments"]]
+
+
+def _next_gen(prev: dict[str, Any]) -> int:
+    return max((int(s["gen"]) for s in prev.get("segments", [])), default=0) + 1
+
+
+def _totals(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    n, h = one(
+        con, f"SELECT coalesce(sum(n), 0), coalesce(sum(h::HUGEINT), 0)::VARCHAR FROM {table}"
+    )
+    return int(n), int(h)
+
+
+def _fingerprint(table: str, shape: str, rows: int, total: int) -> str:
+    return hashlib.sha256(f"{table}:{shape}:{rows}:{total}:{LAYOUT}".encode()).hexdigest()
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # a filesystem without hard links
+        shutil.copy2(src, dst)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a version folder ({} if it has none)."""
+    path = folder / "manifest.json"
+    if not path.exists():
+        return {}
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
