@@ -87,7 +87,7 @@ def run_bench(
             "total_s": round(total_s, 2),
             "rows_per_s": round(source_rows / total_s),
             "peak_rss_mb": run["peak_rss_mb"],
-            "raw_read_s": round(raw_read_s, 2),
+            "raw_read_s": round(raw_read_s, 3),
             "ratio": round(total_s / raw_read_s, 2),
         }
     finally:

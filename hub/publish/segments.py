@@ -25,6 +25,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,19 +66,34 @@ def _remembered(con: duckdb.DuckDBPyConnection, dataset: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
+@dataclass
+class _Target:
+    """One dataset being published: where, from what, and on top of which version."""
+
+    con: duckdb.DuckDBPyConnection
+    folder: Path
+    table: str
+    order: str
+    shape: str
+    prev: dict[str, Any]  # the manifest of `previous` ({} if none)
+    previous: str | None
+    seal: Callable[[Path, Path, dict[str, Any]], str]
+
+
 def write(
     con: duckdb.DuckDBPyConnection,
     folder: Path,
     table: str,
     order: str,
     previous: str | None,
-    seal: Any,
+    seal: Callable[[Path, Path, dict[str, Any]], str],
 ) -> str:
     """Publish `table` into `folder` as a delta on `previous` where that is possible, else
     whole; returns the version (`previous` itself if the content is unchanged). `seal(tmp,
     folder, manifest)` moves a finished version folder into place and names it."""
     shape = str(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
     prev = read_manifest(folder / previous) if previous else {}
+    t = _Target(con, folder, table, order, shape, prev, previous, seal)
     persons = None
     if (
         previous
@@ -85,53 +102,28 @@ def write(
         and _remembered(con, folder.name) == previous
     ):
         persons = unpublished(con)
-    if persons is None:
-        return _whole(con, folder, table, order, shape, prev, previous, seal)
-    return _delta(con, folder, table, order, shape, prev, str(previous), persons, seal)
+    return _whole(t) if persons is None else _delta(t, persons)
 
 
-def _whole(
-    con: duckdb.DuckDBPyConnection,
-    folder: Path,
-    table: str,
-    order: str,
-    shape: str,
-    prev: dict[str, Any],
-    previous: str | None,
-    seal: Any,
-) -> str:
-    gen = _next_gen(prev)
-    con.execute(
+def _whole(t: _Target) -> str:
+    gen = _next_gen(t.prev)
+    t.con.execute(
         f"CREATE OR REPLACE TEMP TABLE _seg_live AS SELECT person_id, {gen} AS gen, "
-        f"count(*) AS n, {_PERSON_HASH} AS h FROM {table} t GROUP BY person_id"
+        f"count(*) AS n, {_PERSON_HASH} AS h FROM {t.table} t GROUP BY person_id"
     )
-    rows, total = _totals(con, "_seg_live")
-    fingerprint = _fingerprint(table, shape, rows, total)
-    if previous and prev.get("fingerprint") == fingerprint:
-        return previous
-    return _build(
-        con, folder, table, order, seal, shape, rows, total, gen, [], None, table, previous
-    )
+    rows, total = _totals(t.con, "_seg_live")
+    return _build(t, rows, total, gen, [], t.table)
 
 
-def _delta(
-    con: duckdb.DuckDBPyConnection,
-    folder: Path,
-    table: str,
-    order: str,
-    shape: str,
-    prev: dict[str, Any],
-    previous: str,
-    persons: str,
-    seal: Any,
-) -> str:
+def _delta(t: _Target, persons: str) -> str:
+    con, previous = t.con, str(t.previous)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_touched AS {persons}")
     if not one(con, "SELECT count(*) FROM _seg_touched")[0]:
         return previous
-    gen = _next_gen(prev)
-    old_live = lit(str(folder / previous / _LIVE))
+    gen = _next_gen(t.prev)
+    old_live = lit(str(t.folder / previous / _LIVE))
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _seg_rows AS SELECT * FROM {table} "
+        f"CREATE OR REPLACE TEMP TABLE _seg_rows AS SELECT * FROM {t.table} "
         "WHERE person_id IN (SELECT person_id FROM _seg_touched)"
     )
     con.execute(
@@ -151,8 +143,8 @@ def _delta(
         return previous
     old_n, old_h = _totals(con, "_seg_old")
     new_n, new_h = _totals(con, "_seg_new")
-    rows = int(prev["rows"]) - old_n + new_n
-    total = int(prev["total"]) - old_h + new_h
+    rows = int(t.prev["rows"]) - old_n + new_n
+    total = int(t.prev["total"]) - old_h + new_h
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _seg_live AS "
         f"SELECT person_id, gen, n, h FROM read_parquet({old_live}) "
@@ -160,59 +152,33 @@ def _delta(
         "UNION ALL SELECT person_id, gen, n, h FROM _seg_new"
     )
     live = {g for (g,) in con.execute("SELECT DISTINCT gen FROM _seg_live").fetchall()}
-    kept = [s for s in prev["segments"] if s["gen"] in live]
+    kept = [s for s in t.prev["segments"] if s["gen"] in live]
     stored = sum(int(s["rows"]) for s in kept) + new_n
     if len(kept) + 1 > MAX_SEGMENTS or stored > MAX_GROWTH * max(rows, 1):
-        return _whole(con, folder, table, order, shape, prev, previous, seal)
-    return _build(
-        con,
-        folder,
-        table,
-        order,
-        seal,
-        shape,
-        rows,
-        total,
-        gen,
-        kept,
-        folder / previous,
-        "_seg_rows",
-        previous,
-    )
+        return _whole(t)
+    return _build(t, rows, total, gen, kept, "_seg_rows")
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection,
-    folder: Path,
-    table: str,
-    order: str,
-    seal: Any,
-    shape: str,
-    rows: int,
-    total: int,
-    gen: int,
-    kept: list[dict[str, Any]],
-    kept_from: Path | None,
-    source: str,
-    previous: str | None,
+    t: _Target, rows: int, total: int, gen: int, kept: list[dict[str, Any]], source: str
 ) -> str:
-    """A new version: the segments `kept` (linked from `kept_from`), segment `gen` written
-    from `source`, and the index `_seg_live`."""
-    fingerprint = _fingerprint(table, shape, rows, total)
-    if previous and read_manifest(folder / previous).get("fingerprint") == fingerprint:
-        return previous
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".tmp-{os.urandom(8).hex()}"
+    """A new version: the previous version's segments `kept`, segment `gen` written from
+    `source`, and the index `_seg_live`; `previous` if that is the same content."""
+    con = t.con
+    fingerprint = _fingerprint(t.table, t.shape, rows, total)
+    if t.previous and t.prev.get("fingerprint") == fingerprint:
+        return t.previous
+    t.folder.mkdir(parents=True, exist_ok=True)
+    tmp = t.folder / f".tmp-{os.urandom(8).hex()}"
     tmp.mkdir()
     try:
         live_by_gen = dict(con.execute("SELECT gen, sum(n) FROM _seg_live GROUP BY gen").fetchall())
         segments = []
         for s in kept:
-            if live_by_gen.get(s["gen"]):  # a segment nobody's rows live in any more is dropped
-                _link(kept_from / s["file"], tmp / s["file"])
-                segments.append({**s, "all_live": live_by_gen[s["gen"]] == s["rows"]})
+            _link(t.folder / str(t.previous) / s["file"], tmp / s["file"])
+            segments.append({**s, "all_live": live_by_gen[s["gen"]] == s["rows"]})
         name = segment_name(gen)
-        by = f" ORDER BY {order}" if order else ""
+        by = f" ORDER BY {t.order}" if t.order else ""
         con.execute(
             f"COPY (SELECT * FROM {source}{by}) TO {lit(str(tmp / name))} "
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
@@ -224,15 +190,15 @@ def _build(
             "(FORMAT parquet, COMPRESSION zstd)"
         )
         manifest = {
-            "table": table,
+            "table": t.table,
             "layout": LAYOUT,
             "rows": rows,
             "total": str(total),
             "fingerprint": fingerprint,
-            "shape": shape,
+            "shape": t.shape,
             "segments": segments,
         }
-        return str(seal(tmp, folder, manifest))
+        return t.seal(tmp, t.folder, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
