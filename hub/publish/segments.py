@@ -22,10 +22,8 @@ the next. A delta is written only on top of the version this warehouse itself pu
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from typing import Any
 import duckdb
 
 from hub.core.changes import unpublished
+from hub.publish.versions import new_version, read_manifest, seal
 from hub.warehouse import lit, one, table_exists
 
 LAYOUT = "segments"
@@ -77,7 +76,6 @@ class _Target:
     shape: str
     prev: dict[str, Any]  # the manifest of `previous` ({} if none)
     previous: str | None
-    seal: Callable[[Path, Path, dict[str, Any]], str]
 
 
 def write(
@@ -86,14 +84,12 @@ def write(
     table: str,
     order: str,
     previous: str | None,
-    seal: Callable[[Path, Path, dict[str, Any]], str],
 ) -> str:
     """Publish `table` into `folder` as a delta on `previous` where that is possible, else
-    whole; returns the version (`previous` itself if the content is unchanged). `seal(tmp,
-    folder, manifest)` moves a finished version folder into place and names it."""
+    whole; returns the version (`previous` itself if the content is unchanged)."""
     shape = str(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
     prev = read_manifest(folder / previous) if previous else {}
-    t = _Target(con, folder, table, order, shape, prev, previous, seal)
+    t = _Target(con, folder, table, order, shape, prev, previous)
     persons = None
     if (
         previous
@@ -130,9 +126,10 @@ def _delta(t: _Target, persons: str) -> str:
         f"CREATE OR REPLACE TEMP TABLE _seg_new AS SELECT person_id, {gen} AS gen, count(*) AS n, "
         f"{_PERSON_HASH} AS h FROM _seg_rows t GROUP BY person_id"
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_prev AS SELECT * FROM read_parquet({old_live})")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _seg_old AS SELECT person_id, n, h "
-        f"FROM read_parquet({old_live}) WHERE person_id IN (SELECT person_id FROM _seg_touched)"
+        "CREATE OR REPLACE TEMP TABLE _seg_old AS SELECT person_id, n, h FROM _seg_prev "
+        "WHERE person_id IN (SELECT person_id FROM _seg_touched)"
     )
     differ = one(
         con,
@@ -147,8 +144,7 @@ def _delta(t: _Target, persons: str) -> str:
     total = int(t.prev["total"]) - old_h + new_h
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _seg_live AS "
-        f"SELECT person_id, gen, n, h FROM read_parquet({old_live}) "
-        "WHERE person_id NOT IN (SELECT person_id FROM _seg_touched) "
+        "SELECT person_id, gen, n, h FROM _seg_prev WHERE person_id NOT IN (SELECT person_id FROM _seg_touched) "
         "UNION ALL SELECT person_id, gen, n, h FROM _seg_new"
     )
     live = {g for (g,) in con.execute("SELECT DISTINCT gen FROM _seg_live").fetchall()}
@@ -168,10 +164,7 @@ def _build(
     fingerprint = _fingerprint(t.table, t.shape, rows, total)
     if t.previous and t.prev.get("fingerprint") == fingerprint:
         return t.previous
-    t.folder.mkdir(parents=True, exist_ok=True)
-    tmp = t.folder / f".tmp-{os.urandom(8).hex()}"
-    tmp.mkdir()
-    try:
+    with new_version(t.folder) as tmp:
         live_by_gen = dict(con.execute("SELECT gen, sum(n) FROM _seg_live GROUP BY gen").fetchall())
         segments = []
         for s in kept:
@@ -198,10 +191,7 @@ def _build(
             "shape": t.shape,
             "segments": segments,
         }
-        return t.seal(tmp, t.folder, manifest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return seal(tmp, t.folder, manifest)
 
 
 def reader_sql(folder: Path, manifest: dict[str, Any]) -> str:
@@ -245,12 +235,3 @@ def _link(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:  # a filesystem without hard links
         shutil.copy2(src, dst)
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a version folder ({} if it has none)."""
-    path = folder / "manifest.json"
-    if not path.exists():
-        return {}
-    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return doc

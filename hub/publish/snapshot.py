@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +27,8 @@ import duckdb
 
 from hub.atomic import write_json
 from hub.publish import segments
-from hub.publish.segments import read_manifest as _manifest
+from hub.publish.versions import new_version, seal
+from hub.publish.versions import read_manifest as _manifest
 from hub.warehouse import lit
 
 # dataset -> (table, sort order of its file): sorted by the key readers look up, so Parquet
@@ -69,7 +68,7 @@ def publish(
     changed = []
     for name, (table, order) in datasets.items():
         if name in SEGMENTED:
-            version = segments.write(con, root / name, table, order, old.get(name), _seal)
+            version = segments.write(con, root / name, table, order, old.get(name))
         else:
             version = _snapshot(con, root / name, table, order, old.get(name))
         versions[name] = version
@@ -169,37 +168,20 @@ def _snapshot(
     rows, fingerprint = fingerprint_table(con, table)
     if current_version and _manifest(folder / current_version).get("fingerprint") == fingerprint:
         return current_version
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
-    target = tmp / "data.parquet"
-    try:
+    with new_version(folder) as tmp:
+        target = tmp / "data.parquet"
         con.execute(
             f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {lit(str(target))} "
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
-        digest = _file_sha256(target)
         manifest = {
             "table": table,
             "rows": rows,
             "fingerprint": fingerprint,
-            "sha256": digest,
+            "sha256": _file_sha256(target),
             "created_at": _now(),
         }
-        return _seal(tmp, folder, manifest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _seal(tmp: Path, folder: Path, manifest: dict[str, Any]) -> str:
-    """Write the manifest and move the finished version into place; returns its name."""
-    (tmp / "manifest.json").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{manifest['fingerprint'][:12]}"
-    os.replace(tmp, folder / version)
-    return version
+        return seal(tmp, folder, manifest)
 
 
 def fingerprint_table(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
