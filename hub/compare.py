@@ -11,7 +11,16 @@ from hub.normalize.macros import register_macros
 from hub.publish.snapshot import dataset_sql, fingerprint_table, read_current
 from hub.warehouse import table_exists
 
-CORE = ("core.person", "core.provenance", "core.conflicts", "core.links", "core.form_submissions")
+CORE = (
+    "core.person",
+    "core.provenance",
+    "core.conflicts",
+    "core.links",
+    "core.form_submissions",
+    "core.link_features",
+    "core.link_duplicates",
+    "core.link_node_base",
+)
 
 
 def content(data: Path) -> dict[str, tuple[int, str]]:

@@ -16,7 +16,8 @@ from typing import Any
 import duckdb
 
 from hub.core.changes import published
-from hub.core.golden import CoreResult, build_core
+from hub.core.golden import CoreResult, build_core, provenance_sql
+from hub.core.observations import observed_fields
 from hub.form.incoming import import_incoming_templates
 from hub.form.status import DATASET as FORM_DATASET
 from hub.form.status import TABLE as FORM_TABLE
@@ -183,7 +184,14 @@ def publish_all(
     build_form_status(con)
     datasets = DATASETS | {FORM_DATASET: (FORM_TABLE, "submission_id")} | shares
     # the access log's head goes into the release, where the log's writer cannot reach it
-    result = publish(con, settings.published, datasets, {"audit_head": audit_head(settings)})
+    fields = observed_fields(registry)
+    result = publish(
+        con,
+        settings.published,
+        datasets,
+        {"audit_head": audit_head(settings)},
+        {"provenance": lambda persons: provenance_sql(fields, persons)},
+    )
     published(con)
     return result
 

@@ -77,7 +77,7 @@ def drop_derived(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def one(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
 ) -> tuple[Any, ...]:
     """The single row of a query; fetched whole because DuckDB 2 keeps a half-read result
     open and refuses further work on the connection."""
@@ -88,12 +88,15 @@ def one(
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether a table or view `schema.name` exists (asked of the catalog functions: the
+    information_schema views cost several times more, and runs ask this often)."""
     return bool(
         one(
             con,
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
+            "SELECT EXISTS (SELECT 1 FROM duckdb_tables() WHERE schema_name = $s AND "
+            "table_name = $n) OR EXISTS (SELECT 1 FROM duckdb_views() WHERE schema_name = $s "
+            "AND view_name = $n)",
+            {"s": schema, "n": name},
         )[0]
     )
 

@@ -79,6 +79,7 @@ def _side(side: str, schemas: str, root: str) -> dict[str, Any]:
 
 def hub_linkage(con: duckdb.DuckDBPyConnection, registry: Registry) -> pa.Table:
     """record_key -> person, the hub's way, from the table `records` of department strings."""
+    from hub.link.feature_store import keep
     from hub.link.features import build_features
     from hub.link.run import link_features
     from hub.normalize.lookups import load_lookups
@@ -89,6 +90,7 @@ def hub_linkage(con: duckdb.DuckDBPyConnection, registry: Registry) -> pa.Table:
     con.sql("CREATE SCHEMA IF NOT EXISTS core")
     con.execute(f"CREATE TEMP TABLE normalized AS {NORMALIZE_SQL}")
     build_features(con, TRUST_SQL)
+    keep(con)
     link_features(con, registry.linkage, Path("/nonexistent/decisions.jsonl"), "bench")
     return con.sql("SELECT record_key, person_id AS person FROM core.links").to_arrow_table()
 

@@ -135,7 +135,19 @@ def save(con: duckdb.DuckDBPyConnection, key: str) -> None:
         "CREATE OR REPLACE TABLE core.link_edge_cache AS SELECT a, b, p, w, evidence, "
         f"{lit(key)} AS model_key FROM link_edges"
     )
+    other = one(con, "SELECT count(*) FROM core.link_node_sigs WHERE model_key <> ?", [key])[0]
+    if other:
+        con.execute(
+            "CREATE OR REPLACE TABLE core.link_node_sigs AS SELECT unique_id, sig, "
+            f"{lit(key)} AS model_key FROM link_nodes"
+        )
+        return
+    # an unchanged node's signature is kept as it is: only the fresh ones are written
     con.execute(
-        "CREATE OR REPLACE TABLE core.link_node_sigs AS SELECT unique_id, sig, "
-        f"{lit(key)} AS model_key FROM link_nodes"
+        "DELETE FROM core.link_node_sigs WHERE unique_id NOT IN "
+        "(SELECT unique_id FROM link_nodes WHERE NOT fresh)"
+    )
+    con.execute(
+        f"INSERT INTO core.link_node_sigs SELECT unique_id, sig, {lit(key)} FROM link_nodes "
+        "WHERE fresh"
     )

@@ -36,13 +36,16 @@ def record_key(source: str, batch: str, row: str) -> str:
     return f"{source} || '|' || {batch} || '|' || CAST({row} AS VARCHAR)"
 
 
-def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | None:
+def link_rows_sql(
+    con: duckdb.DuckDBPyConnection, registry: Registry, batches: str | None = None
+) -> str | None:
     """One SELECT over the current rows (`current_batches`) of every staged person table, in
     one shape (None if empty): record_key,
     source, batch, row, the ID as written and whether it is trusted, name, birth date, gender,
-    phone, household head and address."""
+    phone, household head and address. `batches` (a table of source, batch_id) narrows it to
+    those batches."""
     parts = []
-    current = current_batches(con, registry.sources)
+    current = batches or current_batches(con, registry.sources)
     for src in registry.sources.values():
         if src.entity != "person" or not table_exists(con, "staged", src.name):
             continue
@@ -70,14 +73,17 @@ def link_rows_sql(con: duckdb.DuckDBPyConnection, registry: Registry) -> str | N
     return " UNION ALL ".join(parts) if parts else None
 
 
-def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str) -> int:
-    """Create the temp table `link_features` from `rows_sql` (one row of each set of exact
-    duplicates, see `dedupe`); returns its row count."""
+def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str, distrust: bool = True) -> int:
+    """Create the temp tables `link_features` from `rows_sql` (one row of each set of exact
+    duplicates) and `link_dups` (the others, see `dedupe`); returns the feature rows.
+    `trusted0` and `birth0` keep what the row says before `distrust_borrowed_ids` (which
+    looks across batches; `distrust` False leaves it to the caller)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE link_rows AS {rows_sql}")
     dedupe(con)
     _name_lookup(con)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE link_features AS SELECT r.*, "
+        "CREATE OR REPLACE TEMP TABLE link_features AS SELECT *, trusted AS trusted0, "
+        "birth AS birth0, NULL::VARCHAR AS id_doubt FROM (SELECT r.*, "
         "n.name_s, n.name_py, h.name_py AS head_py, "
         "CASE WHEN length(r.id_text) = 18 THEN substr(r.id_text, 7, 8) END AS id_birth, "
         "CASE WHEN length(r.id_text) = 18 THEN substr(r.id_text, 1, 6) END AS id_area, "
@@ -88,13 +94,17 @@ def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str) -> int:
         "nullif(regexp_replace(regexp_extract(r.address, "
         r"'号\s*(\d+\s*[幢栋-]\s*\d+\s*[单元-]*\s*\d+)', 1), '[^0-9]+', '-', 'g'), '') AS addr_unit "
         "FROM link_rows r LEFT JOIN _link_names n ON n.name = r.name "
-        "LEFT JOIN _link_names h ON h.name = r.head_name"
+        "LEFT JOIN _link_names h ON h.name = r.head_name)"
     )
-    distrust_borrowed_ids(con)
+    con.execute("DROP TABLE link_rows")
+    if distrust:
+        distrust_borrowed_ids(con)
     return int(con.execute("SELECT count(*) FROM link_features").fetchall()[0][0])
 
 
-def distrust_borrowed_ids(con: duckdb.DuckDBPyConnection) -> int:
+def distrust_borrowed_ids(
+    con: duckdb.DuckDBPyConnection, table: str = "link_features", ids: str | None = None
+) -> int:
     """A valid ID on rows with different names is someone's, not everyone's: a 低保 member's
     row carrying the head's ID. The ID belongs to the name most batches give it; rows whose
     name reads otherwise (not the same pinyin: relatives share a surname, so no "near"
@@ -112,13 +122,13 @@ def distrust_borrowed_ids(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _id_owner AS SELECT id_text, "
         "CASE WHEN count(*) FILTER (WHERE batches = top) = 1 THEN arg_max(name_py, batches) END "
-        "AS owner_py, arg_max(name, batches) AS owner "
+        "AS owner_py, arg_max(name, (batches, name_py)) AS owner "
         "FROM (SELECT *, max(batches) OVER (PARTITION BY id_text) AS top FROM _id_names) "
         "GROUP BY id_text"
     )
     n = con.execute(
         # a birth date taken from the borrowed ID is no fact of this row
-        "UPDATE link_features f SET trusted = false, "
+        f"UPDATE {table} f SET trusted = false, "
         "birth = CASE WHEN f.birth_date IS NULL THEN NULL ELSE f.birth END, id_doubt = CASE WHEN o.owner_py IS NULL "
         "THEN '同一身份证号在同一文件中写在姓名不同的行上，无法确定号码属于谁：不按身份证号关联' "
         "ELSE '身份证号已属于「' || o.owner || '」，本行姓名不同（疑为借用他人号码）：不按身份证号关联' END "

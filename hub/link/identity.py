@@ -36,8 +36,9 @@ CREATE TABLE IF NOT EXISTS identity.person_merges (
 
 
 def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
-    """Create the temp table `link_person(unique_id, person_id)` from `link_clusters`
-    (unique_id, cluster) and update the store; returns how many persons were merged."""
+    """Create the temp tables `link_person(unique_id, person_id)` from `link_clusters`
+    (unique_id, cluster) and `link_person_changed` (its rows whose person is new or other
+    than before), and update the store; returns how many persons were merged."""
     con.execute(STORE_DDL)
     generation = int(one(con, "SELECT coalesce(max(born), 0) + 1 FROM identity.persons")[0])
     con.execute(
@@ -87,10 +88,17 @@ def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
         "CREATE OR REPLACE TEMP TABLE link_person AS SELECT c.unique_id, k.person_id "
         "FROM link_clusters c JOIN _cluster_id k USING (cluster)"
     )
+    # the nodes whose person is new or other than before: the store changes only there
     con.execute(
-        "CREATE OR REPLACE TABLE identity.person_nodes AS "
-        "SELECT unique_id AS node, person_id FROM link_person"
+        "CREATE OR REPLACE TEMP TABLE link_person_changed AS SELECT l.unique_id, l.person_id "
+        "FROM link_person l JOIN _prev p USING (unique_id) "
+        "WHERE p.person_id IS DISTINCT FROM l.person_id"
     )
+    con.execute(
+        "DELETE FROM identity.person_nodes WHERE node IN (SELECT unique_id FROM "
+        "link_person_changed) OR node NOT IN (SELECT unique_id FROM link_person)"
+    )
+    con.execute("INSERT INTO identity.person_nodes SELECT * FROM link_person_changed")
     for t in ("_prev", "_won", "_cluster_id"):
         con.execute(f"DROP TABLE {t}")
     return int(merged)

@@ -18,7 +18,7 @@ import duckdb
 from hub.link import cache
 from hub.link.assign import assign
 from hub.link.decisions import load_decisions
-from hub.link.features import build_features, link_rows_sql
+from hub.link.feature_store import BATCHES, CHANGED_KEYS, FEATURES, refresh_features
 from hub.link.identity import assign_ids
 from hub.link.model import (
     BLOCKING_RULES,
@@ -29,9 +29,10 @@ from hub.link.model import (
     level_labels,
     settings,
 )
+from hub.link.nodes import NODE_BASE, drop_review, refresh_nodes
 from hub.registry.config import LinkageConfig
 from hub.registry.loader import Registry
-from hub.warehouse import lit, one
+from hub.warehouse import lit, one, table_exists
 
 log = logging.getLogger(__name__)
 TRAIN_PER_ID = 20
@@ -64,21 +65,25 @@ def link(
 ) -> LinkResult:
     """Link all staged person rows of the warehouse behind `con`."""
     t = time.perf_counter()
-    rows_sql = link_rows_sql(con, registry)
-    if rows_sql is None:
+    whole = refresh_features(con, registry)
+    if whole is None:
         _empty_outputs(con)
         return LinkResult()
-    build_features(con, rows_sql)
-    result = link_features(con, registry.linkage, decisions, secret)
+    result = link_features(con, registry.linkage, decisions, secret, whole)
     result.seconds = round(time.perf_counter() - t, 3)
     return result
 
 
 def link_features(
-    con: duckdb.DuckDBPyConnection, config: LinkageConfig, decisions: Path, secret: str
+    con: duckdb.DuckDBPyConnection,
+    config: LinkageConfig,
+    decisions: Path,
+    secret: str,
+    whole: bool = True,
 ) -> LinkResult:
-    """Link the rows of the temp table `link_features` (see hub.link.features)."""
-    _nodes(con)
+    """Link the rows of `link_features` and `link_dups` (see hub.link.feature_store): their
+    nodes built anew (`whole`) or for the rows that changed."""
+    refresh_nodes(con, whole)
     _cap(con, config.max_block_pairs)
     key = cache.model_key(config)
     n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
@@ -95,33 +100,10 @@ def link_features(
     cache.save(con, key)
     load_decisions(con, decisions)
     assign(con, config.thresholds.link, config.thresholds.review)
-    merged = _write(con, secret)
+    merged = _write(con, secret, whole)
     result = _result(con)
     result.fresh, result.cached_pairs, result.merged = int(fresh), int(kept), merged
     return result
-
-
-def _nodes(con: duckdb.DuckDBPyConnection) -> None:
-    """One node per person known by a trusted ID (its values as most rows give them), and
-    one per row the ID could not link."""
-    agg = ", ".join(
-        f"mode({c}) AS {c}"
-        for c in MODEL_COLUMNS
-        if c
-        not in ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender", "phones")
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE link_nodes AS "
-        "SELECT 'id:' || id_text AS unique_id, 'R' AS grp, id_text, any_value(id_birth) AS id_birth, "
-        "any_value(id_area) AS id_area, any_value(id_birth) AS birth, hub_id_gender(id_text) AS gender, "
-        f"{agg}, nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
-        "mode(name) AS name, mode(address) AS address, list(DISTINCT source) AS sources "
-        "FROM link_features WHERE trusted GROUP BY id_text "
-        "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
-        "gender, name_s, name_py, phone, CASE WHEN phone IS NOT NULL THEN [phone] END AS phones, "
-        "addr_comm, addr_no, addr_unit, head_py, name, address, "
-        "[source] AS sources FROM link_features WHERE NOT trusted"
-    )
 
 
 def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int) -> None:
@@ -135,14 +117,14 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int) -> None:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _big_{i} AS SELECT "
             + ", ".join(f"{x} AS k{j}" for j, x in enumerate(k))
-            + f", count(*) AS n FROM link_nodes n WHERE {' AND '.join(f'{x} IS NOT NULL' for x in k)} "
+            + f", count(*) AS n FROM {NODE_BASE} n WHERE {' AND '.join(f'{x} IS NOT NULL' for x in k)} "
             f"GROUP BY ALL HAVING count(*) * (count(*) - 1) // 2 > {int(max_pairs)}"
         )
         on = " AND ".join(f"b{i}.k{j} = {x}" for j, x in enumerate(k))
         joins.append(f"LEFT JOIN _big_{i} b{i} ON {on}")
         sizes.append(f"coalesce(b{i}.n, 0) AS _size_{i}")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _sized AS SELECT n.*, {', '.join(sizes)} FROM link_nodes n "
+        f"CREATE OR REPLACE TEMP TABLE _sized AS SELECT n.*, {', '.join(sizes)} FROM {NODE_BASE} n "
         + " ".join(joins)
     )
     for i in range(len(BLOCKS)):
@@ -293,11 +275,27 @@ def _evidence_sql(model: dict[str, Any]) -> str:
     return f"concat_ws('；', {', '.join(parts)})"
 
 
-def _write(con: duckdb.DuckDBPyConnection, secret: str) -> int:
-    """core.links and what review reads; returns how many persons were merged into others."""
+def _write(con: duckdb.DuckDBPyConnection, secret: str, whole: bool) -> int:
+    """core.links (whole, or the rows whose link may have changed) and what review reads;
+    returns how many persons were merged into others."""
     merges = assign_ids(con, secret)
+    redo = None
+    if not whole and table_exists(con, "core", "links"):
+        redo = "_links_redo"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {redo} AS SELECT record_key FROM {CHANGED_KEYS} "
+            "UNION SELECT record_key FROM link_features WHERE NOT trusted "
+            "UNION SELECT f.record_key FROM link_features f SEMI JOIN link_person_changed c "
+            "ON c.unique_id = 'id:' || f.id_text WHERE f.trusted"
+        )
+        con.execute(
+            f"DELETE FROM core.links WHERE record_key IN (SELECT record_key FROM {redo}) OR "
+            f"record_key IN (SELECT record_key FROM link_dups WHERE rep IN (SELECT record_key FROM {redo}))"
+        )
+    only = f"WHERE f.record_key IN (SELECT record_key FROM {redo})" if redo else ""
+    into = "INSERT INTO core.links" if redo else "CREATE OR REPLACE TABLE core.links AS"
     con.execute(
-        "CREATE OR REPLACE TABLE core.links AS "
+        f"{into} "
         "WITH c AS (SELECT k.*, p.person_id FROM link_clusters k JOIN link_person p USING (unique_id)) "
         "SELECT f.source, f.batch_id, f.source_row, f.record_key, r.person_id, "
         "CASE WHEN f.trusted THEN f.id_text END AS citizen_id, "
@@ -309,7 +307,7 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str) -> int:
         "CASE WHEN f.trusted THEN NULL ELSE u.via END AS matched_to "
         "FROM link_features f "
         "LEFT JOIN c u ON u.unique_id = f.record_key AND NOT f.trusted "
-        "JOIN c r ON r.unique_id = CASE WHEN f.trusted THEN 'id:' || f.id_text ELSE f.record_key END"
+        f"JOIN c r ON r.unique_id = CASE WHEN f.trusted THEN 'id:' || f.id_text ELSE f.record_key END {only}"
     )
     con.execute(  # each duplicate row goes where the row it repeats went
         "INSERT INTO core.links SELECT l.source, l.batch_id, "
@@ -317,17 +315,13 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str) -> int:
         "l.citizen_id, l.method, l.match_probability, "
         "'与同一文件第 ' || d.rep_row || ' 行完全相同（重复行），随该行关联' AS evidence, d.rep "
         "FROM link_dups d JOIN core.links l ON l.record_key = d.rep"
+        + (f" WHERE d.rep IN (SELECT record_key FROM {redo})" if redo else "")
     )
-    con.execute("CREATE OR REPLACE TABLE core.link_duplicates AS SELECT * FROM link_dups")
     con.execute(
         "CREATE OR REPLACE TABLE core.link_capped AS SELECT c.unique_id AS record_key, "
         "l.source, l.batch_id, l.source_row, c.block, c.block_rows FROM _capped c "
         "JOIN core.links l ON l.record_key = c.unique_id WHERE l.method = 'alone' "
         "ORDER BY l.source, l.batch_id, l.source_row"
-    )
-    con.execute(
-        "CREATE OR REPLACE TABLE core.link_nodes AS SELECT unique_id, grp, id_text, name, birth, "
-        "gender, phone, address, sources FROM link_nodes"
     )
     con.execute(
         "CREATE OR REPLACE TABLE core.review_queue AS SELECT "
@@ -363,6 +357,9 @@ def _empty_outputs(con: duckdb.DuckDBPyConnection) -> None:
         "record_key VARCHAR, person_id VARCHAR, citizen_id VARCHAR, method VARCHAR, "
         "match_probability DOUBLE, evidence VARCHAR, matched_to VARCHAR)"
     )
+    for table in (FEATURES, BATCHES, NODE_BASE):  # nothing kept: the next run starts whole
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_review(con)
     con.execute(
         "CREATE OR REPLACE TABLE core.link_nodes (unique_id VARCHAR, grp VARCHAR, id_text VARCHAR, "
         "name VARCHAR, birth VARCHAR, gender VARCHAR, phone VARCHAR, address VARCHAR, sources VARCHAR[])"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,9 @@ def _remembered(con: duckdb.DuckDBPyConnection, dataset: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
+RowsOf = Callable[[str], str]  # SQL of persons -> SQL of their rows
+
+
 @dataclass
 class _Target:
     """One dataset being published: where, from what, and on top of which version."""
@@ -76,6 +80,7 @@ class _Target:
     shape: str
     prev: dict[str, Any]  # the manifest of `previous` ({} if none)
     previous: str | None
+    rows_of: RowsOf | None = None
 
 
 def write(
@@ -84,12 +89,15 @@ def write(
     table: str,
     order: str,
     previous: str | None,
+    rows_of: RowsOf | None = None,
 ) -> str:
     """Publish `table` into `folder` as a delta on `previous` where that is possible, else
-    whole; returns the version (`previous` itself if the content is unchanged)."""
+    whole; returns the version (`previous` itself if the content is unchanged). `rows_of`
+    gives the SQL of some persons' rows of `table` (from the SQL of their ids) where a
+    filter on the whole would not reach inside it (a view that unnests)."""
     shape = str(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
     prev = read_manifest(folder / previous) if previous else {}
-    t = _Target(con, folder, table, order, shape, prev, previous)
+    t = _Target(con, folder, table, order, shape, prev, previous, rows_of)
     persons = None
     if (
         previous
@@ -118,10 +126,13 @@ def _delta(t: _Target, persons: str) -> str:
         return previous
     gen = _next_gen(t.prev)
     old_live = lit(str(t.folder / previous / _LIVE))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _seg_rows AS SELECT * FROM {t.table} "
-        "WHERE person_id IN (SELECT person_id FROM _seg_touched)"
+    touched = "SELECT person_id FROM _seg_touched"
+    of = (
+        t.rows_of(touched)
+        if t.rows_of
+        else f"SELECT * FROM {t.table} WHERE person_id IN ({touched})"
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_rows AS {of}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _seg_new AS SELECT person_id, {gen} AS gen, count(*) AS n, "
         f"{_PERSON_HASH} AS h FROM _seg_rows t GROUP BY person_id"

@@ -56,9 +56,11 @@ def publish(
     root: Path,
     datasets: dict[str, tuple[str, str]] | None = None,
     extra: dict[str, Any] | None = None,
+    rows_of: dict[str, segments.RowsOf] | None = None,
 ) -> PublishResult:
     """Write a snapshot of each dataset and switch CURRENT.json to a release holding them;
-    `extra` goes into a new release's manifest (the access log's head, say)."""
+    `extra` goes into a new release's manifest (the access log's head, say); `rows_of`
+    reads some persons' rows of a person dataset (see `segments.write`)."""
     datasets = datasets or DATASETS
     root.mkdir(parents=True, exist_ok=True)
     sweep(root, list(datasets))
@@ -68,7 +70,8 @@ def publish(
     changed = []
     for name, (table, order) in datasets.items():
         if name in SEGMENTED:
-            version = segments.write(con, root / name, table, order, old.get(name))
+            of = (rows_of or {}).get(name)
+            version = segments.write(con, root / name, table, order, old.get(name), of)
         else:
             version = _snapshot(con, root / name, table, order, old.get(name))
         versions[name] = version

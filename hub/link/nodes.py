@@ -1,0 +1,71 @@
+"""The nodes linkage compares, kept between runs in `core.link_node_base`.
+
+One node per person known by a trusted ID (its values as most of its rows give them, ties to
+the smallest, so a run and a rebuild agree), and one per row the ID could not link. An
+incremental run rebuilds the nodes of the IDs and rows that changed (hub.link.feature_store)
+and keeps the others.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from hub.link.feature_store import CHANGED_KEYS, TOUCHED_IDS
+from hub.link.model import MODEL_COLUMNS
+from hub.warehouse import table_exists
+
+NODE_BASE = "core.link_node_base"
+_OWN = ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender", "phones")
+REVIEW_VIEW = (
+    "CREATE OR REPLACE VIEW core.link_nodes AS SELECT unique_id, grp, id_text, name, birth, "
+    f"gender, phone, address, sources FROM {NODE_BASE}"
+)
+
+
+def node_sql(ids: str | None = None, keys: str | None = None) -> str:
+    """The nodes of `link_features`: of every row, or of the IDs in the table `ids` and the
+    untrusted rows in the table `keys` (record_key)."""
+    agg = ", ".join(f"mode({c} ORDER BY {c}) AS {c}" for c in MODEL_COLUMNS if c not in _OWN)
+    r_scope = f" AND id_text IN (SELECT id_text FROM {ids})" if ids else ""
+    u_scope = f" AND record_key IN (SELECT record_key FROM {keys})" if keys else ""
+    return (
+        "SELECT 'id:' || id_text AS unique_id, 'R' AS grp, id_text, any_value(id_birth) AS id_birth, "
+        "any_value(id_area) AS id_area, any_value(id_birth) AS birth, hub_id_gender(id_text) AS gender, "
+        f"{agg}, nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
+        "mode(name ORDER BY name) AS name, mode(address ORDER BY address) AS address, "
+        "list_sort(list(DISTINCT source)) AS sources "
+        f"FROM link_features WHERE trusted{r_scope} GROUP BY id_text "
+        "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
+        "gender, name_s, name_py, phone, CASE WHEN phone IS NOT NULL THEN [phone] END AS phones, "
+        "addr_comm, addr_no, addr_unit, head_py, name, address, "
+        f"[source] AS sources FROM link_features WHERE NOT trusted{u_scope}"
+    )
+
+
+def refresh_nodes(con: duckdb.DuckDBPyConnection, whole: bool) -> None:
+    """Bring `core.link_node_base` up to date with `link_features`: whole, or for what the
+    feature store says changed."""
+    if whole or not table_exists(con, "core", "link_node_base"):
+        con.execute(f"CREATE OR REPLACE TABLE {NODE_BASE} AS {node_sql()}")
+    else:
+        con.execute(
+            f"DELETE FROM {NODE_BASE} WHERE unique_id IN (SELECT record_key FROM {CHANGED_KEYS}) "
+            f"OR unique_id IN (SELECT 'id:' || id_text FROM {TOUCHED_IDS})"
+        )
+        con.execute(f"INSERT INTO {NODE_BASE} BY NAME {node_sql(TOUCHED_IDS, CHANGED_KEYS)}")
+    review_view(con)
+
+
+def review_view(con: duckdb.DuckDBPyConnection) -> None:
+    """`core.link_nodes`, what review shows of each node: a view of the kept nodes."""
+    drop_review(con)  # a warehouse from before the nodes were kept has a table there
+    con.execute(REVIEW_VIEW)
+
+
+def drop_review(con: duckdb.DuckDBPyConnection) -> None:
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = 'core' "
+        "AND table_name = 'link_nodes'"
+    ).fetchall()
+    if kind:
+        con.execute(f"DROP {'TABLE' if kind[0][0] == 'BASE TABLE' else 'VIEW'} core.link_nodes")
