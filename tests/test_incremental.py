@@ -233,6 +233,72 @@ def test_a_new_code_list_synonym_rejudges_the_rows_it_names(district, schemas, t
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 
+def test_a_borrowed_id_and_a_repeated_row_come_and_go_with_their_roster(
+    district, schemas, tmp_path
+):
+    """What crosses batches: a roster row carrying another resident's ID (the ID stays its
+    owner's) and a row said twice (linked as its first). Only the new roster's rows are
+    featured; its correction takes both away again. Each run equals a full rebuild."""
+    template = archived(district, "卫健_")
+    owners = dict(
+        sql(
+            district,
+            "SELECT citizen_id, person_id FROM core.person p WHERE citizen_id IS NOT NULL AND "
+            "(SELECT count(DISTINCT batch_id) FROM core.links l WHERE l.person_id = p.person_id "
+            "AND l.method = 'id' AND l.source <> 'weijian_elderly') >= 2",
+        )
+    )
+    borrower: dict[str, str] = {}
+
+    def borrow_and_repeat(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+        i_id = next(i for i, h in enumerate(header) if "身份证" in h)
+        i_name = next(i for i, h in enumerate(header) if "姓名" in h)
+        row = next(r for r in rows[2:] if r[i_id].strip() in owners and r[i_name].strip())
+        row[i_name] = "司马" + row[i_name].strip()[-1]  # someone else writes the owner's ID
+        borrower.update(name=row[i_name], id=row[i_id].strip())
+        return [*rows, list(rows[1])]  # the second row said twice
+
+    name = template.name.split("_", 1)[1].replace(".csv", "（补报）.csv")
+    rewrite_csv(template, district / "incoming" / name, borrow_and_repeat)
+    doc = run(district, schemas)
+    batch = next(r["batch_id"] for r in doc["loads"] if r["file"] == name)
+    staged, repeated = sql(
+        district,
+        "SELECT (SELECT count(*) FROM staged.weijian_elderly WHERE _batch_id = ?), "
+        "(SELECT count(*) FROM core.link_duplicates WHERE starts_with(record_key, ?))",
+        [batch, f"weijian_elderly|{batch}|"],
+    )[0]
+    assert repeated == 1
+    assert doc["link"]["featured"] == staged - 1 < doc["link"]["rows"] / 3
+    method, evidence, person = sql(
+        district,
+        "SELECT l.method, l.evidence, l.person_id FROM core.links l JOIN staged.weijian_elderly s "
+        "ON l.batch_id = s._batch_id AND l.source_row = s._source_row "
+        "WHERE l.batch_id = ? AND s.name = ?",
+        [batch, borrower["name"]],
+    )[0]
+    owner_id, owner = borrower["id"], owners[borrower["id"]]
+    assert method != "id" and "借用" in evidence and person != owner
+    assert sql(district, "SELECT citizen_id FROM core.person WHERE person_id = ?", [owner]) == [
+        (owner_id,)
+    ]
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+    fixed = template.name.split("_", 1)[1].replace(".csv", "（补报更正）.csv")
+    rewrite_csv(template, district / "incoming" / fixed, lambda header, rows: rows[::-1])
+    doc = run(district, schemas)
+    assert doc["link"]["featured"] < doc["link"]["rows"] / 3
+    gone = sql(
+        district,
+        "SELECT (SELECT count(*) FROM core.link_duplicates WHERE starts_with(record_key, ?)), "
+        "(SELECT count(*) FROM core.links WHERE batch_id = ?), "
+        "(SELECT count(*) FROM core.link_features WHERE id_doubt IS NOT NULL AND id_text = ?)",
+        [f"weijian_elderly|{batch}|", batch, owner_id],
+    )[0]
+    assert gone == (0, 0, 0)
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
 def test_a_killed_incremental_run_leaves_the_release_readable(district, schemas, tmp_path):
     """Killed at several points of a run with new data: readers still get the last release,
     and the next run gives what a full rebuild gives."""
@@ -261,6 +327,58 @@ def test_a_killed_incremental_run_leaves_the_release_readable(district, schemas,
         rows = duckdb.connect().execute(f"SELECT count(*) FROM ({person})").fetchall()
         assert rows[0][0] > 400
     run(district, schemas)
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+KILL_AT = """
+import os, sys
+import {module} as m
+calls = [0]
+orig = m.{func}
+def killed(*a, **k):
+    out = orig(*a, **k)
+    calls[0] += 1
+    if calls[0] == {nth}:
+        os._exit(9)
+    return out
+m.{func} = killed
+sys.argv = ["hub", "run", "--no-gx"]
+from hub.cli.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "func", "nth", "stage"),
+    [
+        ("hub.link.run", "refresh_nodes", 1, "link"),  # features and nodes changed, links not
+        ("hub.link.run", "assign_ids", 1, "link"),  # the person store changed, links not
+        ("hub.core.golden", "_replace", 1, "core"),  # core.person changed, choices not
+    ],
+)
+def test_a_run_killed_inside_a_stage_has_it_redone_whole(
+    district, schemas, tmp_path, module, func, nth, stage
+):
+    settings = Settings(schemas=schemas, data=district)
+    pid, comm, name, cid = sql(
+        district,
+        "SELECT person_id, community_code, name, citizen_id FROM core.person "
+        "WHERE community_code IS NOT NULL AND citizen_id IS NOT NULL "
+        f"ORDER BY hash(person_id || '{func}') LIMIT 1",
+    )[0]
+    values = {"name": name, "citizen_id": cid, "phone": f"1366666{len(func):04d}"}
+    append(settings.submissions, Submission("staff", comm, values, pid, changed=["phone"]))
+    env = {**os.environ, "HUB_DATA": str(district), "HUB_SCHEMAS": str(schemas)}
+    code = KILL_AT.format(module=module, func=func, nth=nth)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False)
+    assert proc.returncode == 9, proc.stderr.decode()[-2000:]
+    left = sql(district, "SELECT stage FROM core._unfinished")
+    assert left == [(stage,)]
+    run(district, schemas)
+    assert sql(district, "SELECT count(*) FROM core._unfinished")[0][0] == 0
+    assert sql(district, "SELECT phone FROM core.person WHERE person_id = ?", [pid]) == [
+        (values["phone"],)
+    ]
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 

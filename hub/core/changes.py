@@ -40,14 +40,17 @@ def core_key(registry: Registry) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def refresh_observed(con: duckdb.DuckDBPyConnection, registry: Registry) -> bool:
+def refresh_observed(
+    con: duckdb.DuckDBPyConnection, registry: Registry, force: bool = False
+) -> bool:
     """Bring core.observed up to date; returns True when it was rebuilt whole (then every
-    person is touched and no `hub_touched` table is made)."""
+    person is touched and no `hub_touched` table is made), as it is when `force`."""
     con.execute(STATE_DDL)
     key = core_key(registry)
     held = con.execute("SELECT key FROM core._core_state").fetchall()
     whole = (
-        held != [(key,)]
+        force
+        or held != [(key,)]
         or not table_exists(con, "core", "observed")
         or not table_exists(con, "core", "person")
     )

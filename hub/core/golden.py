@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from hub import unfinished
 from hub.core.changes import TOUCHED, linked_sql, refresh_observed, touched_count
 from hub.core.observations import (
     DERIVED_DEPARTMENT,
@@ -48,7 +49,8 @@ class CoreResult:
 def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult:
     """Bring core up to date: every person the first time, else those a change touched."""
     fields = observed_fields(registry)
-    whole = refresh_observed(con, registry)
+    # a killed run may have changed some touched persons' rows and not others: redo all
+    whole = refresh_observed(con, registry, force=unfinished.begin(con, "core"))
     only = None if whole else TOUCHED
     _chosen(con, fields, only)
     cid = f"{_pick(ObservedField('citizen_id', '', ()), 'c')}.v"
@@ -68,6 +70,7 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
         f"(SELECT {values} FROM {ROWS}), (SELECT count(*) FROM core.conflicts)",
     )
     con.execute(f"DROP TABLE {CHOSEN}")
+    unfinished.done(con, "core")
     return CoreResult(persons, observations, conflicts, touched_count(con))
 
 

@@ -60,7 +60,7 @@ class ObservedField:
 
 def observed_fields(registry: Registry) -> list[ObservedField]:
     """Fields that appear in core.person: mapped by some person source, in registry order."""
-    from hub.normalize.stage import SQL_TYPES
+    from hub.normalize.stage_write import SQL_TYPES
 
     mapped = {c.field for s in registry.sources.values() if s.entity == "person" for c in s.mapped}
     return [

@@ -15,6 +15,8 @@ rebuild starts without these tables and computes the same rows in one go.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
 from hub.ingest.holds import current_batches
@@ -27,10 +29,15 @@ FEATURES, DUPS, BATCHES = "core.link_features", "core.link_duplicates", "core.li
 TOUCHED_IDS, CHANGED_KEYS = "link_touched_ids", "link_changed_keys"
 
 
-def refresh_features(con: duckdb.DuckDBPyConnection, registry: Registry) -> bool | None:
+@dataclass(frozen=True)
+class Refresh:
+    whole: bool  # built from every current row (the nodes are then built anew too)
+    featured: int  # rows whose features this run computed
+
+
+def refresh_features(con: duckdb.DuckDBPyConnection, registry: Registry) -> Refresh | None:
     """Bring the kept features up to date and point the temp views `link_features` and
-    `link_dups` at them. Returns True when they were built whole (every node is then built
-    anew), False when only the batches that changed were, None when there are no rows."""
+    `link_dups` at them; None when there are no rows to link."""
     rows_sql = link_rows_sql(con, registry, "_fb_now") if _current(con, registry) else None
     if rows_sql is None:
         return None
@@ -42,10 +49,11 @@ def refresh_features(con: duckdb.DuckDBPyConnection, registry: Registry) -> bool
         con.execute(f"CREATE OR REPLACE TABLE {BATCHES} AS SELECT * FROM _fb_now")
     else:
         _apply_changes(con, registry)
+    featured = int(one(con, "SELECT count(*) FROM link_features")[0])
     for t in ("link_features", "link_dups", "_fb_now"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     views(con)
-    return whole
+    return Refresh(whole, featured)
 
 
 def views(con: duckdb.DuckDBPyConnection) -> None:

@@ -110,13 +110,24 @@ def distrust_borrowed_ids(
     name reads otherwise (not the same pinyin: relatives share a surname, so no "near"
     spelling is allowed) are not linked by it but
     by their other facts, with `id_doubt` saying why. Where no name has more batches than
-    the others (head and member only in one file), no row of that ID is linked by it."""
-    con.execute("ALTER TABLE link_features ADD COLUMN IF NOT EXISTS id_doubt VARCHAR")
+    the others (head and member only in one file), no row of that ID is linked by it.
+
+    Judged on `table` from each row's own `trusted0`; `ids` (a table of id_text) limits it
+    to those IDs, whose rows are judged afresh (an incremental run: the IDs of rows that
+    came or went)."""
+    scope = f" AND id_text IN (SELECT id_text FROM {ids})" if ids else ""
+    if ids:
+        con.execute(
+            f"UPDATE {table} SET trusted = trusted0, birth = birth0, id_doubt = NULL "
+            f"WHERE (trusted <> trusted0 OR id_doubt IS NOT NULL){scope}"
+        )
+    # the owner's name: the smallest of the spellings with that pinyin (any one would do,
+    # but a run and a rebuild must choose alike)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _id_names AS "
-        "SELECT id_text, name_py, any_value(name) AS name, count(DISTINCT batch_id) AS batches "
-        "FROM link_features WHERE trusted AND name_py IS NOT NULL AND id_text IN ("
-        "SELECT id_text FROM link_features WHERE trusted AND name_py IS NOT NULL "
+        "SELECT id_text, name_py, min(name) AS name, count(DISTINCT batch_id) AS batches "
+        f"FROM {table} WHERE trusted0 AND name_py IS NOT NULL AND id_text IN ("
+        f"SELECT id_text FROM {table} WHERE trusted0 AND name_py IS NOT NULL{scope} "
         "GROUP BY 1 HAVING count(DISTINCT name_py) > 1) GROUP BY 1, 2"
     )
     con.execute(

@@ -69,6 +69,19 @@ def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
         "LEFT JOIN identity.persons t ON t.person_id = n.id AND w.person_id IS NULL"
     )
     now = datetime.now().replace(microsecond=0)
+    con.execute("BEGIN TRANSACTION")  # the store changes all at once or not at all
+    try:
+        merged = _update_store(con, generation, now)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for t in ("_prev", "_won", "_cluster_id"):
+        con.execute(f"DROP TABLE {t}")
+    return merged
+
+
+def _update_store(con: duckdb.DuckDBPyConnection, generation: int, now: datetime) -> int:
     merged = con.execute(
         "INSERT INTO identity.person_merges SELECT w.person_id, k.person_id, ?, ? FROM _won w "
         "JOIN _cluster_id k USING (cluster) WHERE w.person_id <> k.person_id",
@@ -99,6 +112,4 @@ def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
         "link_person_changed) OR node NOT IN (SELECT unique_id FROM link_person)"
     )
     con.execute("INSERT INTO identity.person_nodes SELECT * FROM link_person_changed")
-    for t in ("_prev", "_won", "_cluster_id"):
-        con.execute(f"DROP TABLE {t}")
     return int(merged)

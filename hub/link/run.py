@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from hub import unfinished
 from hub.link import cache
 from hub.link.assign import assign
 from hub.link.decisions import load_decisions
@@ -57,6 +58,7 @@ class LinkResult:
     fresh: int = 0  # nodes new or changed since the last run: only their pairs were scored
     cached_pairs: int = 0  # pairs taken from the last run's scores
     merged: int = 0  # persons merged into an older one by a row bridging them
+    featured: int = 0  # rows whose features were computed (those of new batches)
     seconds: float = 0.0
 
 
@@ -65,11 +67,16 @@ def link(
 ) -> LinkResult:
     """Link all staged person rows of the warehouse behind `con`."""
     t = time.perf_counter()
-    whole = refresh_features(con, registry)
-    if whole is None:
+    if unfinished.begin(con, "link"):  # a killed run changed part of it: redo it whole
+        con.execute(f"DROP TABLE IF EXISTS {FEATURES}")
+    refresh = refresh_features(con, registry)
+    if refresh is None:
         _empty_outputs(con)
-        return LinkResult()
-    result = link_features(con, registry.linkage, decisions, secret, whole)
+        result = LinkResult()
+    else:
+        result = link_features(con, registry.linkage, decisions, secret, refresh.whole)
+        result.featured = refresh.featured
+    unfinished.done(con, "link")
     result.seconds = round(time.perf_counter() - t, 3)
     return result
 

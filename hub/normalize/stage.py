@@ -16,28 +16,22 @@ from hub.ingest.holds import ACTIVE_SQL
 from hub.normalize.columns import RawColumn
 from hub.normalize.lookups import load_lookups
 from hub.normalize.stage_state import StagePlan, plan, record
+from hub.normalize.stage_write import (
+    ISSUES_DDL,
+    check_columns,
+    ext_column,
+    undecodable_sql,
+    write_issues,
+    write_quarantine,
+    write_staged,
+)
 from hub.registry.loader import Registry
 from hub.registry.models import Field, Source
-from hub.validate.rules import Check, col, source_checks
+from hub.validate.rules import col, source_checks
 from hub.warehouse import lit, one, q, table_columns, table_exists, temp_table
 
 # what is judged per batch besides the staged rows, forgotten with them
 PER_BATCH = ("staged._rule_counts", "staged._expectations")
-
-ISSUES_DDL = """
-CREATE TABLE IF NOT EXISTS quarantine.issues (
-    source VARCHAR, batch_id VARCHAR, file_name VARCHAR, source_row INTEGER, field VARCHAR,
-    column_header VARCHAR, rule_kind VARCHAR, rule VARCHAR, severity VARCHAR, value VARCHAR, message VARCHAR
-)
-"""
-SQL_TYPES = {
-    "string": "VARCHAR",
-    "code": "VARCHAR",
-    "date": "DATE",
-    "integer": "INTEGER",
-    "decimal": "DECIMAL(14, 2)",
-    "boolean": "BOOLEAN",
-}
 
 
 @dataclass
@@ -63,9 +57,9 @@ def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str
     if p.full or p.new:
         fields, ext = _normalize(con, registry, source, p.new)
         checks = source_checks(src, registry.fields)
-        _write_issues(con, src, fields, checks, p)
-        _write_staged(con, src, fields, checks, ext, p)
-        _write_quarantine(con, source, p)
+        write_issues(con, src, fields, checks, p)
+        write_staged(con, src, fields, checks, ext, p)
+        write_quarantine(con, source, p)
     record(con, source, p)
     return _result(con, source)
 
@@ -110,7 +104,17 @@ def _normalize(
         (c.extension or "", RawColumn.of(c, renamed, present)) for c in src.columns if c.extension
     ]
     temp_table(con, "_stage_batches", ["batch_id"], [(b,) for b in batches])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _n AS {_normalize_sql(src, fields)}")
+    flags = [
+        f"coalesce({pred}, false) AS {name}"
+        for pred, name in check_columns(source_checks(src, registry.fields)).items()
+    ]
+    if fields:
+        flags.append(f"coalesce({undecodable_sql(fields)}, false) AS _undecodable")
+    sql = _normalize_sql(src, fields, ext)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _n AS SELECT *{''.join(', ' + f for f in flags)} "
+        f"FROM ({sql})"
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _n_of AS SELECT ? AS source, ?::VARCHAR[] AS batches",
         [source, sorted(batches)],
@@ -170,9 +174,14 @@ _FINISH = {
 }
 
 
-def _normalize_sql(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
+def _normalize_sql(
+    src: Source, fields: list[tuple[Field, RawColumn]], ext: list[tuple[str, RawColumn]]
+) -> str:
     prep = ["r._batch_id", "r._source_row", "r._file_name", "b.observed_at AS _observed_at"]
     parse = ["p._batch_id", "p._source_row", "p._file_name", "p._observed_at"]
+    for i, (_, rc) in enumerate(ext):  # extension columns are kept as written
+        prep.append(f"{rc.value('r')} AS {ext_column(i)}")
+        parse.append(f"p.{ext_column(i)}")
     joins = []
     last = []
     addresses = [col(f.name, "raw") for f, _ in fields if f.content_kind == "address"]
@@ -237,135 +246,6 @@ def _community_by_street(
         f"AND {alias}.key = hub_code_key({street} || p.{raw})"
     )
     return f"coalesce({value}, {alias}.code)"
-
-
-def _write_issues(
-    con: duckdb.DuckDBPyConnection,
-    src: Source,
-    fields: list[tuple[Field, RawColumn]],
-    checks: list[Check],
-    p: StagePlan,
-) -> None:
-    parts = [
-        f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
-        f"{col(c.field, 'hdr')}, {lit(c.kind)}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
-        f"FROM _n WHERE {c.predicate}"
-        for c in checks
-    ]
-    if fields:
-        parts.append(_undecodable(src, fields))
-    if parts:
-        con.execute("INSERT INTO quarantine.issues " + " UNION ALL ".join(parts))
-
-
-UNDECODABLE = (
-    "这一行的编码与文件的其他行不同（如 UTF-8 文件中混入了 GB18030 文字），无法识别的字符显示为"
-    " �：整行未加载，请核对这一行后重新发送"
-)
-
-
-def _undecodable(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
-    """Rows the reader could only decode with U+FFFD (a line in another encoding,
-    hub.ingest.encoding): quarantined whole, the first such cell named."""
-    marks = [(f"contains({col(f.name, 'raw')}, {lit(chr(0xFFFD))})", f.name) for f, _ in fields]
-
-    def first(of: str) -> str:  # the field, header or value of the first marked cell
-        whens = []
-        for cond, name in marks:
-            then = lit(name) if of == "field" else col(name, of)
-            whens.append(f"WHEN {cond} THEN {then}")
-        return f"CASE {' '.join(whens)} END"
-
-    return (
-        f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {first('field')}, "
-        f"{first('hdr')}, 'encoding', 'mixed_encoding', 'error', {first('raw')}, "
-        f"{lit(UNDECODABLE)} FROM _n WHERE {' OR '.join(c for c, _ in marks)}"
-    )
-
-
-def _write_staged(
-    con: duckdb.DuckDBPyConnection,
-    src: Source,
-    fields: list[tuple[Field, RawColumn]],
-    checks: list[Check],
-    ext: list[tuple[str, RawColumn]],
-    p: StagePlan,
-) -> None:
-    sel = ["n._batch_id", "n._source_row", "n._file_name", "n._observed_at"]
-    for f, _ in fields:
-        bad = [c.predicate for c in checks if c.field == f.name and c.nulls_value]
-        v = col(f.name, "v")
-        value = f"CASE WHEN {' OR '.join(bad)} THEN NULL ELSE {v} END" if bad else v
-        sel.append(f"CAST({value} AS {SQL_TYPES[f.type]}) AS {q(f.name)}")
-    for name, rc in ext:
-        sel.append(f"hub_clean({rc.value('r')}) AS {q(name)}")
-    if src.entity == "person":
-        sel += _link_columns({f.name for f, _ in fields}, checks)
-    into = (
-        f"CREATE OR REPLACE TABLE staged.{q(src.name)} AS"
-        if p.full
-        else f"INSERT INTO staged.{q(src.name)}"
-    )
-    con.execute(
-        f"{into} SELECT {', '.join(sel)} FROM _n n "
-        f"JOIN raw.{q(src.name)} r USING (_batch_id, _source_row) "
-        f"WHERE NOT EXISTS (SELECT 1 FROM quarantine.issues i WHERE i.source = {lit(src.name)} "
-        "AND i.severity = 'error' AND i.batch_id = n._batch_id AND i.source_row = n._source_row) "
-        "ORDER BY n._batch_id, n._source_row"
-    )
-
-
-def _link_columns(mapped: set[str], checks: list[Check]) -> list[str]:
-    """What linkage needs that staging withholds: the ID as written (valid or not), whether
-    the ID can be trusted (valid, agreeing with the row's own birth date and gender), and the
-    birth date and gender as written."""
-    if "citizen_id" not in mapped:
-        return [
-            "CAST(NULL AS VARCHAR) AS _id_text",
-            "false AS _id_trusted",
-            *_as_written(mapped),
-        ]
-    disagree = [
-        c.predicate
-        for c in checks
-        if c.kind == "agrees_with_citizen_id" and c.field in ("birth_date", "gender")
-    ]
-    doubt = f" AND NOT ({' OR '.join(disagree)})" if disagree else ""
-    valid = f"{col('citizen_id', 'v')} IS NOT NULL AND {col('citizen_id', 'problem')} IS NULL"
-    return [
-        f"{col('citizen_id', 'v')} AS _id_text",
-        f"coalesce({valid}{doubt}, false) AS _id_trusted",
-        *_as_written(mapped),
-    ]
-
-
-def _as_written(mapped: set[str]) -> list[str]:
-    out = []
-    for name, sql_type in (("birth_date", "DATE"), ("gender", "VARCHAR")):
-        value = col(name, "v") if name in mapped else "NULL"
-        if (
-            name == "birth_date" and name in mapped
-        ):  # a year or month only is no birth date to link by
-            raw = col(name, "raw")
-            value = f"CASE WHEN hub_date_precision(hub_date_text({raw})) = 'day' THEN {value} END"
-        out.append(f"CAST({value} AS {sql_type}) AS _{name}_written")
-    return out
-
-
-def _write_quarantine(con: duckdb.DuckDBPyConnection, source: str, p: StagePlan) -> None:
-    into = (
-        f"CREATE OR REPLACE TABLE quarantine.{q(source)} AS"
-        if p.full or not table_exists(con, "quarantine", source)
-        else f"INSERT INTO quarantine.{q(source)}"
-    )
-    con.execute(
-        f"{into} SELECT e.errors AS _errors, r.* FROM raw." + q(source) + " r "
-        "SEMI JOIN _stage_batches sb ON sb.batch_id = r._batch_id JOIN ("
-        "SELECT batch_id, source_row, string_agg(message, '；' ORDER BY field) AS errors "
-        f"FROM quarantine.issues WHERE source = {lit(source)} AND severity = 'error' "
-        "GROUP BY ALL) e ON e.batch_id = r._batch_id AND e.source_row = r._source_row "
-        "ORDER BY r._batch_id, r._source_row"
-    )
 
 
 def _result(con: duckdb.DuckDBPyConnection, source: str) -> StageResult:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import duckdb
 
-from hub.normalize.stage import rule_inputs, staged_batches
+from hub.normalize.stage import check_columns, rule_inputs, staged_batches
 from hub.registry.loader import Registry
 from hub.validate.rules import Check, source_checks
 from hub.warehouse import lit, q, table_exists
@@ -47,9 +47,10 @@ def rule_checks(registry: Registry, source: str) -> dict[str, list[Check]]:
 
 
 def rule_predicates(registry: Registry, source: str) -> dict[str, str]:
-    """SQL over `_n` per rule: the row breaks it."""
+    """SQL over `_n` per rule: the row breaks it (from the flags `_n` holds per predicate)."""
+    flag = check_columns(source_checks(registry.sources[source], registry.fields))
     return {
-        name: " OR ".join(f"({c.predicate})" for c in checks)
+        name: " OR ".join(dict.fromkeys(flag[c.predicate] for c in checks))
         for name, checks in rule_checks(registry, source).items()
     }
 
