@@ -44,7 +44,7 @@ from hub.validate.gx_session import (
 )
 from hub.validate.quality_page import write_quality_page
 from hub.validate.staged_checks import CheckOutcome, run_checks
-from hub.warehouse import drop_derived, one, table_exists, warehouse
+from hub.warehouse import compact, drop_derived, one, table_exists, warehouse
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -109,6 +109,7 @@ def _run(
     ):
         if full:
             drop_derived(con)
+            compact(con)
         with timed("load"):
             say("读取新文件")
             out.loads = import_incoming_templates(settings, registry)

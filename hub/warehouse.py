@@ -41,10 +41,19 @@ def connect(
         # The pipeline rewrites large tables; checkpointing at every 16 MB of WAL (the default)
         # compresses tables that the same run soon replaces. One checkpoint on closing.
         con.execute("SET checkpoint_threshold = '8GB'")
+        # A monthly run deletes rows all over the large tables (the persons it touched);
+        # vacuuming them at the checkpoint rewrites nearly every row group, which costs more
+        # than the run. Deleted rows stay marked until `compact` (hub run --full) reclaims them.
+        con.execute("SET max_vacuum_tasks = 0")
         for layer in LAYERS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
     register_macros(con)
     return con
+
+
+def compact(con: duckdb.DuckDBPyConnection) -> None:
+    """Let the next checkpoint reclaim deleted rows (DuckDB's default vacuum)."""
+    con.execute("RESET max_vacuum_tasks")
 
 
 @contextmanager

@@ -53,8 +53,8 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
     whole = refresh_observed(con, registry, force=unfinished.begin(con, "core"))
     only = None if whole else TOUCHED
     _chosen(con, fields, only)
-    cid = f"{_pick(ObservedField('citizen_id', '', ()), 'c')}.v"
-    keys = "".join(f", {_pick(f, 'c')}.k AS {_key(f)}" for f in fields)
+    cid = _pick(ObservedField("citizen_id", "", ()), "c")
+    keys = "".join(f", {_pick(f, 'c', 'k')} AS {_key(f)}" for f in fields)
     # values read off the chosen ID, kept here so the provenance view needs no hub macro
     keys += "".join(f", {d} AS {_from_id(f)}" for f in fields if (d := _derived(f, fields, cid)))
     _replace(con, "core.person", _person_sql(fields), only)
@@ -96,9 +96,9 @@ def _from_id(f: ObservedField) -> str:
     return q(f"{f.name}#from_id")
 
 
-def _pick(f: ObservedField, alias: str = "") -> str:
-    """The chosen (key, value) struct of `f` in the temp table of choices."""
-    return f"{alias + '.' if alias else ''}{q(f.name + '#pick')}"
+def _pick(f: ObservedField, alias: str = "", part: str = "v") -> str:
+    """The chosen value (`part` v) or its rank key (k) of `f` in the temp table of choices."""
+    return f"{alias + '.' if alias else ''}{q(f.name + '#' + part)}"
 
 
 def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: str | None) -> None:
@@ -106,9 +106,10 @@ def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: s
     for f in fields:
         v = q(f.name)
         h = f"CASE WHEN {v} IS NOT NULL THEN hash({v}) END"  # hash(NULL) is a number
-        aggs += [  # (key, value) in one state: min by the unique key
-            f"min(CASE WHEN {v} IS NOT NULL THEN struct_pack(k := {f.key()}, v := {v}) END) "
-            f"AS {_pick(f)}",
+        key = f"CASE WHEN {v} IS NOT NULL THEN {f.key()} END"
+        aggs += [  # the value at the lowest key (keys are unique), and that key
+            f"arg_min({v}, {key}) AS {_pick(f)}",
+            f"min({key}) AS {_pick(f, part='k')}",
             f"min({h}) IS DISTINCT FROM max({h}) AS {q(f.name + '#differs')}",
         ]
     observed = " OR ".join(f"{q(f.name)} IS NOT NULL" for f in fields) or "false"
@@ -135,10 +136,10 @@ def _derived(f: ObservedField, fields: list[ObservedField], citizen_id: str) -> 
 
 def _person_sql(fields: list[ObservedField]) -> str:
     cols = []
-    cid = f"{_pick(ObservedField('citizen_id', '', ()), 'c')}.v"
+    cid = _pick(ObservedField("citizen_id", "", ()), "c")
     for f in fields:
         derived = _derived(f, fields, cid)
-        chosen = f"{_pick(f, 'c')}.v"
+        chosen = _pick(f, "c")
         value = f"coalesce({chosen}, {derived})" if derived else chosen
         cols.append(f"{value} AS {q(f.name)}")
     return (
@@ -169,7 +170,13 @@ def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> s
     if cid and derived:
         on_id_row = f"{cid.key('r')} = c.{_key(cid)}"
         items = f"list_concat({items}, CASE WHEN {on_id_row} THEN [{', '.join(derived)}] END)"
-    only = f" SEMI JOIN ({persons}) p USING (person_id)" if persons else ""
+    # the persons' rows and choices are narrowed before they meet (a filter after the join
+    # would join every person first)
+    rows, choice = (
+        (f"(FROM {t} SEMI JOIN ({persons}) p USING (person_id))" for t in (ROWS, CHOICE))
+        if persons
+        else (ROWS, CHOICE)
+    )
     return (
         "SELECT person_id, o.field, o.value, "
         f"CASE WHEN o.derived THEN {lit(DERIVED_SOURCE)} ELSE source END AS source, "
@@ -177,8 +184,8 @@ def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> s
         "batch_id, source_row, "
         "CASE WHEN o.derived THEN DATE '1900-01-01' ELSE observed_at END AS observed_at, "
         "o.selected FROM (SELECT r.person_id, r.source, r.department, r.batch_id, r.source_row, "
-        f"r.observed_at, unnest({items}) AS o FROM {ROWS} r JOIN {CHOICE} c USING (person_id)"
-        f"{only}) WHERE o.value IS NOT NULL"
+        f"r.observed_at, unnest({items}) AS o FROM {rows} r JOIN {choice} c USING (person_id)"
+        ") WHERE o.value IS NOT NULL"
     )
 
 

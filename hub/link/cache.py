@@ -77,21 +77,18 @@ def tf_sql(key: str, nodes: str) -> str:
     )
 
 
-def mark_fresh(con: duckdb.DuckDBPyConnection, key: str) -> int:
-    """Add `sig` and `fresh` to the temp table `link_nodes`; returns the fresh count (every
-    node, when the cache was scored with another model)."""
-    con.execute(STORE_DDL)
-    cols = ", ".join(COMPARED)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _signed AS SELECT *, hash({cols}) AS sig FROM link_nodes"
+# over the kept nodes `n` joined by `sigs_join`: no cached pairs were scored on this node as it is
+FRESH = "k.unique_id IS NULL"
+
+
+def sigs_join(key: str) -> str:
+    """SQL joining the node signatures scored under model `key` to kept nodes `n` (which
+    carry their `sig`, hub.link.nodes); a node without one is fresh (every node, when the
+    cache was scored with another model)."""
+    return (
+        f"LEFT JOIN core.link_node_sigs k ON k.unique_id = n.unique_id AND k.sig = n.sig "
+        f"AND k.model_key = {lit(key)}"
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE link_nodes AS SELECT n.*, k.unique_id IS NULL AS fresh "
-        "FROM _signed n LEFT JOIN core.link_node_sigs k ON k.unique_id = n.unique_id "
-        f"AND k.sig = n.sig AND k.model_key = {lit(key)}"
-    )
-    con.execute("DROP TABLE _signed")
-    return int(one(con, "SELECT count(*) FROM link_nodes WHERE fresh")[0])
 
 
 def splink_input(con: duckdb.DuckDBPyConnection, target: str) -> int:

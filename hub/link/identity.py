@@ -35,15 +35,21 @@ CREATE TABLE IF NOT EXISTS identity.person_merges (
 """
 
 
-def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
+def assign_ids(con: duckdb.DuckDBPyConnection, secret: str, seeds: str | None = None) -> int:
     """Create the temp tables `link_person(unique_id, person_id)` from `link_clusters`
     (unique_id, cluster) and `link_person_changed` (its rows whose person is new or other
-    than before), and update the store; returns how many persons were merged."""
+    than before), and update the store; returns how many persons were merged.
+
+    `seeds` (a table of unique_id) narrows the work to an incremental run's nodes that may
+    have moved (and those gone): every cluster that can come out otherwise than "all its
+    nodes keep the one id they had" is found from them (`_scope`), and `link_person` holds
+    those clusters' nodes alone; every other node keeps its id untouched."""
     con.execute(STORE_DDL)
     generation = int(one(con, "SELECT coalesce(max(born), 0) + 1 FROM identity.persons")[0])
+    clusters = _scope(con, seeds) if seeds else "link_clusters"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _prev AS SELECT c.unique_id, c.cluster, n.person_id, "
-        "p.born, p.founder = c.unique_id AS founds FROM link_clusters c "
+        f"p.born, p.founder = c.unique_id AS founds FROM {clusters} c "
         "LEFT JOIN identity.person_nodes n ON n.node = c.unique_id "
         "LEFT JOIN identity.persons p ON p.person_id = n.person_id"
     )
@@ -60,10 +66,10 @@ def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
         "SELECT c.cluster, coalesce(w.person_id, CASE WHEN t.person_id IS NULL THEN n.id ELSE "
         f"'P' || substr(sha256({lit(secret)} || c.cluster || '#' || {generation}), 1, 16) END) "
         "AS person_id, w.person_id IS NULL AS is_new "
-        "FROM (SELECT DISTINCT cluster FROM link_clusters) c "
+        f"FROM (SELECT DISTINCT cluster FROM {clusters}) c "
         "LEFT JOIN (SELECT cluster, arg_min(person_id, (born, person_id)) AS person_id "
         "FROM _won GROUP BY cluster) w USING (cluster) "
-        f"LEFT JOIN (SELECT cluster, {new_id} AS id FROM (SELECT DISTINCT cluster FROM link_clusters) c) n "
+        f"LEFT JOIN (SELECT cluster, {new_id} AS id FROM (SELECT DISTINCT cluster FROM {clusters}) c) n "
         "USING (cluster) "
         # a new id already taken (its node once founded a person kept elsewhere): salted
         "LEFT JOIN identity.persons t ON t.person_id = n.id AND w.person_id IS NULL"
@@ -71,7 +77,7 @@ def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
     now = datetime.now().replace(microsecond=0)
     con.execute("BEGIN TRANSACTION")  # the store changes all at once or not at all
     try:
-        merged = _update_store(con, generation, now)
+        merged = _update_store(con, generation, now, clusters, seeds)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -81,7 +87,41 @@ def assign_ids(con: duckdb.DuckDBPyConnection, secret: str) -> int:
     return merged
 
 
-def _update_store(con: duckdb.DuckDBPyConnection, generation: int, now: datetime) -> int:
+def _scope(con: duckdb.DuckDBPyConnection, seeds: str) -> str:
+    """The temp table `_scope(unique_id, cluster)`: the clusters of the seeds, grown until
+    closed under "a node of the cluster" and "a node that had the same person as one of
+    them" (a split or a merge moves ids only among such nodes)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _scope AS SELECT unique_id, cluster FROM link_clusters "
+        f"WHERE cluster IN (SELECT cluster FROM link_clusters SEMI JOIN {seeds} USING (unique_id))"
+    )
+    con.execute(  # the persons the seeds had (gone nodes too): every node of theirs counts
+        "CREATE OR REPLACE TEMP TABLE _scope_persons AS SELECT DISTINCT person_id FROM "
+        f"identity.person_nodes WHERE node IN (SELECT unique_id FROM {seeds})"
+    )
+    size = -1
+    while size != (size := int(one(con, "SELECT count(*) FROM _scope")[0])):
+        con.execute(
+            "INSERT INTO _scope_persons SELECT DISTINCT person_id FROM identity.person_nodes "
+            "WHERE node IN (SELECT unique_id FROM _scope) "
+            "AND person_id NOT IN (SELECT person_id FROM _scope_persons)"
+        )
+        con.execute(
+            "INSERT INTO _scope SELECT unique_id, cluster FROM link_clusters WHERE cluster IN ("
+            "SELECT cluster FROM link_clusters WHERE unique_id IN (SELECT node FROM "
+            "identity.person_nodes WHERE person_id IN (SELECT person_id FROM _scope_persons))) "
+            "AND unique_id NOT IN (SELECT unique_id FROM _scope)"
+        )
+    return "_scope"
+
+
+def _update_store(
+    con: duckdb.DuckDBPyConnection,
+    generation: int,
+    now: datetime,
+    clusters: str,
+    seeds: str | None,
+) -> int:
     merged = con.execute(
         "INSERT INTO identity.person_merges SELECT w.person_id, k.person_id, ?, ? FROM _won w "
         "JOIN _cluster_id k USING (cluster) WHERE w.person_id <> k.person_id",
@@ -99,7 +139,7 @@ def _update_store(con: duckdb.DuckDBPyConnection, generation: int, now: datetime
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE link_person AS SELECT c.unique_id, k.person_id "
-        "FROM link_clusters c JOIN _cluster_id k USING (cluster)"
+        f"FROM {clusters} c JOIN _cluster_id k USING (cluster)"
     )
     # the nodes whose person is new or other than before: the store changes only there
     con.execute(
@@ -107,9 +147,11 @@ def _update_store(con: duckdb.DuckDBPyConnection, generation: int, now: datetime
         "FROM link_person l JOIN _prev p USING (unique_id) "
         "WHERE p.person_id IS DISTINCT FROM l.person_id"
     )
+    # nodes gone: among the seeds when there are seeds (a gone row is one)
+    gone = f"node IN (SELECT unique_id FROM {seeds}) AND " if seeds else ""
     con.execute(
         "DELETE FROM identity.person_nodes WHERE node IN (SELECT unique_id FROM "
-        "link_person_changed) OR node NOT IN (SELECT unique_id FROM link_person)"
+        f"link_person_changed) OR ({gone}node NOT IN (SELECT unique_id FROM link_clusters))"
     )
     con.execute("INSERT INTO identity.person_nodes SELECT * FROM link_person_changed")
     return int(merged)

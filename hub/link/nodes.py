@@ -1,6 +1,7 @@
 """The nodes linkage compares, kept between runs in `core.link_node_base`.
 
-One node per person known by a trusted ID (its values as most of its rows give them, ties to
+Each node carries `sig`, a hash of what the model compares (hub.link.cache). One node per
+person known by a trusted ID (its values as most of its rows give them, ties to
 the smallest, so a run and a rebuild agree), and one per row the ID could not link. An
 incremental run rebuilds the nodes of the IDs and rows that changed (hub.link.feature_store)
 and keeps the others.
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import duckdb
 
+from hub.link.cache import COMPARED
 from hub.link.feature_store import CHANGED_KEYS, TOUCHED_IDS
 from hub.link.model import MODEL_COLUMNS
-from hub.warehouse import table_exists
+from hub.warehouse import table_columns
 
 NODE_BASE = "core.link_node_base"
 _OWN = ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender", "phones")
@@ -29,6 +31,7 @@ def node_sql(ids: str | None = None, keys: str | None = None) -> str:
     r_scope = f" AND id_text IN (SELECT id_text FROM {ids})" if ids else ""
     u_scope = f" AND record_key IN (SELECT record_key FROM {keys})" if keys else ""
     return (
+        f"SELECT *, hash({', '.join(COMPARED)}) AS sig FROM ("
         "SELECT 'id:' || id_text AS unique_id, 'R' AS grp, id_text, any_value(id_birth) AS id_birth, "
         "any_value(id_area) AS id_area, any_value(id_birth) AS birth, hub_id_gender(id_text) AS gender, "
         f"{agg}, nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
@@ -38,14 +41,14 @@ def node_sql(ids: str | None = None, keys: str | None = None) -> str:
         "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
         "gender, name_s, name_py, phone, CASE WHEN phone IS NOT NULL THEN [phone] END AS phones, "
         "addr_comm, addr_no, addr_unit, head_py, name, address, "
-        f"[source] AS sources FROM link_features WHERE NOT trusted{u_scope}"
+        f"[source] AS sources FROM link_features WHERE NOT trusted{u_scope})"
     )
 
 
 def refresh_nodes(con: duckdb.DuckDBPyConnection, whole: bool) -> None:
     """Bring `core.link_node_base` up to date with `link_features`: whole, or for what the
     feature store says changed."""
-    if whole or not table_exists(con, "core", "link_node_base"):
+    if whole or "sig" not in table_columns(con, "core", "link_node_base"):
         con.execute(f"CREATE OR REPLACE TABLE {NODE_BASE} AS {node_sql()}")
     else:
         con.execute(

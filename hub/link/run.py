@@ -19,7 +19,7 @@ from hub import unfinished
 from hub.link import cache
 from hub.link.assign import assign
 from hub.link.decisions import load_decisions
-from hub.link.feature_store import BATCHES, CHANGED_KEYS, FEATURES, refresh_features
+from hub.link.feature_store import BATCHES, CHANGED_KEYS, FEATURES, TOUCHED_IDS, refresh_features
 from hub.link.identity import assign_ids
 from hub.link.model import (
     BLOCKING_RULES,
@@ -91,13 +91,13 @@ def link_features(
     """Link the rows of `link_features` and `link_dups` (see hub.link.feature_store): their
     nodes built anew (`whole`) or for the rows that changed."""
     refresh_nodes(con, whole)
-    _cap(con, config.max_block_pairs)
     key = cache.model_key(config)
+    con.execute(cache.STORE_DDL)
+    _cap(con, config.max_block_pairs, key)
     n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
     if n_u:
         _score(con, config, key)
     else:
-        cache.mark_fresh(con, key)
         con.execute(f"CREATE OR REPLACE TEMP TABLE link_edges AS {_NO_EDGES}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _kept_edges AS {_NO_EDGES}")
     fresh, kept = one(
@@ -113,9 +113,11 @@ def link_features(
     return result
 
 
-def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int) -> None:
-    """Mark, per blocking rule, the nodes of a block with more than `max_pairs` pairs: the
-    rule skips them (see hub.link.model.BLOCKS); `_capped` lists each U node's first one."""
+def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
+    """The temp table `link_nodes`: the kept nodes, each marked, per blocking rule, when its
+    block has more than `max_pairs` pairs (the rule skips it, see hub.link.model.BLOCKS),
+    and `fresh` when scored pairs of it are not cached (hub.link.cache). `_capped` lists each
+    U node's first capped block."""
     # only the blocks over the cap are kept (few): a join to them is far cheaper than a
     # window over every node per rule
     sizes, joins = [], []
@@ -130,28 +132,23 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int) -> None:
         on = " AND ".join(f"b{i}.k{j} = {x}" for j, x in enumerate(k))
         joins.append(f"LEFT JOIN _big_{i} b{i} ON {on}")
         sizes.append(f"coalesce(b{i}.n, 0) AS _size_{i}")
+    capped = ", ".join(
+        f"coalesce(b{i}.n, 0) * (coalesce(b{i}.n, 0) - 1) // 2 > {int(max_pairs)} AS {c}"
+        for i, c in enumerate(CAPPED)
+    )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _sized AS SELECT n.*, {', '.join(sizes)} FROM {NODE_BASE} n "
-        + " ".join(joins)
+        f"CREATE OR REPLACE TEMP TABLE link_nodes AS SELECT n.*, {', '.join(sizes)}, {capped}, "
+        f"{cache.FRESH} AS fresh FROM {NODE_BASE} n {' '.join(joins)} {cache.sigs_join(key)}"
     )
     for i in range(len(BLOCKS)):
         con.execute(f"DROP TABLE _big_{i}")
-    capped = ", ".join(
-        f"_size_{i} * (_size_{i} - 1) // 2 > {int(max_pairs)} AS {c}" for i, c in enumerate(CAPPED)
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE link_nodes AS SELECT * EXCLUDE ("
-        + ", ".join(f"_size_{i}" for i in range(len(BLOCKS)))
-        + f"), {capped} FROM _sized"
-    )
     first = " ".join(f"WHEN {c} THEN {lit(BLOCKS[i][0])}" for i, c in enumerate(CAPPED))
     size = " ".join(f"WHEN {c} THEN _size_{i}" for i, c in enumerate(CAPPED))
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _capped AS SELECT n.unique_id, "
+        "CREATE OR REPLACE TEMP TABLE _capped AS SELECT unique_id, "
         f"CASE {first} END AS block, CASE {size} END AS block_rows "
-        f"FROM link_nodes n JOIN _sized s USING (unique_id) WHERE n.grp = 'U' AND ({' OR '.join(CAPPED)})"
+        f"FROM link_nodes WHERE grp = 'U' AND ({' OR '.join(CAPPED)})"
     )
-    con.execute("DROP TABLE _sized")
 
 
 def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig, key: str) -> None:
@@ -166,7 +163,7 @@ def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig, key: str) -> N
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     model = cache.stored_model(con, key)
-    fresh = cache.mark_fresh(con, key)
+    fresh = one(con, "SELECT count(*) FROM link_nodes WHERE fresh")[0]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _kept_edges AS {cache.kept_edges_sql(key)}")
     con.execute(f"ATTACH ':memory:' AS {_WORK}")
     sc = con.cursor()
@@ -285,9 +282,17 @@ def _evidence_sql(model: dict[str, Any]) -> str:
 def _write(con: duckdb.DuckDBPyConnection, secret: str, whole: bool) -> int:
     """core.links (whole, or the rows whose link may have changed) and what review reads;
     returns how many persons were merged into others."""
-    merges = assign_ids(con, secret)
+    incremental = not whole and table_exists(con, "core", "links")
+    if incremental:  # the nodes whose person may change: every U node, and what changed
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _id_seeds AS SELECT unique_id FROM link_nodes "
+            f"WHERE grp = 'U' UNION SELECT record_key FROM {CHANGED_KEYS} UNION "
+            f"SELECT 'id:' || id_text FROM {TOUCHED_IDS} UNION SELECT a FROM link_decisions "
+            "UNION SELECT b FROM link_decisions"
+        )
+    merges = assign_ids(con, secret, "_id_seeds" if incremental else None)
     redo = None
-    if not whole and table_exists(con, "core", "links"):
+    if incremental:
         redo = "_links_redo"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {redo} AS SELECT record_key FROM {CHANGED_KEYS} "
