@@ -30,6 +30,7 @@ from hub.core.observations import (
 from hub.registry.loader import Registry
 from hub.warehouse import lit, one, q
 
+BUCKET_ROWS = 100_000  # linked rows per survivorship aggregate (see `_chosen`)
 CHOSEN = "hub_chosen"  # a temp table: the aggregate behind core.person and core.choice
 CHOICE = "core.choice"
 _IS_TABLE = (
@@ -106,10 +107,10 @@ def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: s
     for f in fields:
         v = q(f.name)
         h = f"CASE WHEN {v} IS NOT NULL THEN hash({v}) END"  # hash(NULL) is a number
-        key = f"CASE WHEN {v} IS NOT NULL THEN {f.key()} END"
-        aggs += [  # the value at the lowest key (keys are unique), and that key
-            f"arg_min({v}, {key}) AS {_pick(f)}",
-            f"min({key}) AS {_pick(f, part='k')}",
+        aggs += [  # (key, value) in one state: min by the unique key (arg_min's states
+            # hold more memory per person)
+            f"min(CASE WHEN {v} IS NOT NULL THEN struct_pack(k := {f.key()}, v := {v}) END) "
+            f"AS {q(f.name + '#kv')}",
             f"min({h}) IS DISTINCT FROM max({h}) AS {q(f.name + '#differs')}",
         ]
     observed = " OR ".join(f"{q(f.name)} IS NOT NULL" for f in fields) or "false"
@@ -117,14 +118,27 @@ def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: s
         f"list_sort(list(DISTINCT source) FILTER (WHERE {observed})) AS sources",
         f"max(observed_at) FILTER (WHERE {observed}) AS last_observed_at",
     ]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS SELECT person_id, {', '.join(aggs)} "
-        f"FROM {ROWS}{_only(only)} GROUP BY person_id"
+    split = "".join(
+        f", {q(f.name + '#kv')}.v AS {_pick(f)}, {q(f.name + '#kv')}.k AS {_pick(f, part='k')}"
+        for f in fields
     )
+    # in buckets of persons: the aggregate holds every person's states at once, so its memory
+    # follows the rows of a bucket, not of the district
+    rows = int(one(con, f"SELECT count(*) FROM {ROWS}{_only(only)}")[0])
+    n = rows // BUCKET_ROWS + 1
+    for i in range(n):
+        bucket = f" AND hash(person_id) % {n} = {i}" if n > 1 else ""
+        into = f"INSERT INTO {CHOSEN}" if i else f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS"
+        con.execute(
+            f"{into} SELECT * EXCLUDE ("
+            + ", ".join(q(f.name + "#kv") for f in fields)
+            + f"){split} FROM (SELECT person_id, {', '.join(aggs)} "
+            f"FROM {ROWS} WHERE true{_only(only, 'AND')}{bucket} GROUP BY person_id)"
+        )
 
 
-def _only(only: str | None) -> str:
-    return f" WHERE person_id IN (SELECT person_id FROM {only})" if only else ""
+def _only(only: str | None, word: str = "WHERE") -> str:
+    return f" {word} person_id IN (SELECT person_id FROM {only})" if only else ""
 
 
 def _derived(f: ObservedField, fields: list[ObservedField], citizen_id: str) -> str | None:
@@ -152,12 +166,25 @@ def _person_sql(fields: list[ObservedField]) -> str:
 def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> str:
     """Every observed value of every person (of `persons`, a SQL relation of person_id, if
     given): each row of core.observed unnested beside core.choice."""
-    entries = [
-        f"{{'field': {lit(f.name)}, 'value': CAST(r.{q(f.name)} AS VARCHAR), "
-        f"'selected': {f.key('r')} = c.{_key(f)}, 'derived': false}}"
-        for f in fields
-    ]
-    items = f"[{', '.join(entries)}]"
+
+    def entries(of: list[ObservedField]) -> str:
+        return (
+            "["
+            + ", ".join(
+                f"{{'field': {lit(f.name)}, 'value': CAST(r.{q(f.name)} AS VARCHAR), "
+                f"'selected': {f.key('r')} = c.{_key(f)}, 'derived': false}}"
+                for f in of
+            )
+            + "]"
+        )
+
+    # a row lists the fields its source gives (the others are NULL on it): a third of the
+    # entries to build and unnest
+    sources = sorted({s for f in fields for s in f.sources})
+    whens = "".join(
+        f"WHEN {lit(s)} THEN {entries([f for f in fields if s in f.sources])} " for s in sources
+    )
+    items = f"CASE r.source {whens}ELSE {entries(fields)} END" if whens else entries(fields)
     cid = next((f for f in fields if f.name == "citizen_id"), None)
     # values read off the ID: once per person, beside the row whose ID was chosen; selected
     # where no department gives the field

@@ -49,6 +49,7 @@ class ObservedField:
     name: str
     sql_type: str
     authority: tuple[str, ...]  # sources whose value stands, best first
+    sources: tuple[str, ...] = ()  # the person sources that give it (others leave it NULL)
 
     def key(self, alias: str = "") -> str:
         """SQL: the rank key of this field's value on a row (lower wins)."""
@@ -62,11 +63,19 @@ def observed_fields(registry: Registry) -> list[ObservedField]:
     """Fields that appear in core.person: mapped by some person source, in registry order."""
     from hub.normalize.stage_write import SQL_TYPES
 
-    mapped = {c.field for s in registry.sources.values() if s.entity == "person" for c in s.mapped}
+    by: dict[str, list[str]] = {}
+    for s in sorted(registry.sources.values(), key=lambda s: s.name):
+        for c in s.mapped if s.entity == "person" else []:
+            by.setdefault(str(c.field), []).append(s.name)
     return [
-        ObservedField(f.name, SQL_TYPES[f.type], tuple(registry.authority_sources(f.name)))
+        ObservedField(
+            f.name,
+            SQL_TYPES[f.type],
+            tuple(registry.authority_sources(f.name)),
+            tuple(dict.fromkeys(by[f.name])),
+        )
         for f in registry.fields.values()
-        if f.name in mapped and f.entity in CORE_ENTITIES
+        if f.name in by and f.entity in CORE_ENTITIES
     ]
 
 
