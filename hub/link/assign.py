@@ -22,7 +22,8 @@ def assign(con: duckdb.DuckDBPyConnection, link: float, review: float) -> None:
     evidence, method)` and `link_review(a, b, p, evidence)`."""
     _decided_edges(con)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _u2r AS SELECT u, arg_max(o, w) AS r FROM ("
+        # equal weights are broken by the node's key: a run and a rebuild choose alike
+        "CREATE OR REPLACE TEMP TABLE _u2r AS SELECT u, arg_max(o, (w, o)) AS r FROM ("
         "SELECT a AS u, b AS o, p, w FROM _edges UNION ALL SELECT b, a, p, w FROM _edges) "
         f"WHERE u NOT LIKE 'id:%' AND o LIKE 'id:%' AND p >= {link} GROUP BY u"
     )
@@ -111,8 +112,8 @@ def _explain(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP TABLE link_clusters AS "
         "WITH both_ways AS (SELECT a AS u, b AS o, p, w, evidence FROM _edges "
         "UNION ALL SELECT b, a, p, w, evidence FROM _edges), "
-        "inside AS (SELECT e.u, arg_max(e.o, e.w) AS via, arg_max(e.p, e.w) AS p, "
-        "arg_max(e.evidence, e.w) AS evidence "
+        "inside AS (SELECT e.u, arg_max(e.o, (e.w, e.o)) AS via, arg_max(e.p, (e.w, e.o)) AS p, "
+        "arg_max(e.evidence, (e.w, e.o)) AS evidence "
         "FROM both_ways e JOIN _cluster cu ON cu.unique_id = e.u JOIN _cluster co ON co.unique_id = e.o "
         "WHERE cu.cluster = co.cluster GROUP BY e.u) "
         "SELECT c.unique_id, c.cluster, i.via, i.p, i.evidence, "
