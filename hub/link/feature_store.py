@@ -43,16 +43,15 @@ def refresh_features(con: duckdb.DuckDBPyConnection, registry: Registry) -> Refr
         return None
     whole = not all(table_exists(con, *t.split(".")) for t in (FEATURES, DUPS, BATCHES))
     if whole:
-        build_features(con, rows_sql)
-        con.execute(f"CREATE OR REPLACE TABLE {FEATURES} AS SELECT * FROM link_features")
-        con.execute(f"CREATE OR REPLACE TABLE {DUPS} AS SELECT * FROM link_dups")
+        featured = build_features(con, rows_sql)
         con.execute(f"CREATE OR REPLACE TABLE {BATCHES} AS SELECT * FROM _fb_now")
+        keep(con)
     else:
         _apply_changes(con, registry)
-    featured = int(one(con, "SELECT count(*) FROM link_features")[0])
-    for t in ("link_features", "link_dups", "_fb_now"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    views(con)
+        featured = int(one(con, "SELECT count(*) FROM link_features")[0])
+        con.execute("DROP TABLE link_features; DROP TABLE link_dups")
+        views(con)
+    con.execute("DROP TABLE _fb_now")
     return Refresh(whole, featured)
 
 

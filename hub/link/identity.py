@@ -99,8 +99,9 @@ def _scope(con: duckdb.DuckDBPyConnection, seeds: str) -> str:
         "CREATE OR REPLACE TEMP TABLE _scope_persons AS SELECT DISTINCT person_id FROM "
         f"identity.person_nodes WHERE node IN (SELECT unique_id FROM {seeds})"
     )
-    size = -1
-    while size != (size := int(one(con, "SELECT count(*) FROM _scope")[0])):
+    size, grown = -1, int(one(con, "SELECT count(*) FROM _scope")[0])
+    while grown != size:
+        size = grown
         con.execute(
             "INSERT INTO _scope_persons SELECT DISTINCT person_id FROM identity.person_nodes "
             "WHERE node IN (SELECT unique_id FROM _scope) "
@@ -112,6 +113,7 @@ def _scope(con: duckdb.DuckDBPyConnection, seeds: str) -> str:
             "identity.person_nodes WHERE person_id IN (SELECT person_id FROM _scope_persons))) "
             "AND unique_id NOT IN (SELECT unique_id FROM _scope)"
         )
+        grown = int(one(con, "SELECT count(*) FROM _scope")[0])
     return "_scope"
 
 
