@@ -36,6 +36,22 @@ def read_csv_grid(path: Path, data: bytes, declared_encoding: str = "auto") -> G
     delim = "\t" if head.count("\t") > head.count(",") else ","
     width = _usual_width(head, delim)
     names = [f"c{i}" for i in range(width)]
+    body = text.encode("utf-8")
+    table, ragged = _parse(body, names, delim, threads=True)
+    if ragged:
+        # only a one-thread read numbers the ragged rows it hands back
+        table, ragged = _parse(body, names, delim, threads=False)
+    columns, numbers = _merge_ragged(table, ragged, delim)
+    return Grid(
+        columns=[blank_to_null(c) for c in columns],
+        row_numbers=pa.array(numbers, pa.int32()),
+        encoding=enc,
+    )
+
+
+def _parse(
+    body: bytes, names: list[str], delim: str, threads: bool
+) -> tuple[pa.Table, list[tuple[int, str]]]:
     ragged: list[tuple[int, str]] = []
 
     def keep_ragged(row: pacsv.InvalidRow) -> str:
@@ -43,11 +59,10 @@ def read_csv_grid(path: Path, data: bytes, declared_encoding: str = "auto") -> G
         return "skip"
 
     table = pacsv.read_csv(
-        io.BytesIO(text.encode("utf-8")),
-        # one thread: only then does pyarrow number the ragged rows it hands back
+        io.BytesIO(body),
         # blocks of 16 MB: an over-long cell is read, then refused by its length with its row
         read_options=pacsv.ReadOptions(
-            column_names=names, use_threads=False, block_size=16 * 1024 * 1024
+            column_names=names, use_threads=threads, block_size=16 * 1024 * 1024
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delim,
@@ -61,12 +76,7 @@ def read_csv_grid(path: Path, data: bytes, declared_encoding: str = "auto") -> G
             quoted_strings_can_be_null=False,
         ),
     )
-    columns, numbers = _merge_ragged(table, ragged, delim)
-    return Grid(
-        columns=[blank_to_null(c) for c in columns],
-        row_numbers=pa.array(numbers, pa.int32()),
-        encoding=enc,
-    )
+    return table, ragged
 
 
 def _usual_width(head: str, delim: str) -> int:

@@ -83,14 +83,26 @@ def _utf8_lines_in_gb(data: bytes, text: str) -> str:
     return "\n".join(lines)
 
 
+def _bad_lines(data: bytes, enc: str, text: str | None = None) -> int:
+    """Lines that do not decode in `enc` (a U+FFFD written in the file itself is no error)."""
+    text = data.decode(enc, errors="replace") if text is None else text
+    return len(_BAD_LINE.findall(text)) - len(_BAD_LINE.findall(data.decode(enc, "ignore")))
+
+
 def _mostly(data: bytes, enc: str) -> str | None:
     """`data` in `enc` with its few undecodable lines marked — or None unless they are few
     and far more lines of text beyond ASCII decode cleanly (evidence that `enc` is right)."""
     if enc == "utf-16":
         return None
+    lines = data.count(b"\n") + 1
+    if enc == "utf-8":
+        # the bad lines of the first megabyte are a lower bound of the file's: a file in
+        # another encoding is turned down without decoding and scanning all of it twice
+        head = data[: data.rfind(b"\n", 0, SNIFF_BYTES) + 1]
+        if len(head) < len(data) and _bad_lines(head, enc) > max(1, lines * MIXED_LINES):
+            return None
     text = data.decode(enc, errors="replace")
-    bad = len(_BAD_LINE.findall(text)) - len(_BAD_LINE.findall(data.decode(enc, "ignore")))
-    lines = text.count("\n") + 1
+    bad = _bad_lines(data, enc, text)
     wide = len(_WIDE_LINE.findall(text)) - bad  # lines beyond ASCII that decoded cleanly
     if not _few(bad, lines, wide):
         return None

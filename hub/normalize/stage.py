@@ -241,9 +241,10 @@ def _community_by_street(
     alias = q(f"s_{name}")
     street = f"regexp_extract(coalesce({', '.join(f'p.{a}' for a in addresses)}), "
     street += f"{lit(_STREET_IN_ADDRESS)}, 1)"
+    # the street is read from the address only where the code alone did not find the unit
     joins.append(
         f"LEFT JOIN hub_orgs {alias} ON {alias}.level = 'community' "
-        f"AND {alias}.key = hub_code_key({street} || p.{raw})"
+        f"AND {alias}.key = CASE WHEN {value} IS NULL THEN hub_code_key({street} || p.{raw}) END"
     )
     return f"coalesce({value}, {alias}.code)"
 
