@@ -11,13 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 import duckdb
 
 from hub.core.changes import published
-from hub.core.golden import CoreResult, build_core, provenance_sql
-from hub.core.observations import observed_fields
+from hub.core.golden import CHOICE, CoreResult, build_core, held, provenance_sql, rows_of
+from hub.core.observations import ROWS, observed_fields
 from hub.form.incoming import import_incoming_templates
 from hub.form.status import DATASET as FORM_DATASET
 from hub.form.status import TABLE as FORM_TABLE
@@ -191,7 +192,16 @@ def publish_all(
         settings.published,
         datasets,
         {"audit_head": audit_head(settings)},
-        {"provenance": lambda persons: provenance_sql(fields, persons)},
+        {
+            "provenance": lambda persons: provenance_sql(
+                fields, persons, held(con, ROWS, persons), held(con, CHOICE, persons)
+            ),
+            **{
+                name: partial(rows_of, con, table)
+                for name, (table, _) in DATASETS.items()
+                if name != "provenance"
+            },
+        },
     )
     published(con)
     return result

@@ -32,6 +32,10 @@ from hub.warehouse import lit, one, q
 
 BUCKET_ROWS = 100_000  # linked rows per survivorship aggregate (see `_chosen`)
 CHOSEN = "hub_chosen"  # a temp table: the aggregate behind core.person and core.choice
+# Temp copies of the touched persons' rows of core tables (`_copy`), made as a run writes
+# them: a filter by a list of persons cannot skip any row group of a large table, so each
+# later read of those persons (survivorship, conflicts, publishing) would cost a whole scan.
+_COPIED = ("core.observed", "core.person", "core.choice", "core.conflicts")
 CHOICE = "core.choice"
 _IS_TABLE = (
     "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core' "
@@ -53,7 +57,10 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
     # a killed run may have changed some touched persons' rows and not others: redo all
     whole = refresh_observed(con, registry, force=unfinished.begin(con, "core"))
     only = None if whole else TOUCHED
-    _chosen(con, fields, only)
+    for table in _COPIED:
+        con.execute(f"DROP TABLE IF EXISTS {_copy(table)}")
+    rows = _touched_rows(con, only)
+    _chosen(con, fields, only, rows)
     cid = _pick(ObservedField("citizen_id", "", ()), "c")
     keys = "".join(f", {_pick(f, 'c', 'k')} AS {_key(f)}" for f in fields)
     # values read off the chosen ID, kept here so the provenance view needs no hub macro
@@ -63,7 +70,8 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
     if one(con, _IS_TABLE)[0]:  # a warehouse from before provenance was a view
         con.execute("DROP TABLE core.provenance")
     con.execute(f"CREATE OR REPLACE VIEW core.provenance AS {provenance_sql(fields)}")
-    _replace(con, "core.conflicts", _conflicts_sql(fields), only)
+    choice = CHOICE if only is None else _copy(CHOICE)
+    _replace(con, "core.conflicts", _conflicts_sql(fields, rows, choice), only)
     values = " + ".join(f"count({q(f.name)})" for f in fields) or "0"
     persons, observations, conflicts = one(
         con,
@@ -80,8 +88,37 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, sql: str, only: str | N
     if only is None:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
         return
+    copy = _copy(table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS FROM {table} LIMIT 0")
+    con.execute(f"INSERT INTO {copy} BY NAME {sql}")
     con.execute(f"DELETE FROM {table} WHERE person_id IN (SELECT person_id FROM {only})")
-    con.execute(f"INSERT INTO {table} BY NAME {sql}")
+    con.execute(f"INSERT INTO {table} FROM {copy}")
+
+
+def _copy(table: str) -> str:
+    return "hub_touched__" + table.replace(".", "_")
+
+
+def rows_of(con: duckdb.DuckDBPyConnection, table: str, persons: str) -> str:
+    """SQL of the rows of `persons` (SQL of person ids) of core `table`."""
+    return f"SELECT * FROM {held(con, table, persons)} WHERE person_id IN ({persons})"
+
+
+def held(con: duckdb.DuckDBPyConnection, table: str, persons: str) -> str:
+    """Where to read the rows of `persons` (SQL of person ids) of core `table`: this run's
+    copy of the touched persons' rows when it holds them all, else the table."""
+    copy = _copy(table)
+    made = one(
+        con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [copy]
+    )[0]
+    if not made:
+        return table
+    missing = one(
+        con,
+        f"SELECT count(*) FROM ({persons}) p "
+        f"WHERE person_id NOT IN (SELECT person_id FROM {TOUCHED})",
+    )[0]
+    return table if missing else copy
 
 
 def person_fields(registry: Registry) -> list[str]:
@@ -102,7 +139,23 @@ def _pick(f: ObservedField, alias: str = "", part: str = "v") -> str:
     return f"{alias + '.' if alias else ''}{q(f.name + '#' + part)}"
 
 
-def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: str | None) -> None:
+def _touched_rows(con: duckdb.DuckDBPyConnection, only: str | None) -> str:
+    """Where the touched persons' rows are read from: a copy, made here, unless everyone or
+    a large share of persons is touched (then the filtered scans are no dearer than a copy)."""
+    if only is None:
+        return ROWS
+    touched, persons = one(
+        con, f"SELECT (SELECT count(*) FROM {only}), (SELECT count(*) FROM core.person)"
+    )
+    if touched * 4 > persons:
+        return ROWS
+    con.execute(f"CREATE TEMP TABLE {_copy(ROWS)} AS SELECT * FROM {ROWS}{_only(only)}")
+    return _copy(ROWS)
+
+
+def _chosen(
+    con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: str | None, source: str
+) -> None:
     aggs = []
     for f in fields:
         v = q(f.name)
@@ -124,7 +177,8 @@ def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: s
     )
     # in buckets of persons: the aggregate holds every person's states at once, so its memory
     # follows the rows of a bucket, not of the district
-    rows = int(one(con, f"SELECT count(*) FROM {ROWS}{_only(only)}")[0])
+    narrow = _only(only, "AND") if source == ROWS else ""
+    rows = int(one(con, f"SELECT count(*) FROM {source} WHERE true{narrow}")[0])
     n = rows // BUCKET_ROWS + 1
     for i in range(n):
         bucket = f" AND hash(person_id) % {n} = {i}" if n > 1 else ""
@@ -133,7 +187,7 @@ def _chosen(con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: s
             f"{into} SELECT * EXCLUDE ("
             + ", ".join(q(f.name + "#kv") for f in fields)
             + f"){split} FROM (SELECT person_id, {', '.join(aggs)} "
-            f"FROM {ROWS} WHERE true{_only(only, 'AND')}{bucket} GROUP BY person_id)"
+            f"FROM {source} WHERE true{narrow}{bucket} GROUP BY person_id)"
         )
 
 
@@ -163,9 +217,15 @@ def _person_sql(fields: list[ObservedField]) -> str:
     )
 
 
-def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> str:
+def provenance_sql(
+    fields: list[ObservedField],
+    persons: str | None = None,
+    rows_from: str = ROWS,
+    choice_from: str = CHOICE,
+) -> str:
     """Every observed value of every person (of `persons`, a SQL relation of person_id, if
-    given): each row of core.observed unnested beside core.choice."""
+    given): each row of core.observed unnested beside core.choice (or of `rows_from` and
+    `choice_from`, which hold all rows of those persons)."""
 
     def entries(of: list[ObservedField]) -> str:
         return (
@@ -200,7 +260,7 @@ def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> s
     # the persons' rows and choices are narrowed before they meet (a filter after the join
     # would join every person first)
     rows, choice = (
-        (f"(FROM {t} SEMI JOIN ({persons}) p USING (person_id))" for t in (ROWS, CHOICE))
+        (f"(FROM {t} SEMI JOIN ({persons}) p USING (person_id))" for t in (rows_from, choice_from))
         if persons
         else (ROWS, CHOICE)
     )
@@ -216,7 +276,7 @@ def provenance_sql(fields: list[ObservedField], persons: str | None = None) -> s
     )
 
 
-def _conflicts_sql(fields: list[ObservedField]) -> str:
+def _conflicts_sql(fields: list[ObservedField], rows: str = ROWS, choice: str = CHOICE) -> str:
     differs = ", ".join(
         f"CASE WHEN {q(f.name + '#differs')} THEN {lit(f.name)} END" for f in fields
     )
@@ -231,7 +291,7 @@ def _conflicts_sql(fields: list[ObservedField]) -> str:
         "count(DISTINCT value) AS n_values, "
         "list({'value': value, 'source': source, 'observed_at': observed_at} "
         "ORDER BY observed_at DESC, source, value) AS candidates "
-        f"FROM ({provenance_sql(fields, f'SELECT DISTINCT person_id FROM ({pairs})')}) "
+        f"FROM ({provenance_sql(fields, f'SELECT DISTINCT person_id FROM ({pairs})', rows, choice)}) "
         f"SEMI JOIN ({pairs}) d USING (person_id, field) "
         f"WHERE source <> {lit(DERIVED_SOURCE)} GROUP BY ALL"
     )
