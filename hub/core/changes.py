@@ -16,6 +16,7 @@ import json
 import duckdb
 
 from hub.core.observations import ROWS, observed_fields, rows_sql
+from hub.link.features import record_key
 from hub.registry.loader import Registry
 from hub.warehouse import one, table_exists
 
@@ -26,7 +27,11 @@ STATE_DDL = """
 CREATE TABLE IF NOT EXISTS core._core_state (key VARCHAR);
 CREATE TABLE IF NOT EXISTS core._core_sources (source VARCHAR, stage_key VARCHAR);
 CREATE TABLE IF NOT EXISTS core._unpublished (person_id VARCHAR);
+CREATE TABLE IF NOT EXISTS core._links_redone (record_key VARCHAR);
 """
+# record keys of the rows whose core.links row linkage rewrote since core last read them
+# ('*': all of core.links was rebuilt); only these rows can differ from core.observed
+LINKS_REDONE = "core._links_redone"
 _KEYS = "source, batch_id, source_row, person_id"
 
 
@@ -61,6 +66,7 @@ def refresh_observed(
     else:
         _replace_changed(con, registry)
         con.execute(f"INSERT INTO {UNPUBLISHED} SELECT person_id FROM {TOUCHED}")
+    con.execute(f"DELETE FROM {LINKS_REDONE}")
     con.execute("DELETE FROM core._core_state")
     con.execute("INSERT INTO core._core_state VALUES (?)", [key])
     con.execute("DELETE FROM core._core_sources")
@@ -77,17 +83,32 @@ def _replace_changed(con: duckdb.DuckDBPyConnection, registry: Registry) -> None
             "USING (source) WHERE c.stage_key IS DISTINCT FROM s.key"
         ).fetchall()
     ]
-    person_rows = f"SELECT {_KEYS} FROM core.links"
+    links, rows, persons = "core.links", ROWS, None
+    if not one(con, f"SELECT count(*) FROM {LINKS_REDONE} WHERE record_key = '*'")[0]:
+        # only the rows linkage rewrote (and those of sources staged anew) can differ
+        redone = f"IN (SELECT record_key FROM {LINKS_REDONE})"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _k_links AS SELECT {_KEYS} FROM core.links "
+            f"WHERE list_contains(?, source) OR record_key {redone}",
+            [restaged],
+        )
+        key = record_key("source", "batch_id", "source_row")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _k_rows AS SELECT {_KEYS} FROM {ROWS} "
+            f"WHERE list_contains(?, source) OR {key} {redone}",
+            [restaged],
+        )
+        links, rows, persons = "_k_links", "_k_rows", "SELECT person_id FROM _k_links"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _gone AS SELECT {_KEYS} FROM {ROWS} o "
-        f"WHERE list_contains(?, source) OR NOT EXISTS (SELECT 1 FROM ({person_rows}) l "
+        f"CREATE OR REPLACE TEMP TABLE _gone AS SELECT {_KEYS} FROM {rows} o "
+        f"WHERE list_contains(?, source) OR NOT EXISTS (SELECT 1 FROM {links} l "
         "WHERE l.source = o.source AND l.batch_id = o.batch_id AND l.source_row = o.source_row "
         "AND l.person_id = o.person_id)",
         [restaged],
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _came AS SELECT {_KEYS} FROM ({person_rows}) l "
-        f"WHERE list_contains(?, source) OR NOT EXISTS (SELECT 1 FROM {ROWS} o "
+        f"CREATE OR REPLACE TEMP TABLE _came AS SELECT {_KEYS} FROM {links} l "
+        f"WHERE list_contains(?, source) OR NOT EXISTS (SELECT 1 FROM {rows} o "
         "WHERE l.source = o.source AND l.batch_id = o.batch_id AND l.source_row = o.source_row "
         "AND l.person_id = o.person_id)",
         [restaged],
@@ -97,23 +118,38 @@ def _replace_changed(con: duckdb.DuckDBPyConnection, registry: Registry) -> None
         "AND o.source_row = g.source_row"
     )
     con.execute(f"INSERT INTO {ROWS} {rows_sql(con, registry, 'SELECT * FROM _came')}")
-    # persons whose rows changed, and whose links changed how they were made
+    # persons whose rows changed, and whose links changed how they were made (a person's
+    # links change only in rows linkage rewrote)
+    mine = f" WHERE person_id IN ({persons})" if persons else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS SELECT person_id FROM _gone UNION "
         "SELECT person_id FROM _came UNION SELECT person_id FROM ("
-        f"SELECT person_id, by_id, rows_by_model FROM ({linked_sql()}) EXCEPT "
-        "SELECT person_id, by_id, rows_by_model FROM core.person)"
+        f"SELECT person_id, by_id, rows_by_model FROM ({linked_sql(persons)}) EXCEPT "
+        f"SELECT person_id, by_id, rows_by_model FROM core.person{mine})"
     )
+    con.execute("DROP TABLE IF EXISTS _k_links; DROP TABLE IF EXISTS _k_rows")
     con.execute("DROP TABLE _gone; DROP TABLE _came")
 
 
-def linked_sql() -> str:
-    """Per person: linked by a trusted ID at all, and how many rows the model linked."""
+def linked_sql(persons: str | None = None) -> str:
+    """Per person (of `persons`, SQL of person ids, if given): linked by a trusted ID at all,
+    and how many rows the model linked."""
+    mine = f" WHERE person_id IN ({persons})" if persons else ""
     return (
         "SELECT person_id, bool_or(method = 'id') AS by_id, "
         "count(*) FILTER (WHERE method IN ('probabilistic', 'review')) AS rows_by_model "
-        "FROM core.links GROUP BY person_id"
+        f"FROM core.links{mine} GROUP BY person_id"
     )
+
+
+def links_redone(con: duckdb.DuckDBPyConnection, keys: str | None) -> None:
+    """Note that linkage rewrote the core.links rows of `keys` (SQL of record keys), or all
+    of core.links (None), for core to read next (`refresh_observed`)."""
+    con.execute(STATE_DDL)
+    if keys is None:
+        con.execute(f"INSERT INTO {LINKS_REDONE} VALUES ('*')")
+    else:
+        con.execute(f"INSERT INTO {LINKS_REDONE} {keys}")
 
 
 def unpublished(con: duckdb.DuckDBPyConnection) -> str | None:

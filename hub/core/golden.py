@@ -65,7 +65,7 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
     keys = "".join(f", {_pick(f, 'c', 'k')} AS {_key(f)}" for f in fields)
     # values read off the chosen ID, kept here so the provenance view needs no hub macro
     keys += "".join(f", {d} AS {_from_id(f)}" for f in fields if (d := _derived(f, fields, cid)))
-    _replace(con, "core.person", _person_sql(fields), only)
+    _replace(con, "core.person", _person_sql(fields, only), only)
     _replace(con, CHOICE, f"SELECT c.person_id{keys} FROM {CHOSEN} c", only)
     if one(con, _IS_TABLE)[0]:  # a warehouse from before provenance was a view
         con.execute("DROP TABLE core.provenance")
@@ -202,7 +202,7 @@ def _derived(f: ObservedField, fields: list[ObservedField], citizen_id: str) -> 
     return f"CAST({DERIVED_FIELDS[f.name]}({citizen_id}) AS {f.sql_type})"
 
 
-def _person_sql(fields: list[ObservedField]) -> str:
+def _person_sql(fields: list[ObservedField], only: str | None) -> str:
     cols = []
     cid = _pick(ObservedField("citizen_id", "", ()), "c")
     for f in fields:
@@ -211,7 +211,7 @@ def _person_sql(fields: list[ObservedField]) -> str:
         value = f"coalesce({chosen}, {derived})" if derived else chosen
         cols.append(f"{value} AS {q(f.name)}")
     return (
-        f"WITH linked AS ({linked_sql()}) "
+        f"WITH linked AS ({linked_sql(f'SELECT person_id FROM {only}' if only else None)}) "
         f"SELECT c.person_id, {''.join(x + ', ' for x in cols)}c.sources, c.last_observed_at, "
         f"k.by_id, k.rows_by_model FROM {CHOSEN} c LEFT JOIN linked k USING (person_id)"
     )

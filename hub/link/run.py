@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from hub import unfinished
+from hub.core.changes import links_redone
 from hub.link import cache
 from hub.link.assign import assign
 from hub.link.decisions import load_decisions
@@ -304,11 +305,17 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str, whole: bool) -> int:
             f"DELETE FROM core.links WHERE record_key IN (SELECT record_key FROM {redo}) OR "
             f"record_key IN (SELECT record_key FROM link_dups WHERE rep IN (SELECT record_key FROM {redo}))"
         )
-    only = f"WHERE f.record_key IN (SELECT record_key FROM {redo})" if redo else ""
     into = "INSERT INTO core.links" if redo else "CREATE OR REPLACE TABLE core.links AS"
+    rows, c = "(FROM link_features)", "link_clusters k JOIN link_person p USING (unique_id)"
+    if redo:  # the rows to redo, and only the nodes they go to (not every node's person)
+        rows = f"(FROM link_features WHERE record_key IN (SELECT record_key FROM {redo}))"
+        c += (
+            " WHERE unique_id IN (SELECT CASE WHEN trusted THEN 'id:' || id_text "
+            "ELSE record_key END FROM _redo_rows)"
+        )
     con.execute(
         f"{into} "
-        "WITH c AS (SELECT k.*, p.person_id FROM link_clusters k JOIN link_person p USING (unique_id)) "
+        f"WITH _redo_rows AS {'MATERIALIZED ' if redo else ''}{rows}, c AS (SELECT k.*, p.person_id FROM {c}) "
         "SELECT f.source, f.batch_id, f.source_row, f.record_key, r.person_id, "
         "CASE WHEN f.trusted THEN f.id_text END AS citizen_id, "
         "CASE WHEN f.trusted THEN 'id' ELSE u.method END AS method, "
@@ -317,9 +324,9 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str, whole: bool) -> int:
         "WHEN f.id_doubt IS NOT NULL THEN f.id_doubt || '；' || coalesce(u.evidence, '未找到与之相符的居民') "
         "ELSE u.evidence END AS evidence, "
         "CASE WHEN f.trusted THEN NULL ELSE u.via END AS matched_to "
-        "FROM link_features f "
+        "FROM _redo_rows f "
         "LEFT JOIN c u ON u.unique_id = f.record_key AND NOT f.trusted "
-        f"JOIN c r ON r.unique_id = CASE WHEN f.trusted THEN 'id:' || f.id_text ELSE f.record_key END {only}"
+        "JOIN c r ON r.unique_id = CASE WHEN f.trusted THEN 'id:' || f.id_text ELSE f.record_key END"
     )
     con.execute(  # each duplicate row goes where the row it repeats went
         "INSERT INTO core.links SELECT l.source, l.batch_id, "
@@ -328,6 +335,13 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str, whole: bool) -> int:
         "'与同一文件第 ' || d.rep_row || ' 行完全相同（重复行），随该行关联' AS evidence, d.rep "
         "FROM link_dups d JOIN core.links l ON l.record_key = d.rep"
         + (f" WHERE d.rep IN (SELECT record_key FROM {redo})" if redo else "")
+    )
+    links_redone(
+        con,
+        f"SELECT record_key FROM {redo} UNION ALL "
+        f"SELECT record_key FROM link_dups WHERE rep IN (SELECT record_key FROM {redo})"
+        if redo
+        else None,
     )
     con.execute(
         "CREATE OR REPLACE TABLE core.link_capped AS SELECT c.unique_id AS record_key, "
@@ -364,6 +378,7 @@ def _result(con: duckdb.DuckDBPyConnection) -> LinkResult:
 
 
 def _empty_outputs(con: duckdb.DuckDBPyConnection) -> None:
+    links_redone(con, None)
     con.execute(
         "CREATE OR REPLACE TABLE core.links (source VARCHAR, batch_id VARCHAR, source_row INTEGER, "
         "record_key VARCHAR, person_id VARCHAR, citizen_id VARCHAR, method VARCHAR, "
