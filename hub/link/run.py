@@ -138,7 +138,9 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
         for i, c in enumerate(CAPPED)
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE link_nodes AS SELECT n.*, {', '.join(sizes)}, {capped}, "
+        # what the model and the caches read of a node (not the names and addresses review shows)
+        f"CREATE OR REPLACE TEMP TABLE link_nodes AS SELECT {', '.join('n.' + c for c in MODEL_COLUMNS)}, "
+        f"n.sig, {', '.join(sizes)}, {capped}, "
         f"{cache.FRESH} AS fresh FROM {NODE_BASE} n {' '.join(joins)} {cache.sigs_join(key)}"
     )
     for i in range(len(BLOCKS)):
