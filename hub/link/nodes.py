@@ -26,18 +26,35 @@ REVIEW_VIEW = (
 
 def node_sql(ids: str | None = None, keys: str | None = None) -> str:
     """The nodes of `link_features`: of every row, or of the IDs in the table `ids` and the
-    untrusted rows in the table `keys` (record_key)."""
-    agg = ", ".join(f"mode({c} ORDER BY {c}) AS {c}" for c in MODEL_COLUMNS if c not in _OWN)
+    untrusted rows in the table `keys` (record_key).
+
+    An ID on one or two rows takes the smaller of two differing values (a tie) and the value
+    itself otherwise: min and max, whose states are fixed in size. Only IDs on more rows need
+    the mode (held values per ID): over every ID of a city that aggregate outgrows memory."""
+    held = [c for c in MODEL_COLUMNS if c not in _OWN] + ["name", "address"]
     r_scope = f" AND id_text IN (SELECT id_text FROM {ids})" if ids else ""
     u_scope = f" AND record_key IN (SELECT record_key FROM {keys})" if keys else ""
+    ident = (
+        "'id:' || id_text AS unique_id, 'R' AS grp, id_text, id_birth, id_area, "
+        "id_birth AS birth, hub_id_gender(id_text) AS gender"
+    )
     return (
+        f"WITH few AS (SELECT id_text, count(*) AS n, any_value(id_birth) AS id_birth, "
+        f"any_value(id_area) AS id_area, {', '.join(f'min({c}) AS {c}' for c in held)}, "
+        "min(phone) AS phone0, max(phone) AS phone1, min(source) AS source0, "
+        f"max(source) AS source1 FROM link_features WHERE trusted{r_scope} GROUP BY id_text), "
+        f"many AS (SELECT id_text, any_value(id_birth) AS id_birth, any_value(id_area) AS id_area, "
+        f"{', '.join(f'mode({c} ORDER BY {c}) AS {c}' for c in held)}, "
+        "nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
+        "list_sort(list(DISTINCT source)) AS sources FROM link_features "
+        "WHERE trusted AND id_text IN (SELECT id_text FROM few WHERE n > 2) GROUP BY id_text) "
         f"SELECT *, hash({', '.join(COMPARED)}) AS sig FROM ("
-        "SELECT 'id:' || id_text AS unique_id, 'R' AS grp, id_text, any_value(id_birth) AS id_birth, "
-        "any_value(id_area) AS id_area, any_value(id_birth) AS birth, hub_id_gender(id_text) AS gender, "
-        f"{agg}, nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
-        "mode(name ORDER BY name) AS name, mode(address ORDER BY address) AS address, "
-        "list_sort(list(DISTINCT source)) AS sources "
-        f"FROM link_features WHERE trusted{r_scope} GROUP BY id_text "
+        f"SELECT {ident}, {', '.join(held)}, "
+        "CASE WHEN phone0 IS NULL THEN NULL WHEN phone0 = phone1 THEN [phone0] "
+        "ELSE [phone0, phone1] END AS phones, "
+        "CASE WHEN source0 = source1 THEN [source0] ELSE [source0, source1] END AS sources "
+        "FROM few WHERE n <= 2 "
+        f"UNION ALL BY NAME SELECT {ident}, {', '.join(held)}, phones, sources FROM many "
         "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
         "gender, name_s, name_py, phone, CASE WHEN phone IS NOT NULL THEN [phone] END AS phones, "
         "addr_comm, addr_no, addr_unit, head_py, name, address, "
