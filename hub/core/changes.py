@@ -15,7 +15,7 @@ import json
 
 import duckdb
 
-from hub.core.observations import ROWS, observed_fields, rows_sql
+from hub.core.observations import ROWS, ROWS_LAYOUT, observed_fields, rows_sql
 from hub.link.features import record_key
 from hub.registry.loader import Registry
 from hub.warehouse import one, table_exists
@@ -41,7 +41,7 @@ def core_key(registry: Registry) -> str:
         s.name: [s.department, s.entity, s.asserts, [c.field for c in s.mapped]]
         for s in registry.sources.values()
     }
-    text = json.dumps([fields, sources], sort_keys=True, ensure_ascii=False)
+    text = json.dumps([ROWS_LAYOUT, fields, sources], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -60,7 +60,10 @@ def refresh_observed(
         or not table_exists(con, "core", "person")
     )
     if whole:
-        con.execute(f"CREATE OR REPLACE TABLE {ROWS} AS {rows_sql(con, registry)}")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {ROWS} AS SELECT * FROM ({rows_sql(con, registry)}) "
+            "ORDER BY _bucket"
+        )
         con.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
         con.execute(f"INSERT INTO {UNPUBLISHED} VALUES ('*')")
     else:

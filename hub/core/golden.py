@@ -20,6 +20,7 @@ import duckdb
 from hub import unfinished
 from hub.core.changes import TOUCHED, linked_sql, refresh_observed, touched_count
 from hub.core.observations import (
+    BUCKETS,
     DERIVED_DEPARTMENT,
     DERIVED_FIELDS,
     DERIVED_SOURCE,
@@ -179,9 +180,10 @@ def _chosen(
     # follows the rows of a bucket, not of the district
     narrow = _only(only, "AND") if source == ROWS else ""
     rows = int(one(con, f"SELECT count(*) FROM {source} WHERE true{narrow}")[0])
-    n = rows // BUCKET_ROWS + 1
+    n = min(rows // BUCKET_ROWS + 1, BUCKETS)
     for i in range(n):
-        bucket = f" AND hash(person_id) % {n} = {i}" if n > 1 else ""
+        lo, hi = i * BUCKETS // n, (i + 1) * BUCKETS // n
+        bucket = f" AND _bucket >= {lo} AND _bucket < {hi}" if n > 1 else ""
         into = f"INSERT INTO {CHOSEN}" if i else f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS"
         con.execute(
             f"{into} SELECT * EXCLUDE ("

@@ -24,6 +24,11 @@ DERIVED_DEPARTMENT = "身份证号码推算"
 DERIVED_FIELDS = {"birth_date": "hub_id_birth", "gender": "hub_id_gender"}
 CORE_ENTITIES = ("person", "household")
 ROWS = "core.observed"  # the linked rows of every person source, wide
+# Each row carries its person's bucket (a hash of the person id), and a whole build stores
+# the rows in bucket order: survivorship reads its persons bucket range by bucket range, and
+# each range reads only its own row groups (a filter on the hash itself scanned every row).
+BUCKETS = 4096
+ROWS_LAYOUT = "bucketed-1"  # a change of the table's columns rebuilds it (hub.core.changes)
 
 # Survivorship order, best first: authority rank, newest observation, source name, the batch
 # loaded last (two form batches of one day: the later edits win), first row. Packed into one
@@ -114,7 +119,8 @@ def _source_rows(src: Source, fields: list[ObservedField], rank: int, only: str 
     return (
         f"SELECT l.person_id, {lit(src.name)} AS source, {lit(src.department)} AS department, "
         "s._batch_id AS batch_id, s._source_row AS source_row, s._observed_at AS observed_at, "
-        f"{_row_key(rank)} AS _row_key, {', '.join(cols)} "
+        f"{_row_key(rank)} AS _row_key, {', '.join(cols)}, "
+        f"(hash(l.person_id) % {BUCKETS})::USMALLINT AS _bucket "
         f"FROM staged.{q(src.name)} s JOIN core.links l ON l.source = {lit(src.name)} "
         "AND l.batch_id = s._batch_id AND l.source_row = s._source_row "
         f"JOIN raw._batches b ON b.batch_id = s._batch_id{restrict}"
@@ -126,7 +132,7 @@ def _empty(fields: list[ObservedField]) -> str:
     return (
         "SELECT NULL::VARCHAR person_id, NULL::VARCHAR source, NULL::VARCHAR department, "
         "NULL::VARCHAR batch_id, NULL::INTEGER source_row, NULL::DATE observed_at, "
-        f"NULL::HUGEINT _row_key{cols} WHERE false"
+        f"NULL::HUGEINT _row_key{cols}, NULL::USMALLINT AS _bucket WHERE false"
     )
 
 
