@@ -106,3 +106,18 @@ def test_too_many_segments_or_superseded_rows_rewrite_the_dataset(con, tmp_path,
     assert rows(con, tmp_path) == dict(
         con.execute("SELECT person_id, v FROM core.person").fetchall()
     )
+
+
+def test_a_rebuild_that_changes_nothing_leaves_the_next_run_a_delta(con, tmp_path):
+    release(con, tmp_path)
+    # what `hub run --full` does to the warehouse: derived tables (the remembered release
+    # among them) rebuilt from raw, every person unpublished, the same content
+    con.execute("DROP TABLE IF EXISTS core._published_versions")
+    change(con, "SELECT 1", ["*"])
+    assert release(con, tmp_path).changed == []
+    change(con, "UPDATE core.person SET v = -1 WHERE person_id = 'p0001'", ["p0001"])
+    out = release(con, tmp_path)
+    assert out.changed == ["person"]
+    files = dataset_files(tmp_path, "person")
+    assert len(files) == 2  # the base and a delta of one person, not the whole table again
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{files[1]}')").fetchall()[0][0] == 1

@@ -78,6 +78,9 @@ def publish(
         if version != old.get(name):
             changed.append(name)
     if current and not changed:
+        # the release holds this warehouse's content: the next run writes deltas on it (a
+        # rebuild that changed nothing must not leave the next month to rewrite every part)
+        segments.remember(con, versions)
         return PublishResult(current["release"], [], versions)
     release = (current["release"] + 1) if current else 1
     doc = {"release": release, "published_at": _now(), "datasets": versions, **(extra or {})}

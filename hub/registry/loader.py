@@ -347,11 +347,15 @@ def _model(cls: type[M], raw: Any, path: Path, entry: str) -> M:
         raise RegistryError(path, where, msg) from None
 
 
+# libyaml's safe loader where PyYAML has it: ten times faster, and every run reads the registry
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(path: Path) -> Any:
     if not path.exists():
         raise RegistryError(path, "", "文件不存在")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise RegistryError(path, "", f"YAML 格式错误：{exc}") from None
 
