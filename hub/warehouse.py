@@ -110,6 +110,15 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     )
 
 
+def temp_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether this connection holds the temp table `name`."""
+    return bool(
+        one(con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name])[
+            0
+        ]
+    )
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "

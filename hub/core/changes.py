@@ -18,7 +18,7 @@ import duckdb
 from hub.core.observations import ROWS, ROWS_LAYOUT, observed_fields, rows_sql
 from hub.link.features import record_key
 from hub.registry.loader import Registry
-from hub.warehouse import one, table_exists
+from hub.warehouse import one, table_exists, temp_exists
 
 TOUCHED = "hub_touched"  # temp table (person_id): persons to recompute; absent = everyone
 # persons changed since the last release ('*': everyone); publishing clears it
@@ -172,7 +172,6 @@ def published(con: duckdb.DuckDBPyConnection) -> None:
 
 def touched_count(con: duckdb.DuckDBPyConnection) -> int | None:
     """Persons this run recomputed, or None when it recomputed everyone."""
-    made = one(
-        con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [TOUCHED]
-    )[0]
-    return int(one(con, f"SELECT count(*) FROM {TOUCHED}")[0]) if made else None
+    if not temp_exists(con, TOUCHED):
+        return None
+    return int(one(con, f"SELECT count(*) FROM {TOUCHED}")[0])

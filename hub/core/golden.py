@@ -29,7 +29,7 @@ from hub.core.observations import (
     observed_fields,
 )
 from hub.registry.loader import Registry
-from hub.warehouse import lit, one, q
+from hub.warehouse import lit, one, q, temp_exists
 
 BUCKET_ROWS = 100_000  # linked rows per survivorship aggregate (see `_chosen`)
 CHOSEN = "hub_chosen"  # a temp table: the aggregate behind core.person and core.choice
@@ -109,10 +109,7 @@ def held(con: duckdb.DuckDBPyConnection, table: str, persons: str) -> str:
     """Where to read the rows of `persons` (SQL of person ids) of core `table`: this run's
     copy of the touched persons' rows when it holds them all, else the table."""
     copy = _copy(table)
-    made = one(
-        con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [copy]
-    )[0]
-    if not made:
+    if not temp_exists(con, copy):
         return table
     missing = one(
         con,
