@@ -29,6 +29,7 @@ from hub.ingest.raw import LoadResult, load_incoming
 from hub.link.run import LinkResult, link
 from hub.memory import RssSampler
 from hub.normalize.stage import StageResult, stage_source
+from hub.publish.guards import publish_guards
 from hub.publish.snapshot import DATASETS, PublishResult, publish
 from hub.registry.loader import Registry
 from hub.run_lock import run_lock
@@ -45,7 +46,7 @@ from hub.validate.gx_session import (
 )
 from hub.validate.quality_page import write_quality_page
 from hub.validate.staged_checks import CheckOutcome, run_checks
-from hub.warehouse import compact, drop_derived, one, table_exists, warehouse
+from hub.warehouse import compact, drop_derived, table_exists, warehouse
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -210,26 +211,6 @@ def publish_all(
 def step_count(registry: Registry, validate_with_gx: bool = True) -> int:
     """How many times `run_pipeline` reports progress: for a progress bar's total."""
     return 4 + int(validate_with_gx) + len(registry.sources)
-
-
-def publish_guards(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Reasons not to publish: a broken golden-record key (a fault of the hub itself).
-
-    Row faults never stop the district (their rows are quarantined or flagged), and a whole
-    batch that looks wrong is held back on its own at load (hub.ingest.holds), so the rest
-    publishes. `hub run` and the Dagster asset both call this."""
-    reasons = []
-    dup_person, dup, bad = one(
-        con,
-        "SELECT count(*) - count(DISTINCT person_id), count(citizen_id) - count(DISTINCT citizen_id), "
-        "count(*) FILTER (WHERE hub_id_problem(citizen_id) IS NOT NULL) FROM core.person",
-    )
-    if dup_person or dup or bad:
-        reasons.append(
-            f"core.person：{dup_person} 个重复的人员编号，{dup} 个重复的身份证号码，"
-            f"{bad} 个无效的身份证号码"
-        )
-    return reasons
 
 
 def held_batches(con: duckdb.DuckDBPyConnection) -> list[Batch]:

@@ -119,6 +119,21 @@ def temp_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
+def temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The temp tables this connection holds."""
+    return {
+        r[0]
+        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    }
+
+
+def drop_temps(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
+    """Drop this connection's temp tables but `keep`: a step's scratch tables (a city's hold
+    every node) would otherwise hold memory the next steps need."""
+    for name in sorted(temp_tables(con) - keep):
+        con.execute(f"DROP TABLE IF EXISTS temp.main.{q(name)}")
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "

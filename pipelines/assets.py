@@ -13,7 +13,8 @@ from hub.form.submissions import load_submissions
 from hub.ingest.raw import load_incoming
 from hub.link.run import link
 from hub.normalize.stage import stage_source
-from hub.pipeline import publish_all, publish_guards
+from hub.pipeline import publish_all
+from hub.publish.guards import publish_guards
 from hub.registry import Registry, Source
 from hub.registry.formsource import FORM_SOURCE
 from hub.registry.reports import Report

@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from hub.publish.guards import publish_guards
 from hub.publish.snapshot import dataset_files, dataset_sql, fingerprint_table, read_current
+from hub.warehouse import warehouse
 from tests.conftest import hub_cli
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -69,6 +71,34 @@ def test_new_data_publishes_a_new_release_and_the_old_one_stays_readable(tmp_pat
     out = hub_cli(["rollback"], data).stdout
     assert f"第 {old['release']} 版" in out
     assert read_current(data / "published")["datasets"] == old["datasets"]
+
+
+def test_publish_guard_checks_the_persons_changed_since_the_last_release(tmp_path):
+    data = tmp_path / "data"
+    (data / "incoming").mkdir(parents=True)
+    for f in SAMPLE.glob("*.*"):
+        shutil.copy(f, data / "incoming")
+    hub_cli(["run", "--no-gx"], data)
+    released = read_current(data / "published")
+    with warehouse(data / "warehouse.duckdb") as con:
+        assert publish_guards(con) == []
+        (_, a_id), (b, _), (c, _) = con.execute(
+            "SELECT person_id, citizen_id FROM core.person WHERE citizen_id IS NOT NULL "
+            "ORDER BY person_id LIMIT 3"
+        ).fetchall()
+        # a change no release holds yet: b now carries a's ID (a is unchanged), c an invalid one
+        con.execute("UPDATE core.person SET citizen_id = ? WHERE person_id = ?", [a_id, b])
+        con.execute(
+            "UPDATE core.person SET citizen_id = '110101199001011230' WHERE person_id = ?", [c]
+        )
+        con.execute("INSERT INTO core._unpublished VALUES (?), (?)", [b, c])
+        assert publish_guards(con) == [
+            "core.person：0 个重复的人员编号，1 个重复的身份证号码，1 个无效的身份证号码"
+        ]
+    for _ in range(2):  # a blocked run leaves its persons unpublished: the next one blocks too
+        doc = json.loads(hub_cli(["run", "--no-gx", "--json"], data, check=False).stdout)
+        assert doc["blocked"] and "1 个重复的身份证号码" in doc["blocked"][0]
+        assert read_current(data / "published") == released
 
 
 def test_fingerprint_ignores_row_order_but_not_duplicates_or_columns():

@@ -34,7 +34,7 @@ from hub.link.model import (
 from hub.link.nodes import NODE_BASE, drop_review, refresh_nodes
 from hub.registry.config import LinkageConfig
 from hub.registry.loader import Registry
-from hub.warehouse import lit, one, table_exists
+from hub.warehouse import drop_temps, lit, one, table_exists, temp_tables
 
 log = logging.getLogger(__name__)
 TRAIN_PER_ID = 20
@@ -68,6 +68,7 @@ def link(
 ) -> LinkResult:
     """Link all staged person rows of the warehouse behind `con`."""
     t = time.perf_counter()
+    before = temp_tables(con)
     if unfinished.begin(con, "link"):  # a killed run changed part of it: redo it whole
         con.execute(f"DROP TABLE IF EXISTS {FEATURES}")
     refresh = refresh_features(con, registry)
@@ -78,6 +79,7 @@ def link(
         result = link_features(con, registry.linkage, decisions, secret, refresh.whole)
         result.featured = refresh.featured
     unfinished.done(con, "link")
+    drop_temps(con, before)
     result.seconds = round(time.perf_counter() - t, 3)
     return result
 
