@@ -36,7 +36,12 @@ def connect(
             "数据仓库正被另一个进程使用（可能有一次归集正在运行），请等它结束后再试"
         ) from None
     for pragma in res.pragmas(spill=not in_memory):
-        con.execute(pragma)
+        try:
+            con.execute(pragma)
+        except duckdb.InvalidInputException:
+            # the buffer pool of a database this process already holds open only grows
+            if "block_allocator" not in pragma:
+                raise
     if not read_only:
         # The pipeline rewrites large tables; checkpointing at every 16 MB of WAL (the default)
         # compresses tables that the same run soon replaces. One checkpoint on closing.

@@ -1,0 +1,57 @@
+"""What the warehouse may use of the machine: from configuration, the environment winning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.resources import Resources, ResourcesError
+from hub.warehouse import connect
+
+
+def _settings(con) -> tuple[str, str, str, str]:
+    return con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('threads')::VARCHAR, "
+        "current_setting('temp_directory'), current_setting('block_allocator_memory')"
+    ).fetchall()[0]
+
+
+def test_configuration_then_environment_set_the_connection(tmp_path: Path):
+    schemas, data = tmp_path / "schemas", tmp_path / "data"
+    schemas.mkdir()
+    (schemas / "resources.yaml").write_text("memory_mb: 1500\nthreads: 1\n", encoding="utf-8")
+    res = Resources.load(schemas, data, env={"HUB_MEMORY_MB": "1200", "HUB_SPILL_DIR": "tmp"})
+    assert (res.memory_mb, res.threads, res.spill_dir) == (1200, 1, (data / "tmp").resolve())
+    con = connect(data / "warehouse.duckdb", resources=res)
+    memory, threads, spill, pool = _settings(con)
+    # 1200 MB, as DuckDB prints it; the buffer pool it keeps for reuse is as large
+    assert (memory, threads, spill) == ("1.1 GiB", "1", str(res.spill_dir))
+    assert pool == memory
+    con.close()
+
+
+def test_a_second_connection_with_a_smaller_limit_still_opens(tmp_path: Path):
+    """The buffer pool of a database already open in this process can only grow."""
+    path = tmp_path / "warehouse.duckdb"
+    first = connect(path, resources=Resources(1500, 2, tmp_path / "spill"))
+    second = connect(path, resources=Resources(600, 2, tmp_path / "spill"))
+    assert _settings(second)[0] == "572.2 MiB"
+    second.execute("CREATE TABLE t AS SELECT range AS i FROM range(10)")
+    assert first.execute("SELECT count(*) FROM t").fetchall() == [(10,)]
+    first.close()
+    second.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("memory_mb: lots\n", "memory_mb 应为正整数，现为「lots」"),
+        ("threads: 0\n", "threads 应为正整数，现为「0」"),
+        ("memry_mb: 100\n", "不认识的键 memry_mb"),
+    ],
+)
+def test_a_bad_setting_is_named_in_chinese(tmp_path: Path, text: str, message: str):
+    (tmp_path / "resources.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ResourcesError, match=message):
+        Resources.load(tmp_path, tmp_path / "data", env={})
