@@ -117,11 +117,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
 
 def temp_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether this connection holds the temp table `name`."""
-    return bool(
-        one(con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name])[
-            0
-        ]
-    )
+    return name in temp_tables(con)
 
 
 def temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
