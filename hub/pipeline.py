@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -36,14 +37,8 @@ from hub.run_lock import run_lock
 from hub.settings import Settings
 from hub.share.audit import head as audit_head
 from hub.share.tables import build_share_views
-from hub.validate.gx_session import (
-    GxWorker,
-    pending,
-    prefetch_gx,
-    store_results,
-    suite_input,
-    summary_dicts,
-)
+from hub.validate.gx_process import GxProcess
+from hub.validate.gx_session import pending, store_results, suite_input, summary_dicts
 from hub.validate.quality_page import write_quality_page
 from hub.validate.staged_checks import CheckOutcome, run_checks
 from hub.warehouse import compact, drop_derived, table_exists, warehouse
@@ -103,10 +98,9 @@ def _run(
         sampler.stage(stage)
         return _timed(out, stage)
 
-    if validate_with_gx:
-        prefetch_gx()
     with (
         run_lock(settings.data),
+        _gx_process(settings, validate_with_gx) as gx,
         warehouse(settings.warehouse, resources=settings.resources) as con,
     ):
         if full:
@@ -120,7 +114,7 @@ def _run(
             if form is not None:
                 out.loads.append(form)
         with timed("stage"):
-            gx = _stage_and_validate(con, registry, settings, out, say, validate_with_gx)
+            _stage_and_validate(con, registry, out, say, gx)
         with timed("link"):
             say("关联同一居民（身份证号码与概率匹配）")
             out.link = link(con, registry, settings.decisions, settings.secret())
@@ -139,26 +133,30 @@ def _run(
                 out.published = publish_all(con, registry, settings)
 
 
+def _gx_process(settings: Settings, validate_with_gx: bool) -> GxProcess | nullcontext[None]:
+    """GX's own process, started before loading so its import overlaps it."""
+    if not validate_with_gx:
+        return nullcontext()
+    return GxProcess(settings.data, settings.resources.spill_dir)
+
+
 def _stage_and_validate(
     con: duckdb.DuckDBPyConnection,
     registry: Registry,
-    settings: Settings,
     out: RunSummary,
     say: Progress,
-    validate_with_gx: bool,
-) -> GxWorker | None:
-    """Stage each source and judge its rules; each staged table's GX suite is handed to a
-    worker thread right away (the rows as written are still at hand) and judged while the
-    run goes on."""
-    worker = GxWorker(settings.data) if validate_with_gx else None
+    gx: GxProcess | None,
+) -> None:
+    """Stage each source and judge its rules; each staged table's GX suite is handed to the
+    GX process right away (the rows as written are still at hand) and judged while the run
+    goes on."""
     for name in registry.sources:
         say(f"规范化与校验 {name}")
         out.stages.append(stage_source(con, registry, name))
         out.checks[name] = run_checks(con, registry, name)
-        if worker is not None and table_exists(con, "staged", name):
+        if gx is not None and table_exists(con, "staged", name):
             for batch in pending(con, name):
-                worker.submit(suite_input(con, registry, name, batch))
-    return worker
+                gx.submit(con, suite_input(con, registry, name, batch))
 
 
 def _gx_results(
@@ -166,7 +164,7 @@ def _gx_results(
     registry: Registry,
     settings: Settings,
     out: RunSummary,
-    worker: GxWorker,
+    worker: GxProcess,
 ) -> None:
     """Store what the GX worker found, and render the quality page."""
     for job, results in worker.results():

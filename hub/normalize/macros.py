@@ -12,14 +12,19 @@ import duckdb
 _FW = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 _HW = ("".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " ").replace("'", "''")
 _WS = r"[\s\x{00A0}\x{200B}\x{FEFF}]"
+# a value with neither whitespace nor a full-width character is already clean: one scan for
+# both lets the common value skip the translate and replace (half the cost of a column)
+_PLAIN = r"NOT regexp_matches(s, '[\s\x{00A0}\x{200B}\x{FEFF}\x{FF01}-\x{FF5E}\x{3000}]')"
 
 MACROS = [
     # full-width letters, digits and punctuation -> half-width; translate() rebuilds its map
     # per call, so it runs only on the few values that hold a full-width character
     r"hub_hw(s) AS CASE WHEN regexp_matches(s, '[\x{FF01}-\x{FF5E}\x{3000}]') "
     f"THEN translate(s, '{_FW}', '{_HW}') ELSE s END",
-    f"hub_clean(s) AS nullif(trim(regexp_replace(hub_hw(s), '{_WS}+', ' ', 'g')), '')",
-    f"hub_nospace(s) AS nullif(regexp_replace(hub_hw(s), '{_WS}+', '', 'g'), '')",
+    f"hub_clean(s) AS CASE WHEN {_PLAIN} THEN nullif(s, '') "
+    f"ELSE nullif(trim(regexp_replace(hub_hw(s), '{_WS}+', ' ', 'g')), '') END",
+    f"hub_nospace(s) AS CASE WHEN {_PLAIN} THEN nullif(s, '') "
+    f"ELSE nullif(regexp_replace(hub_hw(s), '{_WS}+', '', 'g'), '') END",
     "hub_code_key(s) AS upper(hub_nospace(s))",
     # GB 11643: MOD 11-2 check character of the first 17 digits
     # a flat sum: list lambdas here cost ~20x more per row

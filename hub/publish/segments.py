@@ -110,13 +110,7 @@ def write(
 
 
 def _whole(t: _Target) -> str:
-    gen = _next_gen(t.prev)
-    t.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _seg_live AS SELECT person_id, {gen} AS gen, "
-        f"count(*) AS n, {_PERSON_HASH} AS h FROM {t.table} t GROUP BY person_id"
-    )
-    rows, total = _totals(t.con, "_seg_live")
-    return _build(t, rows, total, gen, [], t.table)
+    return _build(t, _next_gen(t.prev), [], t.table, None)
 
 
 def _delta(t: _Target, persons: str) -> str:
@@ -151,8 +145,7 @@ def _delta(t: _Target, persons: str) -> str:
         return previous
     old_n, old_h = _totals(con, "_seg_old")
     new_n, new_h = _totals(con, "_seg_new")
-    rows = int(t.prev["rows"]) - old_n + new_n
-    total = int(t.prev["total"]) - old_h + new_h
+    counted = (int(t.prev["rows"]) - old_n + new_n, int(t.prev["total"]) - old_h + new_h)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _seg_live AS "
         "SELECT person_id, gen, n, h FROM _seg_prev WHERE person_id NOT IN (SELECT person_id FROM _seg_touched) "
@@ -161,32 +154,44 @@ def _delta(t: _Target, persons: str) -> str:
     live = {g for (g,) in con.execute("SELECT DISTINCT gen FROM _seg_live").fetchall()}
     kept = [s for s in t.prev["segments"] if s["gen"] in live]
     stored = sum(int(s["rows"]) for s in kept) + new_n
-    if len(kept) + 1 > MAX_SEGMENTS or stored > MAX_GROWTH * max(rows, 1):
+    if len(kept) + 1 > MAX_SEGMENTS or stored > MAX_GROWTH * max(counted[0], 1):
         return _whole(t)
-    return _build(t, rows, total, gen, kept, "_seg_rows")
+    return _build(t, gen, kept, "_seg_rows", counted)
 
 
 def _build(
-    t: _Target, rows: int, total: int, gen: int, kept: list[dict[str, Any]], source: str
+    t: _Target,
+    gen: int,
+    kept: list[dict[str, Any]],
+    source: str,
+    counted: tuple[int, int] | None,
 ) -> str:
     """A new version: the previous version's segments `kept`, segment `gen` written from
-    `source`, and the index `_seg_live`; `previous` if that is the same content."""
+    `source`, and the index `_seg_live` with the dataset's (rows, total) `counted` — or, when
+    the dataset is written whole (`counted` None), the index read off the segment just
+    written (a view that unnests would otherwise be computed twice). `previous` if that is
+    the same content."""
     con = t.con
-    fingerprint = _fingerprint(t.table, t.shape, rows, total)
-    if t.previous and t.prev.get("fingerprint") == fingerprint:
-        return t.previous
     with new_version(t.folder) as tmp:
-        live_by_gen = dict(con.execute("SELECT gen, sum(n) FROM _seg_live GROUP BY gen").fetchall())
-        segments = []
-        for s in kept:
-            _link(t.folder / str(t.previous) / s["file"], tmp / s["file"])
-            segments.append({**s, "all_live": live_by_gen[s["gen"]] == s["rows"]})
         name = segment_name(gen)
         by = f" ORDER BY {t.order}" if t.order else ""
         con.execute(
             f"COPY (SELECT * FROM {source}{by}) TO {lit(str(tmp / name))} "
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
+        if counted is None:
+            _index_whole(t, gen, tmp / name)
+            counted = _totals(con, "_seg_live")
+        rows, total = counted
+        fingerprint = _fingerprint(t.table, t.shape, rows, total)
+        if t.previous and t.prev.get("fingerprint") == fingerprint:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return t.previous
+        live_by_gen = dict(con.execute("SELECT gen, sum(n) FROM _seg_live GROUP BY gen").fetchall())
+        segments = []
+        for s in kept:
+            _link(t.folder / str(t.previous) / s["file"], tmp / s["file"])
+            segments.append({**s, "all_live": live_by_gen[s["gen"]] == s["rows"]})
         written = int(live_by_gen.get(gen, 0))
         segments.append({"file": name, "gen": gen, "rows": written, "all_live": True})
         con.execute(
@@ -203,6 +208,21 @@ def _build(
             "segments": segments,
         }
         return seal(tmp, t.folder, manifest)
+
+
+def _index_whole(t: _Target, gen: int, segment: Path) -> None:
+    """`_seg_live` of a dataset written whole into `segment`: hashed off the file where its
+    columns read back as the same types (hashes must match those of later deltas, taken on
+    the table), else off the table."""
+    written = f"read_parquet({lit(str(segment))})"
+    shape = str(
+        t.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE FROM {written})").fetchall()
+    )
+    rows = written if shape == t.shape else t.table
+    t.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _seg_live AS SELECT person_id, {gen} AS gen, "
+        f"count(*) AS n, {_PERSON_HASH} AS h FROM {rows} t GROUP BY person_id"
+    )
 
 
 def reader_sql(folder: Path, manifest: dict[str, Any]) -> str:

@@ -3,11 +3,7 @@ validated on the rows staging kept, results stored in `staged._expectations`."""
 
 from __future__ import annotations
 
-import importlib
 import logging
-import queue
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,26 +43,6 @@ FROM staged._expectations e SEMI JOIN staged._staged_batches b USING (source, ba
 # than redoing them on every row of a city.
 SAMPLE_ROWS = 20_000
 FLAGGED_ROWS = 50_000
-
-
-def prefetch_gx() -> None:
-    """Start importing Great Expectations in a background thread.
-
-    The import costs ~5 s of pure Python; started before loading and staging, it runs on the
-    second core while DuckDB and the file readers (which release the GIL) do their work. The
-    readers are imported first so the two threads never import the same modules at once.
-    """
-    import fastexcel  # noqa: F401
-    import pandas  # noqa: F401
-
-    threading.Thread(target=_import_quietly, name="gx-import", daemon=True).start()
-
-
-def _import_quietly() -> None:
-    try:
-        importlib.import_module("great_expectations")
-    except Exception:  # the import is repeated, and fails loudly, where GX is used
-        log.debug("background import of great_expectations failed", exc_info=True)
 
 
 class GxSession:
@@ -129,7 +105,7 @@ class SuiteInput:
     source: str
     batch_id: str
     exps: list[Expectation]
-    df: Any  # pandas
+    sql: str  # the rows to re-judge, with the columns the suite reads
     kept: int  # rows staging kept of the batch (the sample's population)
 
 
@@ -153,8 +129,7 @@ def suite_input(
     inputs = dict(kv for e in exps for kv in e.inputs)
     cols = ", ".join(f"{expr} AS {q(name)}" for name, expr in inputs.items()) or "1 AS _row"
     kept, sample = _sample_sql(con, registry, source, batch)
-    df = con.execute(f"SELECT {cols} FROM ({sample})").df()
-    return SuiteInput(source, batch, exps, df, kept)
+    return SuiteInput(source, batch, exps, f"SELECT {cols} FROM ({sample})", kept)
 
 
 def store_results(
@@ -206,45 +181,9 @@ def run_suite(
         return []
     for batch in pending(con, source):
         job = suite_input(con, registry, source, batch)
-        store_results(con, job, session.validate(job.df, source, job.exps))
+        df = con.execute(job.sql).df()
+        store_results(con, job, session.validate(df, source, job.exps))
     return summary_dicts(con, source)
-
-
-class GxWorker:
-    """Validates suites on a thread of its own while the run goes on: GX is pure Python and
-    the rest of the run is mostly DuckDB (which releases the GIL), so the two overlap."""
-
-    def __init__(self, gx_root: Path) -> None:
-        self._jobs: queue.Queue[SuiteInput | None] = queue.Queue()
-        self._done: list[tuple[SuiteInput, list[dict[str, Any]]]] = []
-        self._error: BaseException | None = None
-        self.seconds = 0.0
-        self._thread = threading.Thread(
-            target=self._work, args=(gx_root,), name="gx-validate", daemon=True
-        )
-        self._thread.start()
-
-    def submit(self, job: SuiteInput) -> None:
-        self._jobs.put(job)
-
-    def results(self) -> list[tuple[SuiteInput, list[dict[str, Any]]]]:
-        """Wait for every submitted suite; raises what the thread raised."""
-        self._jobs.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._done
-
-    def _work(self, gx_root: Path) -> None:
-        try:
-            session: GxSession | None = None
-            while (job := self._jobs.get()) is not None:
-                t = time.perf_counter()
-                session = session or GxSession(gx_root)
-                self._done.append((job, session.validate(job.df, job.source, job.exps)))
-                self.seconds += time.perf_counter() - t
-        except BaseException as exc:  # handed to the caller in results()
-            self._error = exc
 
 
 def _sample_sql(
