@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hub.resources import Resources, ResourcesError
+from hub.run_lock import RunInProgress
 from hub.warehouse import connect
 
 
@@ -55,3 +56,22 @@ def test_a_bad_setting_is_named_in_chinese(tmp_path: Path, text: str, message: s
     (tmp_path / "resources.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(ResourcesError, match=message):
         Resources.load(tmp_path, tmp_path / "data", env={})
+
+
+def test_tables_are_stored_in_row_groups_both_cores_share(tmp_path: Path):
+    """DuckDB splits a scan among threads by row group: a district-sized table must have
+    several, and every connection of the process sees the one warehouse."""
+    path, res = tmp_path / "warehouse.duckdb", Resources(600, 2, tmp_path / "spill")
+    con = connect(path, resources=res)
+    con.execute("CREATE TABLE raw.t AS SELECT range AS i FROM range(100000)")
+    groups = "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('raw.t')"
+    assert con.execute(groups).fetchall() == [(4,)]  # 100,000 rows in groups of 32,768
+    other = connect(path, resources=res)
+    assert other.execute("SELECT count(*) FROM raw.t").fetchall() == [(100000,)]
+    other.close()
+    con.close()
+    reopened = connect(path, read_only=True, resources=res)
+    assert reopened.execute(groups).fetchall() == [(4,)]
+    with pytest.raises(RunInProgress, match="只读"):
+        connect(path, resources=res)
+    reopened.close()
