@@ -45,8 +45,12 @@ class GxProcess:
         self._jobs: list[SuiteInput] = []
         self._answers: list[dict[str, Any]] = []
         self.seconds = 0.0
+        # the child imports this very copy of the hub, wherever the run found it
+        home = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH", "")) if p)
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "hub.validate.gx_process", str(gx_root)],
+            env={**os.environ, "PYTHONPATH": path},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
