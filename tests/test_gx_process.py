@@ -31,6 +31,9 @@ def _alive(pid: int) -> bool:
 
 
 def test_answers_every_batch_and_leaves_nothing_behind(tmp_path: Path):
+    left = tmp_path / "spill" / "gx-killed-run"  # a killed run's batches
+    left.mkdir(parents=True)
+    (left / "00000.parquet").write_bytes(b"x")
     con = duckdb.connect()
     with GxProcess(tmp_path / "data", tmp_path / "spill") as gx:
         gx.submit(con, _job(source="one"))

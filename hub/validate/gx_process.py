@@ -39,7 +39,11 @@ class GxProcess:
     """The run's side: submit batches, then collect every answer in `results()`."""
 
     def __init__(self, gx_root: Path, scratch_parent: Path) -> None:
+        """Start the process. The caller holds the run lock: a `gx-` folder already under
+        `scratch_parent` was left by a killed run, and goes."""
         scratch_parent.mkdir(parents=True, exist_ok=True)
+        for left in scratch_parent.glob("gx-*"):
+            shutil.rmtree(left, ignore_errors=True)
         self._dir = Path(tempfile.mkdtemp(prefix="gx-", dir=scratch_parent))
         self._log = (self._dir / _LOG).open("wb")
         self._jobs: list[SuiteInput] = []
