@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
-from hub.normalize.macros import register_macros
 from hub.publish.snapshot import dataset_sql, fingerprint_table, read_current
-from hub.warehouse import table_exists
+from hub.warehouse import connect, table_exists
 
 CORE = (
     "core.person",
@@ -26,8 +23,7 @@ CORE = (
 def content(data: Path) -> dict[str, tuple[int, str]]:
     """Order-free fingerprints of what runs derive: core (ids included), staged, quarantine,
     and every dataset of the published release."""
-    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-    register_macros(con)
+    con = connect(data / "warehouse.duckdb", read_only=True)
     try:
         tables = [
             f"{s}.{t}"

@@ -164,16 +164,16 @@ def _gx_results(
     registry: Registry,
     settings: Settings,
     out: RunSummary,
-    worker: GxProcess,
+    gx: GxProcess,
 ) -> None:
-    """Store what the GX worker found, and render the quality page."""
-    for job, results in worker.results():
+    """Store what the GX process found, and render the quality page."""
+    for job, results in gx.results():
         store_results(con, job, results)
     for name in registry.sources:
         if table_exists(con, "staged", name):
             out.expectations[name] = summary_dicts(con, name)
     write_quality_page(con, registry, settings.data)
-    out.seconds["expectations"] = round(worker.seconds, 3)
+    out.seconds["expectations"] = round(gx.seconds, 3)
 
 
 def publish_all(

@@ -3,7 +3,6 @@ validated on the rows staging kept, results stored in `staged._expectations`."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,8 +16,6 @@ from hub.registry.loader import Registry
 from hub.validate.expectations import Expectation, expectations_for
 from hub.validate.staged_checks import kept_rows_sql
 from hub.warehouse import lit, one, q, table_exists
-
-log = logging.getLogger(__name__)
 
 RESULTS_DDL = """
 CREATE TABLE IF NOT EXISTS staged._expectations (
