@@ -6,6 +6,7 @@ published.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -75,6 +76,9 @@ def run_pipeline(
     `progress` is called once per step, `step_count(...)` times in all.
     """
     settings.ensure()
+    # what is loaded so far (modules, registries) lives as long as the run: full collections
+    # need not walk it again and again
+    gc.freeze()
     say = progress or (lambda _msg: None)
     out = RunSummary()
     sampler = RssSampler()

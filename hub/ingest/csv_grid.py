@@ -26,6 +26,8 @@ from hub.ingest.grid import Grid, blank_to_null
 
 HEAD_CHARS = 20_000
 HEAD_ROWS = 30
+# pyarrow's read block: an over-long cell is read, then refused by its length with its row
+BLOCK_BYTES = 16 * 1024 * 1024
 
 
 def read_csv_grid(path: Path, data: bytes, declared_encoding: str = "auto") -> Grid:
@@ -37,9 +39,11 @@ def read_csv_grid(path: Path, data: bytes, declared_encoding: str = "auto") -> G
     width = _usual_width(head, delim)
     names = [f"c{i}" for i in range(width)]
     body = text.encode("utf-8")
-    table, ragged = _parse(body, names, delim, threads=True)
-    if ragged:
-        # only a one-thread read numbers the ragged rows it hands back
+    # only a one-thread read numbers the ragged rows it hands back; threads share a file by
+    # blocks, so a file of one block is read by one thread either way (and read only once)
+    threads = len(body) > BLOCK_BYTES
+    table, ragged = _parse(body, names, delim, threads=threads)
+    if ragged and threads:
         table, ragged = _parse(body, names, delim, threads=False)
     columns, numbers = _merge_ragged(table, ragged, delim)
     return Grid(
@@ -60,9 +64,8 @@ def _parse(
 
     table = pacsv.read_csv(
         io.BytesIO(body),
-        # blocks of 16 MB: an over-long cell is read, then refused by its length with its row
         read_options=pacsv.ReadOptions(
-            column_names=names, use_threads=threads, block_size=16 * 1024 * 1024
+            column_names=names, use_threads=threads, block_size=BLOCK_BYTES
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delim,
