@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Detection looks at a prefix: decoding a whole large file twice only to name its encoding
 # would double the read cost. `decode` still checks the whole file.
@@ -52,7 +57,9 @@ _WIDE_LINE = re.compile("^.*[^\x00-\x7f].*$", re.M)
 # a line of valid UTF-8 with at least one CJK-range character: in a GB18030 file it is a line
 # pasted from a UTF-8 export (GB18030 decodes it too, as the wrong characters)
 _U8 = rb"(?:[\x00-\x09\x0b-\x7f]|[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})*"
-_UTF8_LINE = re.compile(b"^" + _U8 + rb"[\xe3-\xe9][\x80-\xbf]{2}" + _U8 + b"$", re.M)
+# matched by pyarrow (RE2) against each line with its newline: Python's `re` tries a match at
+# every byte of the file, 2.8 s on a city's 434 MB register against 0.2 s
+_UTF8_LINE = (b"^" + _U8 + rb"[\xe3-\xe9][\x80-\xbf]{2}" + _U8 + b"\n?$").decode("latin-1")
 
 
 def _mark(line: str) -> str:
@@ -68,19 +75,33 @@ def _few(bad: int, lines: int, wide: int) -> bool:
 
 def _utf8_lines_in_gb(data: bytes, text: str) -> str:
     """`text` (a GB18030 decoding of `data`) with its few UTF-8 lines marked."""
-    hits = list(_UTF8_LINE.finditer(data))
+    hits = _utf8_lines(data)
     if not hits:
         return text
     lines = text.split("\n")
     wide = len(_WIDE_LINE.findall(text)) - len(hits)
     if len(lines) != data.count(b"\n") + 1 or not _few(len(hits), len(lines), wide):
         return text
-    at, pos = 0, 0
-    for m in hits:
-        at += data.count(b"\n", pos, m.start())
-        pos = m.start()
-        lines[at] = _mark(m.group().decode("utf-8"))
+    for at, line in hits:
+        lines[at] = _mark(line.rstrip(b"\n").decode("utf-8"))
     return "\n".join(lines)
+
+
+def _utf8_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """(number from 0, bytes) of each line of `data` that is valid UTF-8 with a character of
+    the CJK range: the lines as one Arrow array over `data` itself, no copy of it."""
+    buf = np.frombuffer(data, np.uint8)
+    step = 1 << 22  # newlines found a slice at a time: a mask that stays in cache
+    ends = np.concatenate(
+        [np.flatnonzero(buf[i : i + step] == 10) + (i + 1) for i in range(0, len(buf), step)]
+        or [np.zeros(0, np.int64)]
+    )
+    offsets = np.concatenate([[0], ends.astype(np.int64), [len(buf)]])
+    lines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    found = pc.indices_nonzero(pc.match_substring_regex(lines, pattern=_UTF8_LINE))
+    return [(i, lines[i].as_py()) for i in found.to_pylist()]
 
 
 def _bad_lines(data: bytes, enc: str, text: str | None = None) -> int:
@@ -95,20 +116,33 @@ def _mostly(data: bytes, enc: str) -> str | None:
     if enc == "utf-16":
         return None
     lines = data.count(b"\n") + 1
-    if enc == "utf-8":
-        # the bad lines of the first megabyte are a lower bound of the file's: a file in
-        # another encoding is turned down without decoding and scanning all of it twice
-        head = data[: data.rfind(b"\n", 0, SNIFF_BYTES) + 1]
-        if len(head) < len(data) and _bad_lines(head, enc) > max(1, lines * MIXED_LINES):
+    allowed = max(1, lines * MIXED_LINES)
+    parts, bad, wide = [], 0, 0
+    # a megabyte of lines at a time (no character of UTF-8 or GB18030 spans a newline byte),
+    # stopping at the first one that makes the bad lines too many: a file in another
+    # encoding is turned down in a few megabytes, not after decoding and scanning all of it
+    for chunk in _line_chunks(data):
+        text = chunk.decode(enc, errors="replace")
+        bad += _bad_lines(chunk, enc, text)
+        if bad > allowed:
             return None
-    text = data.decode(enc, errors="replace")
-    bad = _bad_lines(data, enc, text)
-    wide = len(_WIDE_LINE.findall(text)) - bad  # lines beyond ASCII that decoded cleanly
+        wide += len(_WIDE_LINE.findall(text))
+        parts.append(text)
+    wide -= bad  # lines beyond ASCII that decoded cleanly
     if not _few(bad, lines, wide):
         return None
-    text = _BAD_LINE.sub(lambda m: _mark(m.group()), text)
+    text = _BAD_LINE.sub(lambda m: _mark(m.group()), "".join(parts))
     # in a GB18030 file the bad lines may be UTF-8 ones: shown readable (still marked)
     return _utf8_lines_in_gb(data, text) if enc in ("gb18030", "gbk") else text
+
+
+def _line_chunks(data: bytes) -> Iterator[bytes]:
+    """`data` in pieces of about SNIFF_BYTES, each ending at a newline (the last at the end)."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start + SNIFF_BYTES) + 1 or len(data)
+        yield data[start:end]
+        start = end
 
 
 def decode(path: Path, data: bytes, declared: str) -> tuple[str, str]:
