@@ -440,3 +440,35 @@ def archived(data: Path, prefix: str) -> Path:
 
 def _staged_batches(data: Path) -> list[str]:
     return [r[0] for r in sql(data, "SELECT batch_id FROM staged._staged_batches")]
+
+
+def test_core_built_in_many_parts_equals_core_built_in_one(
+    district, schemas, tmp_path, monkeypatch
+):
+    """A city's survivorship runs bucket by bucket and writes core in parts: with buckets of
+    a few dozen rows and parts of a few dozen persons, core is what one part gives."""
+    from hub.core import golden
+    from hub.registry.loader import load_registry
+    from hub.unfinished import begin
+    from hub.warehouse import connect
+
+    def rebuilt(folder: str) -> dict[str, list[tuple]]:
+        copy = tmp_path / folder
+        shutil.copytree(district, copy)
+        con = connect(copy / "warehouse.duckdb")
+        try:
+            begin(con, "core")  # as after a killed run: core is rebuilt whole
+            golden.build_core(con, load_registry(schemas))
+            return {
+                t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in ("core.person", "core.choice", "core.provenance", "core.conflicts")
+            }
+        finally:
+            con.close()
+
+    one = rebuilt("one")
+    monkeypatch.setattr(golden, "BUCKET_ROWS", 37)
+    monkeypatch.setattr(golden, "PART_PERSONS", 41)
+    many = rebuilt("many")
+    assert one["core.person"] and one["core.conflicts"]
+    assert many == one

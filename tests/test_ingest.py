@@ -220,3 +220,56 @@ def test_a_sparse_group_row_over_many_columns_is_still_the_header():
         "x",
     ]
     assert detect_header([title, top, below, data, data]) == (1, 2)
+
+
+def test_a_few_lines_in_another_encoding_are_marked_across_megabyte_pieces():
+    """The encoding checks read a megabyte of lines at a time: lines in another encoding are
+    marked wherever they fall, and a file wholly in another encoding is turned down."""
+    from hub.ingest.encoding import _mostly, _utf8_lines, decode
+
+    lines = [f"{i},张三{i},幸福路{i}号" for i in range(120_000)]  # about 3 MB
+    odd = {5, 60_000, 119_999}  # first piece, a middle one, the last line (no newline)
+    utf8 = "\n".join(lines).encode("utf-8")
+    mixed = b"\n".join(
+        (line.encode("gb18030") if i in odd else line.encode("utf-8"))
+        for i, line in enumerate(lines)
+    )
+    text, enc = decode(Path("x.csv"), mixed, "auto")
+    assert enc == "utf-8"
+    out = text.split("\n")
+    assert [i for i, line in enumerate(out) if line.startswith("\ufffd")] == sorted(odd)
+    assert out[4] == lines[4] and len(out) == len(lines)
+    gb = "\n".join(lines).encode("gb18030")
+    assert _mostly(gb, "utf-8") is None
+    # UTF-8 lines pasted into a GB18030 file: found in place, and shown readable (marked)
+    pasted = b"\n".join(
+        (line.encode("utf-8") if i in odd else line.encode("gb18030"))
+        for i, line in enumerate(lines)
+    )
+    assert [i for i, _ in _utf8_lines(pasted)] == sorted(odd)
+    assert _utf8_lines(gb) == [] and _utf8_lines(utf8[:0]) == []
+    text, enc = decode(Path("x.csv"), pasted, "auto")
+    assert enc == "gb18030"
+    assert text.split("\n")[60_000] == "\ufffd60000,\ufffd张三60000,\ufffd幸福路60000号"
+
+
+def test_the_archive_links_the_file_it_read_and_copies_one_changed_since(tmp_path):
+    import os
+
+    from hub.ingest.raw import _archive
+
+    incoming = tmp_path / "in.csv"
+    incoming.write_bytes(b"a,b\n1,2\n")
+    seen = incoming.stat()
+    kept = _archive("in.csv", b"a,b\n1,2\n", "ab" * 32, tmp_path / "ar", (incoming, seen))
+    assert kept.read_bytes() == b"a,b\n1,2\n"
+    assert kept.stat().st_ino == incoming.stat().st_ino  # linked, not written again
+    mask = os.umask(0)
+    os.umask(mask)
+    assert kept.stat().st_mode & 0o777 == 0o666 & ~mask  # as private as a file written here
+    # changed after it was read: the archive keeps the bytes read, in a file of its own
+    incoming.write_bytes(b"a,b\n9,9\n")
+    kept = _archive("in.csv", b"a,b\n1,2\n", "cd" * 32, tmp_path / "ar", (incoming, seen))
+    assert kept.read_bytes() == b"a,b\n1,2\n"
+    assert kept.stat().st_ino != incoming.stat().st_ino
+    assert not list((tmp_path / "ar").glob("*.part"))

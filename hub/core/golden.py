@@ -26,13 +26,17 @@ from hub.core.observations import (
     DERIVED_SOURCE,
     ROWS,
     ObservedField,
+    bucket_sql,
     observed_fields,
 )
 from hub.registry.loader import Registry
 from hub.warehouse import lit, one, q, temp_exists
 
 BUCKET_ROWS = 100_000  # linked rows per survivorship aggregate (see `_chosen`)
-CHOSEN = "hub_chosen"  # a temp table: the aggregate behind core.person and core.choice
+PART_PERSONS = 250_000  # persons' rows gathered before core.person and core.choice get them
+CHOSEN = "hub_chosen"  # a temp table: one bucket's aggregate behind core.person and core.choice
+DIFFERS = "hub_differs"  # a temp table: (person_id, field) where departments disagree
+LINKED = "hub_linked"  # a temp table: how each person was linked (`linked_sql`), by bucket
 # Temp copies of the touched persons' rows of core tables (`_copy`), made as a run writes
 # them: a filter by a list of persons cannot skip any row group of a large table, so each
 # later read of those persons (survivorship, conflicts, publishing) would cost a whole scan.
@@ -61,15 +65,9 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
     for table in _COPIED:
         con.execute(f"DROP TABLE IF EXISTS {_copy(table)}")
     rows = _touched_rows(con, only)
-    _chosen(con, fields, only, rows)
-    cid = _pick(ObservedField("citizen_id", "", ()), "c")
-    keys = "".join(f", {_pick(f, 'c', 'k')} AS {_key(f)}" for f in fields)
-    # values read off the chosen ID, kept here so the provenance view needs no hub macro
-    keys += "".join(f", {d} AS {_from_id(f)}" for f in fields if (d := _derived(f, fields, cid)))
-    _replace(con, "core.person", _person_sql(fields, only), only)
-    _replace(con, CHOICE, f"SELECT c.person_id{keys} FROM {CHOSEN} c", only)
     if one(con, _IS_TABLE)[0]:  # a warehouse from before provenance was a view
         con.execute("DROP TABLE core.provenance")
+    _person_and_choice(con, fields, only, rows)
     con.execute(f"CREATE OR REPLACE VIEW core.provenance AS {provenance_sql(fields)}")
     choice = CHOICE if only is None else _copy(CHOICE)
     _replace(con, "core.conflicts", _conflicts_sql(fields, rows, choice), only)
@@ -79,21 +77,38 @@ def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult
         "SELECT (SELECT count(*) FROM core.person), "
         f"(SELECT {values} FROM {ROWS}), (SELECT count(*) FROM core.conflicts)",
     )
-    con.execute(f"DROP TABLE {CHOSEN}")
+    con.execute(f"DROP TABLE {DIFFERS}")
     unfinished.done(con, "core")
     return CoreResult(persons, observations, conflicts, touched_count(con))
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, sql: str, only: str | None) -> None:
     """`table` := `sql` (whole), or only the rows of the persons in `only`."""
+    _fill(con, table, sql, only, first=True)
+    _swap_in(con, table, only)
+
+
+def _fill(
+    con: duckdb.DuckDBPyConnection, table: str, sql: str, only: str | None, first: bool
+) -> None:
+    """Add the rows of `sql` to what replaces `table`: the table itself when everyone is
+    rebuilt (made anew by the `first` part), else this run's copy of the touched rows."""
     if only is None:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+        into = f"CREATE OR REPLACE TABLE {table} AS" if first else f"INSERT INTO {table} BY NAME"
+        con.execute(f"{into} {sql}")
         return
     copy = _copy(table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS FROM {table} LIMIT 0")
+    if first:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS FROM {table} LIMIT 0")
     con.execute(f"INSERT INTO {copy} BY NAME {sql}")
+
+
+def _swap_in(con: duckdb.DuckDBPyConnection, table: str, only: str | None) -> None:
+    """The touched persons' rows of `table` := this run's copy of them (see `_fill`)."""
+    if only is None:
+        return
     con.execute(f"DELETE FROM {table} WHERE person_id IN (SELECT person_id FROM {only})")
-    con.execute(f"INSERT INTO {table} FROM {copy}")
+    con.execute(f"INSERT INTO {table} FROM {_copy(table)}")
 
 
 def _copy(table: str) -> str:
@@ -151,9 +166,61 @@ def _touched_rows(con: duckdb.DuckDBPyConnection, only: str | None) -> str:
     return _copy(ROWS)
 
 
-def _chosen(
+def _person_and_choice(
     con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: str | None, source: str
 ) -> None:
+    """core.person and core.choice (whole, or the rows of the persons in `only`) and the temp
+    table DIFFERS, from the survivorship aggregate over `source`'s rows.
+
+    In buckets of persons: the aggregate holds every person's states at once, so its memory
+    follows the rows of a bucket, not of the district. The buckets' choices are gathered up
+    to PART_PERSONS persons, then written out before the next part: no table of every
+    person's choices (a city's would not stay in memory) is built whole, and a district's
+    tables are still written in one statement (writing compresses, at a cost per statement)."""
+    narrow = _only(only, "AND") if source == ROWS else ""
+    rows = int(one(con, f"SELECT count(*) FROM {source} WHERE true{narrow}")[0])
+    n = min(rows // BUCKET_ROWS + 1, BUCKETS)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {LINKED} AS SELECT *, {bucket_sql('person_id')} AS _bucket "
+        f"FROM ({linked_sql(f'SELECT person_id FROM {only}' if only else None)}) ORDER BY _bucket"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {DIFFERS} (person_id VARCHAR, field VARCHAR)")
+    cid = _pick(ObservedField("citizen_id", "", ()), "c")
+    keys = "".join(f", {_pick(f, 'c', 'k')} AS {_key(f)}" for f in fields)
+    # values read off the chosen ID, kept here so the provenance view needs no hub macro
+    keys += "".join(f", {d} AS {_from_id(f)}" for f in fields if (d := _derived(f, fields, cid)))
+    differs = ", ".join(
+        f"CASE WHEN {q(f.name + '#differs')} THEN {lit(f.name)} END" for f in fields
+    )
+    held, lo, part = 0, 0, 0
+    for i in range(n):
+        hi = (i + 1) * BUCKETS // n
+        _chosen(
+            con, fields, f"{source} WHERE true{narrow}{_buckets(i * BUCKETS // n, hi, n)}", held > 0
+        )
+        held = int(one(con, f"SELECT count(*) FROM {CHOSEN}")[0])
+        if held < PART_PERSONS and i < n - 1:
+            continue
+        linked = f"FROM {LINKED} WHERE true{_buckets(lo, hi, n)}"
+        _fill(con, "core.person", _person_sql(fields, linked), only, first=not part)
+        _fill(con, CHOICE, f"SELECT c.person_id{keys} FROM {CHOSEN} c", only, first=not part)
+        con.execute(
+            f"INSERT INTO {DIFFERS} SELECT person_id, field FROM (SELECT person_id, "
+            f"unnest([{differs or 'NULL'}]) AS field FROM {CHOSEN}) WHERE field IS NOT NULL"
+        )
+        held, lo, part = 0, hi, part + 1
+    con.execute(f"DROP TABLE {CHOSEN}; DROP TABLE {LINKED}")
+    _swap_in(con, "core.person", only)
+    _swap_in(con, CHOICE, only)
+
+
+def _chosen(
+    con: duckdb.DuckDBPyConnection, fields: list[ObservedField], rows: str, add: bool
+) -> None:
+    """The temp table CHOSEN (made anew, or added to if `add`): per person of `rows` (SQL
+    after FROM) and field the lowest (rank key, value), and whether departments gave
+    different values (compared by hash: fixed-size states, so memory does not depend on the
+    values)."""
     aggs = []
     for f in fields:
         v = q(f.name)
@@ -173,21 +240,17 @@ def _chosen(
         f", {q(f.name + '#kv')}.v AS {_pick(f)}, {q(f.name + '#kv')}.k AS {_pick(f, part='k')}"
         for f in fields
     )
-    # in buckets of persons: the aggregate holds every person's states at once, so its memory
-    # follows the rows of a bucket, not of the district
-    narrow = _only(only, "AND") if source == ROWS else ""
-    rows = int(one(con, f"SELECT count(*) FROM {source} WHERE true{narrow}")[0])
-    n = min(rows // BUCKET_ROWS + 1, BUCKETS)
-    for i in range(n):
-        lo, hi = i * BUCKETS // n, (i + 1) * BUCKETS // n
-        bucket = f" AND _bucket >= {lo} AND _bucket < {hi}" if n > 1 else ""
-        into = f"INSERT INTO {CHOSEN}" if i else f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS"
-        con.execute(
-            f"{into} SELECT * EXCLUDE ("
-            + ", ".join(q(f.name + "#kv") for f in fields)
-            + f"){split} FROM (SELECT person_id, {', '.join(aggs)} "
-            f"FROM {source} WHERE true{narrow}{bucket} GROUP BY person_id)"
-        )
+    into = f"INSERT INTO {CHOSEN}" if add else f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS"
+    con.execute(
+        f"{into} SELECT * EXCLUDE ("
+        + ", ".join(q(f.name + "#kv") for f in fields)
+        + f"){split} FROM (SELECT person_id, {', '.join(aggs)} FROM {rows} GROUP BY person_id)"
+    )
+
+
+def _buckets(lo: int, hi: int, n: int) -> str:
+    """SQL condition (after WHERE ...): the buckets from `lo` up to `hi` (all if n is 1)."""
+    return f" AND _bucket >= {lo} AND _bucket < {hi}" if n > 1 else ""
 
 
 def _only(only: str | None, word: str = "WHERE") -> str:
@@ -201,7 +264,8 @@ def _derived(f: ObservedField, fields: list[ObservedField], citizen_id: str) -> 
     return f"CAST({DERIVED_FIELDS[f.name]}({citizen_id}) AS {f.sql_type})"
 
 
-def _person_sql(fields: list[ObservedField], only: str | None) -> str:
+def _person_sql(fields: list[ObservedField], linked: str) -> str:
+    """core.person's rows of the persons in CHOSEN; `linked` (SQL) holds how they were linked."""
     cols = []
     cid = _pick(ObservedField("citizen_id", "", ()), "c")
     for f in fields:
@@ -210,9 +274,8 @@ def _person_sql(fields: list[ObservedField], only: str | None) -> str:
         value = f"coalesce({chosen}, {derived})" if derived else chosen
         cols.append(f"{value} AS {q(f.name)}")
     return (
-        f"WITH linked AS ({linked_sql(f'SELECT person_id FROM {only}' if only else None)}) "
         f"SELECT c.person_id, {''.join(x + ', ' for x in cols)}c.sources, c.last_observed_at, "
-        f"k.by_id, k.rows_by_model FROM {CHOSEN} c LEFT JOIN linked k USING (person_id)"
+        f"k.by_id, k.rows_by_model FROM {CHOSEN} c LEFT JOIN ({linked}) k USING (person_id)"
     )
 
 
@@ -276,13 +339,7 @@ def provenance_sql(
 
 
 def _conflicts_sql(fields: list[ObservedField], rows: str = ROWS, choice: str = CHOICE) -> str:
-    differs = ", ".join(
-        f"CASE WHEN {q(f.name + '#differs')} THEN {lit(f.name)} END" for f in fields
-    )
-    pairs = (
-        f"SELECT person_id, field FROM (SELECT person_id, unnest([{differs or 'NULL'}]) AS field "
-        f"FROM {CHOSEN}) WHERE field IS NOT NULL"
-    )
+    pairs = f"SELECT person_id, field FROM {DIFFERS}"
     return (
         "SELECT person_id, field, "
         "any_value(value) FILTER (WHERE selected) AS chosen_value, "

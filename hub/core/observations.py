@@ -40,6 +40,11 @@ ROWS_LAYOUT = "bucketed-1"  # a change of the table's columns rebuilds it (hub.c
 _ANY_SOURCE = 62
 
 
+def bucket_sql(person_id: str) -> str:
+    """SQL: the bucket of the person whose id is the expression `person_id`."""
+    return f"(hash({person_id}) % {BUCKETS})::USMALLINT"
+
+
 def _row_key(source_rank: int) -> str:
     days = "(100000 - (coalesce(s._observed_at, DATE '1900-01-01') - DATE '1900-01-01'))"
     loaded = "(4294967295 - epoch(b.loaded_at)::BIGINT)"
@@ -120,7 +125,7 @@ def _source_rows(src: Source, fields: list[ObservedField], rank: int, only: str 
         f"SELECT l.person_id, {lit(src.name)} AS source, {lit(src.department)} AS department, "
         "s._batch_id AS batch_id, s._source_row AS source_row, s._observed_at AS observed_at, "
         f"{_row_key(rank)} AS _row_key, {', '.join(cols)}, "
-        f"(hash(l.person_id) % {BUCKETS})::USMALLINT AS _bucket "
+        f"{bucket_sql('l.person_id')} AS _bucket "
         f"FROM staged.{q(src.name)} s JOIN core.links l ON l.source = {lit(src.name)} "
         "AND l.batch_id = s._batch_id AND l.source_row = s._source_row "
         f"JOIN raw._batches b ON b.batch_id = s._batch_id{restrict}"
