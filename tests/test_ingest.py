@@ -251,25 +251,3 @@ def test_a_few_lines_in_another_encoding_are_marked_across_megabyte_pieces():
     text, enc = decode(Path("x.csv"), pasted, "auto")
     assert enc == "gb18030"
     assert text.split("\n")[60_000] == "\ufffd60000,\ufffd张三60000,\ufffd幸福路60000号"
-
-
-def test_the_archive_links_the_file_it_read_and_copies_one_changed_since(tmp_path):
-    import os
-
-    from hub.ingest.raw import _archive
-
-    incoming = tmp_path / "in.csv"
-    incoming.write_bytes(b"a,b\n1,2\n")
-    seen = incoming.stat()
-    kept = _archive("in.csv", b"a,b\n1,2\n", "ab" * 32, tmp_path / "ar", (incoming, seen))
-    assert kept.read_bytes() == b"a,b\n1,2\n"
-    assert kept.stat().st_ino == incoming.stat().st_ino  # linked, not written again
-    mask = os.umask(0)
-    os.umask(mask)
-    assert kept.stat().st_mode & 0o777 == 0o666 & ~mask  # as private as a file written here
-    # changed after it was read: the archive keeps the bytes read, in a file of its own
-    incoming.write_bytes(b"a,b\n9,9\n")
-    kept = _archive("in.csv", b"a,b\n1,2\n", "cd" * 32, tmp_path / "ar", (incoming, seen))
-    assert kept.read_bytes() == b"a,b\n1,2\n"
-    assert kept.stat().st_ino != incoming.stat().st_ino
-    assert not list((tmp_path / "ar").glob("*.part"))

@@ -78,7 +78,6 @@ def load_file(
 ) -> LoadResult:
     """Load one file as a new batch of `src`. The same bytes twice is a no-op."""
     ensure_tables(con)
-    seen = path.stat()
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if known(con, src.name, sha):
@@ -108,9 +107,7 @@ def load_file(
     drift = detect_drift(src, ft, registry)
     if drift.missing_required:
         return _reject(con, src, path, sha, drift.notes[-1], [*ft.notes, *drift.notes[:-1]])
-    return _store(
-        con, src, (path, seen), data, sha, ft, archive, drift, registry.limits.roster_min_share
-    )
+    return _store(con, src, path, data, sha, ft, archive, drift, registry.limits.roster_min_share)
 
 
 def _reject(
@@ -135,7 +132,7 @@ def _reject(
 def _store(
     con: duckdb.DuckDBPyConnection,
     src: Source,
-    file: tuple[Path, os.stat_result],  # the file and its state when `data` was read
+    path: Path,
     data: bytes,
     sha: str,
     ft: FileTable,
@@ -143,8 +140,7 @@ def _store(
     drift: Drift,
     min_share: float,
 ) -> LoadResult:
-    path = file[0]
-    stored = _archive(path.name, data, sha, archive / src.name, file)
+    stored = _archive(path.name, data, sha, archive / src.name)
     result = _record(con, src, path.name, sha, ft, stored, drift, min_share=min_share)
     path.unlink()
     return result
@@ -288,47 +284,15 @@ def _append(
         con.unregister("_incoming_rows")
 
 
-def _archive(
-    name: str,
-    data: bytes,
-    sha: str,
-    folder: Path,
-    file: tuple[Path, os.stat_result] | None = None,
-) -> Path:
-    """Keep the original unchanged; written to a temp name first so a crash leaves no half file.
-
-    The incoming `file` (path, state when `data` was read) is linked rather than copied when it
-    is still that file: writing a city's register again cost as long as parsing it."""
+def _archive(name: str, data: bytes, sha: str, folder: Path) -> Path:
+    """Keep the original unchanged; written to a temp name first so a crash leaves no half file."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{sha[:12]}_{name}"
     if not target.exists():
         tmp = target.with_name(target.name + ".part")
-        tmp.unlink(missing_ok=True)
-        if not (file and _link_unchanged(*file, tmp)):
-            tmp.write_bytes(data)
+        tmp.write_bytes(data)
         os.replace(tmp, target)
     return target
-
-
-def _link_unchanged(path: Path, seen: os.stat_result, link: Path) -> bool:
-    """Hard-link `path` at `link` if it is the same file, unchanged since `seen` (else no link)."""
-    try:
-        os.link(path, link)
-    except OSError:  # another file system, or links not allowed
-        return False
-    now = link.stat()
-    same = (now.st_ino, now.st_size, now.st_mtime_ns) == (
-        seen.st_ino,
-        seen.st_size,
-        seen.st_mtime_ns,
-    )
-    if not same:
-        link.unlink()
-        return False
-    mask = os.umask(0o077)
-    os.umask(mask)
-    os.chmod(link, 0o666 & ~mask)  # as private as a file written here (hub.settings)
-    return True
 
 
 def _layout_notes(ft: FileTable) -> list[str]:
