@@ -77,7 +77,8 @@ def run_pipeline(
     """
     settings.ensure()
     # what is loaded so far (modules, registries) lives as long as the run: full collections
-    # need not walk it again and again
+    # need not walk it again and again (given back to the collector after the run, for a
+    # process that runs the pipeline more than once)
     gc.freeze()
     say = progress or (lambda _msg: None)
     out = RunSummary()
@@ -86,6 +87,7 @@ def run_pipeline(
         _run(settings, registry, out, say, validate_with_gx, sampler, full)
     finally:
         out.peak_mb = sampler.stop()
+        gc.unfreeze()
     return out
 
 
