@@ -32,7 +32,7 @@ from hub.core.observations import (
 from hub.registry.loader import Registry
 from hub.warehouse import lit, one, q, temp_exists
 
-BUCKET_ROWS = 100_000  # linked rows per survivorship aggregate (see `_chosen`)
+BUCKET_ROWS = 200_000  # linked rows per survivorship aggregate at most (see `_chosen`)
 PART_PERSONS = 250_000  # persons' rows gathered before core.person and core.choice get them
 CHOSEN = "hub_chosen"  # a temp table: one bucket's aggregate behind core.person and core.choice
 DIFFERS = "hub_differs"  # a temp table: (person_id, field) where departments disagree
@@ -179,7 +179,7 @@ def _person_and_choice(
     tables are still written in one statement (writing compresses, at a cost per statement)."""
     narrow = _only(only, "AND") if source == ROWS else ""
     rows = int(one(con, f"SELECT count(*) FROM {source} WHERE true{narrow}")[0])
-    n = min(rows // BUCKET_ROWS + 1, BUCKETS)
+    n = min(max(1, -(-rows // BUCKET_ROWS)), BUCKETS)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {LINKED} AS SELECT *, {bucket_sql('person_id')} AS _bucket "
         f"FROM ({linked_sql(f'SELECT person_id FROM {only}' if only else None)}) ORDER BY _bucket"

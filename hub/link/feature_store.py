@@ -43,9 +43,11 @@ def refresh_features(con: duckdb.DuckDBPyConnection, registry: Registry) -> Refr
         return None
     whole = not all(table_exists(con, *t.split(".")) for t in (FEATURES, DUPS, BATCHES))
     if whole:
-        featured = build_features(con, rows_sql)
+        featured = build_features(con, rows_sql, into=FEATURES)
         con.execute(f"CREATE OR REPLACE TABLE {BATCHES} AS SELECT * FROM _fb_now")
-        keep(con)
+        con.execute(f"CREATE OR REPLACE TABLE {DUPS} AS SELECT * FROM link_dups")
+        con.execute("DROP TABLE link_dups")
+        views(con)
     else:
         _apply_changes(con, registry)
         featured = int(one(con, "SELECT count(*) FROM link_features")[0])

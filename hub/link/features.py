@@ -73,16 +73,20 @@ def link_rows_sql(
     return " UNION ALL ".join(parts) if parts else None
 
 
-def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str, distrust: bool = True) -> int:
+def build_features(
+    con: duckdb.DuckDBPyConnection, rows_sql: str, distrust: bool = True, into: str | None = None
+) -> int:
     """Create the temp tables `link_features` from `rows_sql` (one row of each set of exact
     duplicates) and `link_dups` (the others, see `dedupe`); returns the feature rows.
     `trusted0` and `birth0` keep what the row says before `distrust_borrowed_ids` (which
-    looks across batches; `distrust` False leaves it to the caller)."""
+    looks across batches; `distrust` False leaves it to the caller). `into` names a table
+    to hold the features instead of the temp table (not written twice when kept whole)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE link_rows AS {rows_sql}")
     dedupe(con)
     _name_lookup(con)
+    table = into or "link_features"
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE link_features AS SELECT *, trusted AS trusted0, "
+        f"CREATE OR REPLACE {'' if into else 'TEMP '}TABLE {table} AS SELECT *, trusted AS trusted0, "
         "birth AS birth0, NULL::VARCHAR AS id_doubt FROM (SELECT r.*, "
         "n.name_s, n.name_py, h.name_py AS head_py, "
         "CASE WHEN length(r.id_text) = 18 THEN substr(r.id_text, 7, 8) END AS id_birth, "
@@ -98,8 +102,8 @@ def build_features(con: duckdb.DuckDBPyConnection, rows_sql: str, distrust: bool
     )
     con.execute("DROP TABLE link_rows")
     if distrust:
-        distrust_borrowed_ids(con)
-    return int(con.execute("SELECT count(*) FROM link_features").fetchall()[0][0])
+        distrust_borrowed_ids(con, table)
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 def distrust_borrowed_ids(

@@ -137,6 +137,10 @@ def _serve(gx_root: Path, answers: IO[str]) -> None:
     # thousands of new objects over and over (a sixth of the import), then at every later
     # full collection: none during the import, and what it made is frozen out of collection
     gc.disable()
+    if hasattr(os, "nice"):
+        # validation only has to be done by publishing: the run's own stages come first
+        # on a busy core, and the answers are still ready before publishing asks
+        os.nice(5)
     import great_expectations  # noqa: F401
 
     gc.freeze()
