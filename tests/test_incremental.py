@@ -472,3 +472,50 @@ def test_core_built_in_many_parts_equals_core_built_in_one(
     many = rebuilt("many")
     assert one["core.person"] and one["core.conflicts"]
     assert many == one
+
+
+def test_persons_of_one_row_are_chosen_as_the_aggregate_chooses(district, schemas, tmp_path):
+    """A person of one linked row skips the survivorship aggregate: core.person and
+    core.choice are what the aggregate gives when every row is there twice (then no person
+    has one row, and a row said twice changes no choice)."""
+    from hub.core import golden
+    from hub.core.observations import observed_fields
+    from hub.registry.loader import load_registry
+    from hub.warehouse import connect
+
+    copy = tmp_path / "copy"
+    shutil.copytree(district, copy)
+    con = connect(copy / "warehouse.duckdb")
+    try:
+        (single,) = con.execute(
+            "SELECT count(*) FROM (SELECT person_id FROM core.observed GROUP BY 1 "
+            "HAVING count(*) = 1)"
+        ).fetchone()
+        assert single > 100  # most of the sample's persons are in one roster only
+
+        def core() -> list[list[tuple]]:
+            return [
+                sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in ("core.person", "core.choice")
+            ]
+
+        fields = observed_fields(load_registry(schemas))
+        # and a person whose only row gives no value (no source, no date observed)
+        con.execute(
+            "INSERT INTO core.observed SELECT * REPLACE ('P-EMPTY' AS person_id"
+            + "".join(f", NULL AS {f.name}" for f in fields)
+            + ") FROM core.observed LIMIT 1"
+        )
+        golden._person_and_choice(con, fields, None, "core.observed")
+        shortcut = core()
+        assert con.execute(
+            "SELECT sources, last_observed_at FROM core.person WHERE person_id = 'P-EMPTY'"
+        ).fetchall() == [(None, None)]
+        con.execute(
+            "CREATE TEMP TABLE doubled AS SELECT * FROM core.observed "
+            "UNION ALL SELECT * FROM core.observed"
+        )
+        golden._person_and_choice(con, fields, None, "doubled")
+        assert core() == shortcut
+    finally:
+        con.close()

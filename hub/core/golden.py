@@ -220,7 +220,11 @@ def _chosen(
     """The temp table CHOSEN (made anew, or added to if `add`): per person of `rows` (SQL
     after FROM) and field the lowest (rank key, value), and whether departments gave
     different values (compared by hash: fixed-size states, so memory does not depend on the
-    values)."""
+    values).
+
+    A person of one row (most of a district's: in one roster only) has that row's values
+    chosen as they stand: only the persons of several rows go through the aggregate, whose
+    states per person and field are its cost."""
     aggs = []
     for f in fields:
         v = q(f.name)
@@ -240,11 +244,27 @@ def _chosen(
         f", {q(f.name + '#kv')}.v AS {_pick(f)}, {q(f.name + '#kv')}.k AS {_pick(f, part='k')}"
         for f in fields
     )
+    # the same columns, in the same order, read off a person's only row
+    alone = (
+        "person_id"
+        + "".join(f", false AS {q(f.name + '#differs')}" for f in fields)
+        + f", CASE WHEN {observed} THEN [source] END AS sources"
+        + f", CASE WHEN {observed} THEN observed_at END AS last_observed_at"
+        + "".join(
+            f", {q(f.name)} AS {_pick(f)}, "
+            f"CASE WHEN {q(f.name)} IS NOT NULL THEN {f.key()} END AS {_pick(f, part='k')}"
+            for f in fields
+        )
+    )
+    single = f"(SELECT person_id FROM {rows} GROUP BY person_id HAVING count(*) = 1)"
     into = f"INSERT INTO {CHOSEN}" if add else f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS"
     con.execute(
         f"{into} SELECT * EXCLUDE ("
         + ", ".join(q(f.name + "#kv") for f in fields)
-        + f"){split} FROM (SELECT person_id, {', '.join(aggs)} FROM {rows} GROUP BY person_id)"
+        + f"){split} FROM (SELECT person_id, {', '.join(aggs)} FROM (SELECT * FROM {rows}) r "
+        f"ANTI JOIN {single} o ON o.person_id = r.person_id GROUP BY r.person_id) "
+        f"UNION ALL SELECT {alone} FROM (SELECT * FROM {rows}) r "
+        f"SEMI JOIN {single} o ON o.person_id = r.person_id"
     )
 
 
