@@ -104,10 +104,10 @@ def splink_input(con: duckdb.DuckDBPyConnection, target: str) -> int:
             f"ON {on} AND NOT n.{CAPPED[i]}"
         )
     cols = ", ".join([*MODEL_COLUMNS, *CAPPED, "fresh"])
-    con.execute(
-        f"CREATE TABLE {target} AS SELECT {cols} FROM link_nodes WHERE fresh OR unique_id IN "
-        f"({' UNION '.join(partners)})"
-    )
+    every = one(con, "SELECT bool_and(fresh) FROM link_nodes")[0]
+    # every node fresh (the first run, a new model): no partners to look for
+    where = "" if every else f" WHERE fresh OR unique_id IN ({' UNION '.join(partners)})"
+    con.execute(f"CREATE TABLE {target} AS SELECT {cols} FROM link_nodes{where}")
     return int(one(con, f"SELECT count(*) FROM {target}")[0])
 
 
