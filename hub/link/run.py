@@ -265,7 +265,11 @@ def _train(api: Any, n_train: int, prior: float, config: LinkageConfig) -> dict[
     linker = Linker(
         api.register("nodes_all", table_name="link_u"), settings(prior), log_level=quiet
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs, seed=7)
+    # one pass over the sampled pairs: Splink's chunks (ten, after a probe of a tenth of
+    # one) spare memory on samples of billions of pairs, and on ours only repeat the SQL
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=config.u_sample_pairs, seed=7, num_chunks=1
+    )
     model: dict[str, Any] = linker.misc.save_model_to_json()
     if n_train >= 2:
         linker = Linker(api.register("train", table_name="link_training"), model, log_level=quiet)
