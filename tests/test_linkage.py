@@ -156,3 +156,21 @@ def test_a_roster_without_ids_links_by_name_birth_and_address(hub_home, registry
             "WHERE l.source = 'laonian_visits' ORDER BY l.source_row"
         ).fetchall()
     assert [g[0] for g in got] == [p[3] for p in people]
+
+
+def test_model_trains_on_at_most_twenty_rows_of_an_id():
+    """m is trained on rows sharing a trusted ID: every row of an ID on a few rows, the
+    first TRAIN_PER_ID (by record key) of an ID on many, none of an ID on one row or of
+    untrusted rows."""
+    from hub.link.run import TRAIN_PER_ID, training_rows
+
+    con = duckdb.connect()
+    rows = (
+        [(f"a|{i:03d}", "A", True) for i in range(50)]
+        + [(f"b|{i}", "B", True) for i in range(3)]
+        + [("c|0", "C", True), ("a|x", "A", False), ("d|0", "D", False), ("d|1", "D", False)]
+    )
+    con.execute("CREATE TABLE link_features (record_key VARCHAR, id_text VARCHAR, trusted BOOLEAN)")
+    con.executemany("INSERT INTO link_features VALUES (?, ?, ?)", rows)
+    got = sorted(r[0] for r in con.execute(f"SELECT f.record_key {training_rows()}").fetchall())
+    assert got == sorted([f"a|{i:03d}" for i in range(TRAIN_PER_ID)] + ["b|0", "b|1", "b|2"])

@@ -243,9 +243,7 @@ def _train_on_all(
         f"CREATE TABLE {_WORK}.train AS SELECT record_key AS unique_id, 'T' AS grp, "
         f"{cols.replace('unique_id, grp, ', '').replace(', phones', ', CASE WHEN phone IS NOT NULL THEN [phone] END AS phones')}, "
         + ", ".join(f"false AS {c}" for c in CAPPED)
-        + " FROM link_features WHERE trusted AND id_text IN ("
-        "SELECT id_text FROM link_features WHERE trusted GROUP BY 1 HAVING count(*) > 1) "
-        f"QUALIFY row_number() OVER (PARTITION BY id_text ORDER BY record_key) <= {TRAIN_PER_ID}"
+        + f" {training_rows()}"
     )
     n, n_train = one(
         con,
@@ -254,6 +252,20 @@ def _train_on_all(
     n_u = con.execute("SELECT count(*) FROM link_nodes WHERE grp = 'U'").fetchall()[0][0]
     prior = min(0.5, n_u / max(1, n * (n - 1) / 2))
     return _train(api, n_train, prior, config)
+
+
+def training_rows() -> str:
+    """SQL (from FROM on) of the rows `link_features` gives the m training: rows sharing a
+    trusted ID, at most TRAIN_PER_ID of each, the first by record key."""
+    return (
+        "FROM link_features f JOIN (SELECT id_text, count(*) AS n FROM link_features "
+        "WHERE trusted GROUP BY 1 HAVING count(*) > 1) c USING (id_text) WHERE f.trusted "
+        # only the few IDs on more rows need their rows numbered (a window sorts each ID)
+        f"AND (c.n <= {TRAIN_PER_ID} OR f.record_key IN (SELECT record_key FROM link_features "
+        f"WHERE trusted AND id_text IN (SELECT id_text FROM link_features WHERE trusted "
+        f"GROUP BY 1 HAVING count(*) > {TRAIN_PER_ID}) QUALIFY row_number() OVER "
+        f"(PARTITION BY id_text ORDER BY record_key) <= {TRAIN_PER_ID}))"
+    )
 
 
 def _train(api: Any, n_train: int, prior: float, config: LinkageConfig) -> dict[str, Any]:
