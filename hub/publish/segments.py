@@ -24,7 +24,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def write(
 
 
 def _whole(t: _Target) -> str:
-    return _build(t, _next_gen(t.prev), [], t.table, None)
+    return _build(t, _next_gen(t.prev), [], None, None)
 
 
 def _delta(t: _Target, persons: str) -> str:
@@ -126,64 +127,86 @@ def _delta(t: _Target, persons: str) -> str:
         if t.rows_of
         else f"SELECT * FROM {t.table} WHERE person_id IN ({touched})"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_rows AS {of}")
+    # the touched persons' rows go straight to the candidate segment and are hashed off it
+    # (held in a table first, a month's millions of provenance rows cost more than the write)
+    with _scratch(t.folder) as scratch:
+        segment = scratch / segment_name(gen)
+        write_parquet(con, of, t.order, segment)
+        _index(t, gen, segment, of, "_seg_new")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _seg_prev AS SELECT * FROM read_parquet({old_live})"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _seg_old AS SELECT person_id, n, h FROM _seg_prev "
+            "WHERE person_id IN (SELECT person_id FROM _seg_touched)"
+        )
+        differ = one(
+            con,
+            "SELECT count(*) FROM _seg_old o FULL JOIN _seg_new w USING (person_id) "
+            "WHERE o.h IS DISTINCT FROM w.h OR o.n IS DISTINCT FROM w.n",
+        )[0]
+        if not differ:
+            return previous
+        old_n, old_h = _totals(con, "_seg_old")
+        new_n, new_h = _totals(con, "_seg_new")
+        counted = (int(t.prev["rows"]) - old_n + new_n, int(t.prev["total"]) - old_h + new_h)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _seg_live AS "
+            "SELECT person_id, gen, n, h FROM _seg_prev WHERE person_id NOT IN (SELECT person_id FROM _seg_touched) "
+            "UNION ALL SELECT person_id, gen, n, h FROM _seg_new"
+        )
+        live = {g for (g,) in con.execute("SELECT DISTINCT gen FROM _seg_live").fetchall()}
+        kept = [s for s in t.prev["segments"] if s["gen"] in live]
+        stored = sum(int(s["rows"]) for s in kept) + new_n
+        if len(kept) + 1 > MAX_SEGMENTS or stored > MAX_GROWTH * max(counted[0], 1):
+            return _whole(t)
+        return _build(t, gen, kept, segment, counted)
+
+
+@contextmanager
+def _scratch(folder: Path) -> Iterator[Path]:
+    """A `.tmp-` folder under `folder`, removed afterwards whatever happens."""
+    with new_version(folder) as tmp:
+        try:
+            yield tmp
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, order: str, path: Path) -> None:
+    """Publish the rows of `sql` (in `order`, if given) as the Parquet file `path`."""
+    by = f" ORDER BY {order}" if order else ""
+    # dictionaries only for the few-valued columns (field, source, codes): building one
+    # for thousands of distinct ids or values per row group costs a fifth of the write
+    # and saves nothing zstd does not (provenance 23.1 MB, against 24.4 with them all)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _seg_new AS SELECT person_id, {gen} AS gen, count(*) AS n, "
-        f"{_PERSON_HASH} AS h FROM _seg_rows t GROUP BY person_id"
+        f"COPY (SELECT * FROM ({sql}){by}) TO {lit(str(path))} (FORMAT parquet, "
+        "COMPRESSION zstd, ROW_GROUP_SIZE 122880, DICTIONARY_SIZE_LIMIT 256)"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_prev AS SELECT * FROM read_parquet({old_live})")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _seg_old AS SELECT person_id, n, h FROM _seg_prev "
-        "WHERE person_id IN (SELECT person_id FROM _seg_touched)"
-    )
-    differ = one(
-        con,
-        "SELECT count(*) FROM _seg_old o FULL JOIN _seg_new w USING (person_id) "
-        "WHERE o.h IS DISTINCT FROM w.h OR o.n IS DISTINCT FROM w.n",
-    )[0]
-    if not differ:
-        return previous
-    old_n, old_h = _totals(con, "_seg_old")
-    new_n, new_h = _totals(con, "_seg_new")
-    counted = (int(t.prev["rows"]) - old_n + new_n, int(t.prev["total"]) - old_h + new_h)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _seg_live AS "
-        "SELECT person_id, gen, n, h FROM _seg_prev WHERE person_id NOT IN (SELECT person_id FROM _seg_touched) "
-        "UNION ALL SELECT person_id, gen, n, h FROM _seg_new"
-    )
-    live = {g for (g,) in con.execute("SELECT DISTINCT gen FROM _seg_live").fetchall()}
-    kept = [s for s in t.prev["segments"] if s["gen"] in live]
-    stored = sum(int(s["rows"]) for s in kept) + new_n
-    if len(kept) + 1 > MAX_SEGMENTS or stored > MAX_GROWTH * max(counted[0], 1):
-        return _whole(t)
-    return _build(t, gen, kept, "_seg_rows", counted)
 
 
 def _build(
     t: _Target,
     gen: int,
     kept: list[dict[str, Any]],
-    source: str,
+    written: Path | None,
     counted: tuple[int, int] | None,
 ) -> str:
-    """A new version: the previous version's segments `kept`, segment `gen` written from
-    `source`, and the index `_seg_live` with the dataset's (rows, total) `counted` — or, when
-    the dataset is written whole (`counted` None), the index read off the segment just
-    written (a view that unnests would otherwise be computed twice). `previous` if that is
-    the same content."""
+    """A new version: the previous version's segments `kept`, segment `gen` (the file
+    `written`, else the whole table written now), and the index `_seg_live` with the
+    dataset's (rows, total) `counted` — or, when the dataset is written whole (`counted`
+    None), the index read off the segment just written (a view that unnests would otherwise
+    be computed twice). `previous` if that is the same content."""
     con = t.con
     with new_version(t.folder) as tmp:
         name = segment_name(gen)
-        by = f" ORDER BY {t.order}" if t.order else ""
-        # dictionaries only for the few-valued columns (field, source, codes): building one
-        # for thousands of distinct ids or values per row group costs a fifth of the write
-        # and saves nothing zstd does not (provenance 23.1 MB, against 24.4 with them all)
-        con.execute(
-            f"COPY (SELECT * FROM {source}{by}) TO {lit(str(tmp / name))} (FORMAT parquet, "
-            "COMPRESSION zstd, ROW_GROUP_SIZE 122880, DICTIONARY_SIZE_LIMIT 256)"
-        )
+        whole = f"SELECT * FROM {t.table}"
+        if written is None:
+            write_parquet(con, whole, t.order, tmp / name)
+        else:
+            os.replace(written, tmp / name)
         if counted is None:
-            _index_whole(t, gen, tmp / name)
+            _index(t, gen, tmp / name, whole, "_seg_live")
             counted = _totals(con, "_seg_live")
         rows, total = counted
         fingerprint = _fingerprint(t.table, t.shape, rows, total)
@@ -195,8 +218,9 @@ def _build(
         for s in kept:
             _link(t.folder / str(t.previous) / s["file"], tmp / s["file"])
             segments.append({**s, "all_live": live_by_gen[s["gen"]] == s["rows"]})
-        written = int(live_by_gen.get(gen, 0))
-        segments.append({"file": name, "gen": gen, "rows": written, "all_live": True})
+        segments.append(
+            {"file": name, "gen": gen, "rows": int(live_by_gen.get(gen, 0)), "all_live": True}
+        )
         con.execute(
             f"COPY (SELECT * FROM _seg_live ORDER BY person_id) TO {lit(str(tmp / _LIVE))} "
             "(FORMAT parquet, COMPRESSION zstd)"
@@ -213,18 +237,18 @@ def _build(
         return seal(tmp, t.folder, manifest)
 
 
-def _index_whole(t: _Target, gen: int, segment: Path) -> None:
-    """`_seg_live` of a dataset written whole into `segment`: hashed off the file where its
-    columns read back as the same types (hashes must match those of later deltas, taken on
-    the table), else off the table."""
+def _index(t: _Target, gen: int, segment: Path, rows: str, into: str) -> None:
+    """The temp table `into` (person_id, gen, n, h) of the rows written into `segment`:
+    hashed off the file where its columns read back as the same types (the hashes of every
+    version must agree), else off `rows` (SQL of the same rows)."""
     written = f"read_parquet({lit(str(segment))})"
     shape = str(
         t.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE FROM {written})").fetchall()
     )
-    rows = written if shape == t.shape else t.table
+    source = written if shape == t.shape else f"({rows})"
     t.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _seg_live AS SELECT person_id, {gen} AS gen, "
-        f"count(*) AS n, {_PERSON_HASH} AS h FROM {rows} t GROUP BY person_id"
+        f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT person_id, {gen} AS gen, "
+        f"count(*) AS n, {_PERSON_HASH} AS h FROM {source} t GROUP BY person_id"
     )
 
 

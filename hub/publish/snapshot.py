@@ -176,10 +176,7 @@ def _snapshot(
         return current_version
     with new_version(folder) as tmp:
         target = tmp / "data.parquet"
-        con.execute(
-            f"COPY (SELECT * FROM {table} ORDER BY {order}) TO {lit(str(target))} "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-        )
+        segments.write_parquet(con, f"SELECT * FROM {table}", order, target)
         manifest = {
             "table": table,
             "rows": rows,
