@@ -256,15 +256,15 @@ def _chosen(
             for f in fields
         )
     )
-    single = f"(SELECT person_id FROM {rows} GROUP BY person_id HAVING count(*) = 1)"
     into = f"INSERT INTO {CHOSEN}" if add else f"CREATE OR REPLACE TEMP TABLE {CHOSEN} AS"
     con.execute(
-        f"{into} SELECT * EXCLUDE ("
+        f"{into} WITH _single AS (SELECT person_id FROM {rows} GROUP BY person_id "
+        "HAVING count(*) = 1) SELECT * EXCLUDE ("
         + ", ".join(q(f.name + "#kv") for f in fields)
         + f"){split} FROM (SELECT person_id, {', '.join(aggs)} FROM (SELECT * FROM {rows}) r "
-        f"ANTI JOIN {single} o ON o.person_id = r.person_id GROUP BY r.person_id) "
+        "ANTI JOIN _single o ON o.person_id = r.person_id GROUP BY r.person_id) "
         f"UNION ALL SELECT {alone} FROM (SELECT * FROM {rows}) r "
-        f"SEMI JOIN {single} o ON o.person_id = r.person_id"
+        "SEMI JOIN _single o ON o.person_id = r.person_id"
     )
 
 

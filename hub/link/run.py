@@ -239,12 +239,14 @@ def _train_on_all(
     )
     # known matches: rows sharing a trusted ID, at most TRAIN_PER_ID of each (pairs grow
     # with the square: one ID on a thousand rows must not dominate or exhaust the training)
-    con.execute(
-        f"CREATE TABLE {_WORK}.train AS SELECT record_key AS unique_id, 'T' AS grp, "
-        f"{cols.replace('unique_id, grp, ', '').replace(', phones', ', CASE WHEN phone IS NOT NULL THEN [phone] END AS phones')}, "
-        + ", ".join(f"false AS {c}" for c in CAPPED)
-        + f" {training_rows()}"
+    train_cols = (
+        "record_key AS unique_id, 'T' AS grp, "
+        + cols.replace("unique_id, grp, ", "").replace(
+            ", phones", ", CASE WHEN phone IS NOT NULL THEN [phone] END AS phones"
+        )
+        + "".join(f", false AS {c}" for c in CAPPED)
     )
+    con.execute(f"CREATE TABLE {_WORK}.train AS {training_rows(train_cols)}")
     n, n_train = one(
         con,
         f"SELECT (SELECT count(*) FROM {_WORK}.nodes_all), (SELECT count(*) FROM {_WORK}.train)",
@@ -254,17 +256,17 @@ def _train_on_all(
     return _train(api, n_train, prior, config)
 
 
-def training_rows() -> str:
-    """SQL (from FROM on) of the rows `link_features` gives the m training: rows sharing a
-    trusted ID, at most TRAIN_PER_ID of each, the first by record key."""
+def training_rows(columns: str) -> str:
+    """SQL of `columns` of the rows `link_features` (alias f) gives the m training: rows
+    sharing a trusted ID, at most TRAIN_PER_ID of each, the first by record key."""
     return (
-        "FROM link_features f JOIN (SELECT id_text, count(*) AS n FROM link_features "
-        "WHERE trusted GROUP BY 1 HAVING count(*) > 1) c USING (id_text) WHERE f.trusted "
+        "WITH c AS (SELECT id_text, count(*) AS n FROM link_features WHERE trusted "
+        f"GROUP BY 1 HAVING count(*) > 1) SELECT {columns} FROM link_features f "
+        "JOIN c USING (id_text) WHERE f.trusted "
         # only the few IDs on more rows need their rows numbered (a window sorts each ID)
         f"AND (c.n <= {TRAIN_PER_ID} OR f.record_key IN (SELECT record_key FROM link_features "
-        f"WHERE trusted AND id_text IN (SELECT id_text FROM link_features WHERE trusted "
-        f"GROUP BY 1 HAVING count(*) > {TRAIN_PER_ID}) QUALIFY row_number() OVER "
-        f"(PARTITION BY id_text ORDER BY record_key) <= {TRAIN_PER_ID}))"
+        f"WHERE trusted AND id_text IN (SELECT id_text FROM c WHERE n > {TRAIN_PER_ID}) "
+        f"QUALIFY row_number() OVER (PARTITION BY id_text ORDER BY record_key) <= {TRAIN_PER_ID}))"
     )
 
 
