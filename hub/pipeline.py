@@ -42,7 +42,7 @@ from hub.validate.gx_process import GxProcess
 from hub.validate.gx_session import pending, store_results, suite_input, summary_dicts
 from hub.validate.quality_page import write_quality_page
 from hub.validate.staged_checks import CheckOutcome, run_checks
-from hub.warehouse import compact, drop_derived, table_exists, warehouse
+from hub.warehouse import compact, drop_derived, release_cache, table_exists, warehouse
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -123,9 +123,11 @@ def _run(
             _stage_and_validate(con, registry, out, say, gx)
         with timed("link"):
             say("关联同一居民（身份证号码与概率匹配）")
+            release_cache(con, settings.resources)
             out.link = link(con, registry, settings.decisions, settings.secret())
         with timed("core"):
             say("合并一人一档")
+            release_cache(con, settings.resources)
             out.core = build_core(con, registry)
         if gx is not None:
             say("数据质量期望（Great Expectations）")
@@ -136,6 +138,7 @@ def _run(
         if not out.blocked:
             with timed("publish"):
                 say("发布快照")
+                release_cache(con, settings.resources)
                 out.published = publish_all(con, registry, settings)
 
 

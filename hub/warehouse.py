@@ -88,6 +88,21 @@ def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def release_cache(con: duckdb.DuckDBPyConnection, resources: Resources, keep_mb: int = 512) -> None:
+    """Let go of the table blocks the buffer pool holds beyond `keep_mb` (by lowering its
+    limit for a moment, then setting `resources`' again). A stage reads other tables than
+    the one before: left cached, the earlier blocks make every new read take memory the
+    process never touched, and each such page costs a fault (in a virtual machine, a slow
+    one: a city's monthly run spent over half its time there). Released, their memory is
+    reused instead."""
+    try:
+        con.execute(f"SET memory_limit = '{min(int(keep_mb), resources.memory_mb)}MB'")
+    except duckdb.Error:
+        pass  # what is pinned cannot go: nothing is lost by keeping it
+    finally:
+        con.execute(f"SET memory_limit = '{resources.memory_mb}MB'")
+
+
 def compact(con: duckdb.DuckDBPyConnection) -> None:
     """Let the next checkpoint reclaim deleted rows (DuckDB's default vacuum)."""
     con.execute("RESET max_vacuum_tasks")

@@ -342,6 +342,45 @@ def test_a_borrowed_id_and_a_repeated_row_come_and_go_with_their_roster(
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 
+def test_a_kept_row_judged_otherwise_is_linked_again(district, schemas, tmp_path):
+    """An ID one batch gave alone is written by a new file under another name: neither name
+    has more batches, so the kept row, linked by the ID until now, no longer is (the run
+    must redo that row's link although its batch did not change)."""
+    kept_id, kept_batch, kept_row = sql(
+        district,
+        "SELECT citizen_id, any_value(batch_id), any_value(source_row) FROM core.links "
+        "WHERE method = 'id' GROUP BY citizen_id HAVING count(*) = 1 ORDER BY citizen_id LIMIT 1",
+    )[0]
+    template = next(
+        p
+        for p in [*(district / "archive").rglob("*"), *(district.parent / "later").glob("*")]
+        if p.name.split("_", 1)[-1].startswith("退役军人_")
+    )
+
+    def another_name(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+        i_id = next(i for i, h in enumerate(header) if "身份证" in h)
+        i_name = next(i for i, h in enumerate(header) if "姓名" in h)
+        i_birth = next(i for i, h in enumerate(header) if "出生" in h)
+        i_sex = next(i for i, h in enumerate(header) if "性别" in h)
+        row = list(rows[0])
+        row[i_id], row[i_name] = kept_id, "欧阳言"
+        # the ID agrees with the row (else the row is no witness of whose the ID is)
+        row[i_birth] = f"{kept_id[6:10]}-{kept_id[10:12]}-{kept_id[12:14]}"
+        row[i_sex] = "男" if int(kept_id[16]) % 2 else "女"
+        return [row]
+
+    name = template.name.split("_", 1)[1].replace(".csv", "（增补）.csv")
+    rewrite_csv(template, district / "incoming" / name, another_name)
+    run(district, schemas)
+    method, evidence = sql(
+        district,
+        "SELECT method, evidence FROM core.links WHERE batch_id = ? AND source_row = ?",
+        [kept_batch, kept_row],
+    )[0]
+    assert method != "id" and "无法确定号码属于谁" in evidence
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
 def test_a_killed_incremental_run_leaves_the_release_readable(district, schemas, tmp_path):
     """Killed at several points of a run with new data: readers still get the last release,
     and the next run gives what a full rebuild gives."""

@@ -9,7 +9,8 @@ A run adds the features of batches new to linkage and drops those of batches no 
 current (rejected, superseded by a newer full roster, re-staged). What crosses batches is
 redone for the citizen IDs those rows carry (`link_touched_ids`): whether an ID is borrowed,
 and the ID's node. `link_changed_keys` lists every row (duplicates too) that came, went
-or belongs to such an ID: whose node, and link, may have changed. A full
+or was judged otherwise than before (trusted or not): whose node, and link, may have
+changed (a row still linked by its ID goes wherever the ID's node goes). A full
 rebuild starts without these tables and computes the same rows in one go.
 """
 
@@ -27,6 +28,8 @@ from hub.warehouse import one, table_exists
 FEATURE_VERSION = "2026-12-features-1"  # bump when features change meaning: all redone
 FEATURES, DUPS, BATCHES = "core.link_features", "core.link_duplicates", "core.link_feature_batches"
 TOUCHED_IDS, CHANGED_KEYS = "link_touched_ids", "link_changed_keys"
+# what judging an ID again (hub.link.features.distrust_borrowed_ids) may change on a row
+JUDGED = ("trusted", "birth", "id_doubt")
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,11 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     )
     con.execute(f"DELETE FROM {DUPS} WHERE rep IN (SELECT record_key FROM _gone_rows)")
     con.execute(f"DELETE FROM {FEATURES} WHERE record_key IN (SELECT record_key FROM _gone_rows)")
+    # how the kept rows of those IDs were judged: a row judged alike keeps its node and link
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _judged AS SELECT record_key, {', '.join(JUDGED)} "
+        f"FROM {FEATURES} WHERE id_text IN (SELECT id_text FROM {TOUCHED_IDS})"
+    )
     con.execute(f"INSERT INTO {FEATURES} BY NAME SELECT * FROM link_features")
     con.execute(f"INSERT INTO {DUPS} BY NAME SELECT * FROM link_dups")
     con.execute(
@@ -136,10 +144,12 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     )
     con.execute(f"INSERT INTO {BATCHES} SELECT * FROM _fb_new")
     distrust_borrowed_ids(con, FEATURES, TOUCHED_IDS)
+    judged_otherwise = " OR ".join(f"f.{c} IS DISTINCT FROM j.{c}" for c in JUDGED)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {CHANGED_KEYS} AS SELECT record_key FROM _gone_rows "
         "UNION SELECT record_key FROM link_features UNION SELECT record_key FROM link_dups UNION "
-        f"SELECT record_key FROM {FEATURES} WHERE id_text IN (SELECT id_text FROM {TOUCHED_IDS})"
+        f"SELECT f.record_key FROM {FEATURES} f JOIN _judged j USING (record_key) "
+        f"WHERE {judged_otherwise}"
     )
-    for t in ("_fb_gone", "_fb_new", "_gone_rows"):
+    for t in ("_fb_gone", "_fb_new", "_gone_rows", "_judged"):
         con.execute(f"DROP TABLE {t}")

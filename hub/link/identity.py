@@ -149,11 +149,19 @@ def _update_store(
         "FROM link_person l JOIN _prev p USING (unique_id) "
         "WHERE p.person_id IS DISTINCT FROM l.person_id"
     )
-    # nodes gone: among the seeds when there are seeds (a gone row is one)
-    gone = f"node IN (SELECT unique_id FROM {seeds}) AND " if seeds else ""
+    # nodes gone: among the seeds when there are seeds (a gone row is one); listed first, as
+    # a condition beside the other would test every node of the store against every cluster
+    among = (
+        f"(SELECT unique_id FROM {seeds})" if seeds else "(SELECT node FROM identity.person_nodes)"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _gone_nodes AS SELECT * FROM {among} "
+        "EXCEPT SELECT unique_id FROM link_clusters"
+    )
     con.execute(
         "DELETE FROM identity.person_nodes WHERE node IN (SELECT unique_id FROM "
-        f"link_person_changed) OR ({gone}node NOT IN (SELECT unique_id FROM link_clusters))"
+        "link_person_changed UNION ALL FROM _gone_nodes)"
     )
+    con.execute("DROP TABLE _gone_nodes")
     con.execute("INSERT INTO identity.person_nodes SELECT * FROM link_person_changed")
     return int(merged)

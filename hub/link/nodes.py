@@ -18,21 +18,25 @@ from hub.warehouse import table_columns
 
 NODE_BASE = "core.link_node_base"
 _OWN = ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender", "phones")
+# what an ID's node takes from its rows
+_HELD = [c for c in MODEL_COLUMNS if c not in _OWN] + ["name", "address"]
+_ID_ROW_COLUMNS = list(dict.fromkeys(["id_text", "id_birth", "id_area", "phone", "source", *_HELD]))
 REVIEW_VIEW = (
     "CREATE OR REPLACE VIEW core.link_nodes AS SELECT unique_id, grp, id_text, name, birth, "
     f"gender, phone, address, sources FROM {NODE_BASE}"
 )
 
 
-def node_sql(ids: str | None = None, keys: str | None = None) -> str:
+def node_sql(ids: str | None = None, keys: str | None = None, id_rows: str | None = None) -> str:
     """The nodes of `link_features`: of every row, or of the IDs in the table `ids` and the
-    untrusted rows in the table `keys` (record_key).
+    untrusted rows in the table `keys` (record_key); `id_rows`, if given, holds the trusted
+    rows of those IDs (read twice below: a city's features are better read once).
 
     An ID on one or two rows takes the smaller of two differing values (a tie) and the value
     itself otherwise: min and max, whose states are fixed in size. Only IDs on more rows need
     the mode (held values per ID): over every ID of a city that aggregate outgrows memory."""
-    held = [c for c in MODEL_COLUMNS if c not in _OWN] + ["name", "address"]
     r_scope = f" AND id_text IN (SELECT id_text FROM {ids})" if ids else ""
+    trusted = f"{id_rows} WHERE true" if id_rows else f"link_features WHERE trusted{r_scope}"
     u_scope = f" AND record_key IN (SELECT record_key FROM {keys})" if keys else ""
     ident = (
         "'id:' || id_text AS unique_id, 'R' AS grp, id_text, id_birth, id_area, "
@@ -40,21 +44,21 @@ def node_sql(ids: str | None = None, keys: str | None = None) -> str:
     )
     return (
         f"WITH few AS (SELECT id_text, count(*) AS n, any_value(id_birth) AS id_birth, "
-        f"any_value(id_area) AS id_area, {', '.join(f'min({c}) AS {c}' for c in held)}, "
+        f"any_value(id_area) AS id_area, {', '.join(f'min({c}) AS {c}' for c in _HELD)}, "
         "min(phone) AS phone0, max(phone) AS phone1, min(source) AS source0, "
-        f"max(source) AS source1 FROM link_features WHERE trusted{r_scope} GROUP BY id_text), "
+        f"max(source) AS source1 FROM {trusted} GROUP BY id_text), "
         f"many AS (SELECT id_text, any_value(id_birth) AS id_birth, any_value(id_area) AS id_area, "
-        f"{', '.join(f'mode({c} ORDER BY {c}) AS {c}' for c in held)}, "
+        f"{', '.join(f'mode({c} ORDER BY {c}) AS {c}' for c in _HELD)}, "
         "nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
-        "list_sort(list(DISTINCT source)) AS sources FROM link_features "
-        "WHERE trusted AND id_text IN (SELECT id_text FROM few WHERE n > 2) GROUP BY id_text) "
+        f"list_sort(list(DISTINCT source)) AS sources FROM {trusted} "
+        "AND id_text IN (SELECT id_text FROM few WHERE n > 2) GROUP BY id_text) "
         f"SELECT *, hash({', '.join(COMPARED)}) AS sig FROM ("
-        f"SELECT {ident}, {', '.join(held)}, "
+        f"SELECT {ident}, {', '.join(_HELD)}, "
         "CASE WHEN phone0 IS NULL THEN NULL WHEN phone0 = phone1 THEN [phone0] "
         "ELSE [phone0, phone1] END AS phones, "
         "CASE WHEN source0 = source1 THEN [source0] ELSE [source0, source1] END AS sources "
         "FROM few WHERE n <= 2 "
-        f"UNION ALL BY NAME SELECT {ident}, {', '.join(held)}, phones, sources FROM many "
+        f"UNION ALL BY NAME SELECT {ident}, {', '.join(_HELD)}, phones, sources FROM many "
         "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
         "gender, name_s, name_py, phone, CASE WHEN phone IS NOT NULL THEN [phone] END AS phones, "
         "addr_comm, addr_no, addr_unit, head_py, name, address, "
@@ -72,7 +76,14 @@ def refresh_nodes(con: duckdb.DuckDBPyConnection, whole: bool) -> None:
             f"DELETE FROM {NODE_BASE} WHERE unique_id IN (SELECT record_key FROM {CHANGED_KEYS}) "
             f"OR unique_id IN (SELECT 'id:' || id_text FROM {TOUCHED_IDS})"
         )
-        con.execute(f"INSERT INTO {NODE_BASE} BY NAME {node_sql(TOUCHED_IDS, CHANGED_KEYS)}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _id_rows AS SELECT {', '.join(_ID_ROW_COLUMNS)} FROM link_features "
+            f"WHERE trusted AND id_text IN (SELECT id_text FROM {TOUCHED_IDS})"
+        )
+        con.execute(
+            f"INSERT INTO {NODE_BASE} BY NAME {node_sql(TOUCHED_IDS, CHANGED_KEYS, '_id_rows')}"
+        )
+        con.execute("DROP TABLE _id_rows")
     review_view(con)
 
 
