@@ -123,11 +123,11 @@ def _run(
             _stage_and_validate(con, registry, out, say, gx)
         with timed("link"):
             say("关联同一居民（身份证号码与概率匹配）")
-            release_cache(con, settings.resources)
+            release_cache(con)
             out.link = link(con, registry, settings.decisions, settings.secret())
         with timed("core"):
             say("合并一人一档")
-            release_cache(con, settings.resources)
+            release_cache(con)
             out.core = build_core(con, registry)
         if gx is not None:
             say("数据质量期望（Great Expectations）")
@@ -138,7 +138,7 @@ def _run(
         if not out.blocked:
             with timed("publish"):
                 say("发布快照")
-                release_cache(con, settings.resources)
+                release_cache(con)
                 out.published = publish_all(con, registry, settings)
 
 

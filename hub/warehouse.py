@@ -21,6 +21,7 @@ LAYERS = ("raw", "staged", "quarantine", "core", "report", "shared", "audit", "i
 # cores work on them (a city's tables have groups to spare either way).
 ROW_GROUP_ROWS = 32_768
 _ALIAS = "wh"
+_LIMIT_VAR = "hub_memory_mb"
 
 
 def connect(
@@ -59,6 +60,8 @@ def connect(
         for layer in LAYERS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
     register_macros(con)
+    # the limit in MB as set (DuckDB prints it rounded): release_cache restores it
+    con.execute(f"SET VARIABLE {_LIMIT_VAR} = {int(res.memory_mb)}")
     return con
 
 
@@ -88,19 +91,22 @@ def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def release_cache(con: duckdb.DuckDBPyConnection, resources: Resources, keep_mb: int = 512) -> None:
+def release_cache(con: duckdb.DuckDBPyConnection, keep_mb: int = 512) -> None:
     """Let go of the table blocks the buffer pool holds beyond `keep_mb` (by lowering its
-    limit for a moment, then setting `resources`' again). A stage reads other tables than
-    the one before: left cached, the earlier blocks make every new read take memory the
+    limit for a moment, then setting the connection's own again). A step reads other tables
+    than the one before: left cached, the earlier blocks make every new read take memory the
     process never touched, and each such page costs a fault (in a virtual machine, a slow
     one: a city's monthly run spent over half its time there). Released, their memory is
     reused instead."""
+    limit = one(con, f"SELECT getvariable('{_LIMIT_VAR}')")[0]
+    if limit is None:  # not a connection of `connect`
+        return
     try:
-        con.execute(f"SET memory_limit = '{min(int(keep_mb), resources.memory_mb)}MB'")
+        con.execute(f"SET memory_limit = '{min(int(keep_mb), int(limit))}MB'")
     except duckdb.Error:
         pass  # what is pinned cannot go: nothing is lost by keeping it
     finally:
-        con.execute(f"SET memory_limit = '{resources.memory_mb}MB'")
+        con.execute(f"SET memory_limit = '{int(limit)}MB'")
 
 
 def compact(con: duckdb.DuckDBPyConnection) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from hub.resources import Resources, ResourcesError
 from hub.run_lock import RunInProgress
-from hub.warehouse import connect
+from hub.warehouse import connect, release_cache
 
 
 def _settings(con) -> tuple[str, str, str, str]:
@@ -75,3 +75,20 @@ def test_tables_are_stored_in_row_groups_both_cores_share(tmp_path: Path):
     with pytest.raises(RunInProgress, match="只读"):
         connect(path, resources=res)
     reopened.close()
+
+
+def test_released_cache_lets_go_of_blocks_and_keeps_the_limit(tmp_path: Path):
+    """Between stages the pool drops the table blocks it cached; its limit is as set."""
+    path, res = tmp_path / "warehouse.duckdb", Resources(600, 2, tmp_path / "spill")
+    con = connect(path, resources=res)
+    con.execute("CREATE TABLE raw.t AS SELECT md5(range::VARCHAR) AS s FROM range(3000000)")
+    con.close()
+    con = connect(path, resources=res)
+    used = "SELECT sum(memory_usage_bytes) // 2**20 FROM duckdb_memory()"
+    assert con.execute("SELECT count(DISTINCT s) FROM raw.t").fetchall() == [(3000000,)]
+    cached = con.execute(used).fetchall()[0][0]
+    release_cache(con, keep_mb=16)
+    assert con.execute(used).fetchall()[0][0] < min(16, cached)
+    assert cached > 40
+    assert _settings(con)[0] == "572.2 MiB"
+    con.close()

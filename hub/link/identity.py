@@ -152,11 +152,13 @@ def _update_store(
     # nodes gone: among the seeds when there are seeds (a gone row is one); listed first, as
     # a condition beside the other would test every node of the store against every cluster
     among = (
-        f"(SELECT unique_id FROM {seeds})" if seeds else "(SELECT node FROM identity.person_nodes)"
+        f"(SELECT DISTINCT unique_id FROM {seeds})"
+        if seeds
+        else "(SELECT DISTINCT node AS unique_id FROM identity.person_nodes)"
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _gone_nodes AS SELECT * FROM {among} "
-        "EXCEPT SELECT unique_id FROM link_clusters"
+    con.execute(  # an anti join hashes the few seeds, not every cluster
+        f"CREATE OR REPLACE TEMP TABLE _gone_nodes AS SELECT unique_id FROM {among} "
+        "ANTI JOIN link_clusters USING (unique_id)"
     )
     con.execute(
         "DELETE FROM identity.person_nodes WHERE node IN (SELECT unique_id FROM "
