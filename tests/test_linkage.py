@@ -174,3 +174,11 @@ def test_model_trains_on_at_most_twenty_rows_of_an_id():
     con.executemany("INSERT INTO link_features VALUES (?, ?, ?)", rows)
     got = sorted(r[0] for r in con.execute(training_rows("f.record_key")).fetchall())
     assert got == sorted([f"a|{i:03d}" for i in range(TRAIN_PER_ID)] + ["b|0", "b|1", "b|2"])
+
+
+@pytest.mark.parametrize("max_pairs", [1, 3, 1000, 2_000_000, 10**9 + 7])
+def test_the_sample_for_capped_blocks_is_sized_by_the_smallest_block_over_the_cap(max_pairs):
+    from hub.link.run import least_nodes
+
+    n = least_nodes(max_pairs)
+    assert n * (n - 1) // 2 > max_pairs >= (n - 1) * (n - 2) // 2

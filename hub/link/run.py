@@ -8,6 +8,7 @@ like, for review) and `core.review_queue` (pairs waiting for a person's decision
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,14 +123,39 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
     and `fresh` when scored pairs of it are not cached (hub.link.cache). `_capped` lists each
     U node's first capped block."""
     # only the blocks over the cap are kept (few): a join to them is far cheaper than a
-    # window over every node per rule
+    # window over every node per rule. Counting every block of a city hashes millions of
+    # them; a block over the cap has at least `least` nodes, so a sample keeping each node
+    # with chance 21/least misses all of them with odds below e^-21 (one in a billion, and
+    # far less for a larger block): only the blocks seen in it are counted, exactly. The
+    # sample is a hash of the node, so a run and a rebuild count the same blocks.
+    least = least_nodes(max_pairs)
+    sampled = 21 / least < 1
+    if sampled:
+        exprs = [
+            f"{key.format(t='n')} AS r{i}_{j}"
+            for i, (_, keys) in enumerate(BLOCKS)
+            for j, key in enumerate(keys)
+        ]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _sampled AS SELECT {', '.join(exprs)} FROM {NODE_BASE} n "
+            f"WHERE hash(n.unique_id) % 1000000 < {int(21 / least * 1_000_000)}"
+        )
     sizes, joins = [], []
     for i, (_, keys) in enumerate(BLOCKS):
         k = [key.format(t="n") for key in keys]
+        seen = ""
+        if sampled:
+            cols = [f"r{i}_{j}" for j in range(len(k))]
+            seen = (
+                f"SEMI JOIN (SELECT DISTINCT {', '.join(f'{c} AS k{j}' for j, c in enumerate(cols))} "
+                f"FROM _sampled WHERE {' AND '.join(f'{c} IS NOT NULL' for c in cols)}) s ON "
+                + " AND ".join(f"s.k{j} = {x}" for j, x in enumerate(k))
+            )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _big_{i} AS SELECT "
             + ", ".join(f"{x} AS k{j}" for j, x in enumerate(k))
-            + f", count(*) AS n FROM {NODE_BASE} n WHERE {' AND '.join(f'{x} IS NOT NULL' for x in k)} "
+            + f", count(*) AS n FROM {NODE_BASE} n {seen} "
+            f"WHERE {' AND '.join(f'{x} IS NOT NULL' for x in k)} "
             f"GROUP BY ALL HAVING count(*) * (count(*) - 1) // 2 > {int(max_pairs)}"
         )
         on = " AND ".join(f"b{i}.k{j} = {x}" for j, x in enumerate(k))
@@ -147,6 +173,7 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
     )
     for i in range(len(BLOCKS)):
         con.execute(f"DROP TABLE _big_{i}")
+    con.execute("DROP TABLE IF EXISTS _sampled")
     first = " ".join(f"WHEN {c} THEN {lit(BLOCKS[i][0])}" for i, c in enumerate(CAPPED))
     size = " ".join(f"WHEN {c} THEN _size_{i}" for i, c in enumerate(CAPPED))
     con.execute(
@@ -154,6 +181,14 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
         f"CASE {first} END AS block, CASE {size} END AS block_rows "
         f"FROM link_nodes WHERE grp = 'U' AND ({' OR '.join(CAPPED)})"
     )
+
+
+def least_nodes(max_pairs: int) -> int:
+    """The fewest nodes a block over `max_pairs` pairs has."""
+    n = max(2, math.isqrt(2 * max_pairs) - 1)
+    while n * (n - 1) // 2 <= max_pairs:
+        n += 1
+    return n
 
 
 def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig, key: str) -> None:
