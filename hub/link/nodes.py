@@ -36,7 +36,7 @@ def node_sql(ids: str | None = None, keys: str | None = None, id_rows: str | Non
     itself otherwise: min and max, whose states are fixed in size. Only IDs on more rows need
     the mode (held values per ID): over every ID of a city that aggregate outgrows memory."""
     r_scope = f" AND id_text IN (SELECT id_text FROM {ids})" if ids else ""
-    trusted = f"{id_rows} WHERE true" if id_rows else f"link_features WHERE trusted{r_scope}"
+    trusted = id_rows or f"(SELECT * FROM link_features WHERE trusted{r_scope})"
     u_scope = f" AND record_key IN (SELECT record_key FROM {keys})" if keys else ""
     ident = (
         "'id:' || id_text AS unique_id, 'R' AS grp, id_text, id_birth, id_area, "
@@ -51,7 +51,7 @@ def node_sql(ids: str | None = None, keys: str | None = None, id_rows: str | Non
         f"{', '.join(f'mode({c} ORDER BY {c}) AS {c}' for c in _HELD)}, "
         "nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
         f"list_sort(list(DISTINCT source)) AS sources FROM {trusted} "
-        "AND id_text IN (SELECT id_text FROM few WHERE n > 2) GROUP BY id_text) "
+        "WHERE id_text IN (SELECT id_text FROM few WHERE n > 2) GROUP BY id_text) "
         f"SELECT *, hash({', '.join(COMPARED)}) AS sig FROM ("
         f"SELECT {ident}, {', '.join(_HELD)}, "
         "CASE WHEN phone0 IS NULL THEN NULL WHEN phone0 = phone1 THEN [phone0] "
