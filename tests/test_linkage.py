@@ -176,9 +176,35 @@ def test_model_trains_on_at_most_twenty_rows_of_an_id():
     assert got == sorted([f"a|{i:03d}" for i in range(TRAIN_PER_ID)] + ["b|0", "b|1", "b|2"])
 
 
-@pytest.mark.parametrize("max_pairs", [1, 3, 1000, 2_000_000, 10**9 + 7])
-def test_the_sample_for_capped_blocks_is_sized_by_the_smallest_block_over_the_cap(max_pairs):
-    from hub.link.run import least_nodes
+def test_only_nodes_that_can_pair_with_an_unlinked_row_are_compared(registry):
+    from hub.link.model import BLOCKS
 
-    n = least_nodes(max_pairs)
-    assert n * (n - 1) // 2 > max_pairs >= (n - 1) * (n - 2) // 2
+    sample = generate_records(registry, 3000, seed=5)
+    with duckdb.connect() as con:
+        con.register("records", sample.records)
+        hub_linkage(con, registry)
+        # by the blocks' keys themselves: R nodes agreeing on every key of some block with a U node
+        shares = " OR ".join(
+            "(" + " AND ".join(f"{k.format(t='r')} = {k.format(t='u')}" for k in keys) + ")"
+            for _, keys in BLOCKS
+        )
+        want = {
+            k
+            for (k,) in con.execute(
+                "SELECT unique_id FROM core.link_node_base WHERE grp = 'U' UNION "
+                "SELECT r.unique_id FROM core.link_node_base r JOIN core.link_node_base u "
+                f"ON u.grp = 'U' AND r.grp = 'R' AND ({shares})"
+            ).fetchall()
+        }
+        compared = {k for (k,) in con.execute("SELECT unique_id FROM link_nodes").fetchall()}
+        kept = {k for (k,) in con.execute("SELECT unique_id FROM core.link_node_sigs").fetchall()}
+        r_nodes = con.execute("SELECT count(*) FROM core.link_node_base WHERE grp = 'R'").fetchone()
+        edge_ends = {
+            k
+            for (k,) in con.execute(
+                "SELECT a FROM link_edges UNION SELECT b FROM link_edges"
+            ).fetchall()
+        }
+    assert compared == want == kept
+    assert 0 < len({k for k in want if k.startswith("id:")}) < r_nodes[0]
+    assert edge_ends and edge_ends <= compared

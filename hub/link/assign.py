@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import duckdb
 
+from hub.link.nodes import NODE_BASE
+
 MAX_ROUNDS = 50  # label propagation halves component diameters; 50 covers any real chain
 
 
 def assign(con: duckdb.DuckDBPyConnection, link: float, review: float) -> None:
-    """Reads `link_nodes(unique_id, grp)`, `link_edges(a, b, p, w, evidence)` and
+    """Reads `link_nodes(unique_id, grp)` (every U node, and the R nodes pairs were made
+    of), the kept nodes (every R node is a person), `link_edges(a, b, p, w, evidence)` and
     `link_decisions(a, b, accept)`; writes `link_clusters(unique_id, cluster, via, p,
     evidence, method)` and `link_review(a, b, p, evidence)`."""
     _decided_edges(con)
@@ -42,7 +45,7 @@ def _decided_edges(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _edges AS "
         "WITH e AS (SELECT least(a, b) AS a, greatest(a, b) AS b, p, w, evidence FROM link_edges), "
-        "n AS (SELECT unique_id FROM link_nodes) "
+        f"n AS (SELECT unique_id FROM {NODE_BASE}) "
         "SELECT coalesce(e.a, d.a) AS a, coalesce(e.b, d.b) AS b, "
         "CASE WHEN d.accept THEN 1.0 ELSE e.p END AS p, "
         "CASE WHEN d.accept THEN 1e9 ELSE e.w END AS w, "
@@ -86,7 +89,7 @@ def _components(con: duckdb.DuckDBPyConnection, link: float) -> None:
         "GROUP BY l.label HAVING count(DISTINCT r.r) = 1) "
         "SELECT l.node AS unique_id, coalesce(r.r, c.r, l.label) AS cluster "
         "FROM _label l LEFT JOIN _u2r r ON r.u = l.node LEFT JOIN comp_r c ON c.label = l.label "
-        "UNION ALL SELECT unique_id, unique_id FROM link_nodes WHERE grp = 'R'"
+        f"UNION ALL SELECT unique_id, unique_id FROM {NODE_BASE} WHERE grp = 'R'"
     )
 
 

@@ -13,7 +13,7 @@ import duckdb
 
 from hub.link.cache import COMPARED
 from hub.link.feature_store import CHANGED_KEYS, TOUCHED_IDS
-from hub.link.model import MODEL_COLUMNS
+from hub.link.model import BLOCKS, MODEL_COLUMNS
 from hub.warehouse import table_columns
 
 NODE_BASE = "core.link_node_base"
@@ -21,6 +21,9 @@ _OWN = ("unique_id", "grp", "id_text", "id_birth", "id_area", "birth", "gender",
 # what an ID's node takes from its rows
 _HELD = [c for c in MODEL_COLUMNS if c not in _OWN] + ["name", "address"]
 _ID_ROW_COLUMNS = list(dict.fromkeys(["id_text", "id_birth", "id_area", "phone", "source", *_HELD]))
+# per blocking rule, a hash of the node's block (NULL where a key is missing: no block), so
+# finding the nodes that share a block with a few others need not hash every node's keys
+BLOCK_HASHES = tuple(f"block_{i}" for i in range(len(BLOCKS)))
 REVIEW_VIEW = (
     "CREATE OR REPLACE VIEW core.link_nodes AS SELECT unique_id, grp, id_text, name, birth, "
     f"gender, phone, address, sources FROM {NODE_BASE}"
@@ -52,7 +55,7 @@ def node_sql(ids: str | None = None, keys: str | None = None, id_rows: str | Non
         "nullif(list_sort(list(DISTINCT phone) FILTER (WHERE phone IS NOT NULL)), []) AS phones, "
         f"list_sort(list(DISTINCT source)) AS sources FROM {trusted} "
         "WHERE id_text IN (SELECT id_text FROM few WHERE n > 2) GROUP BY id_text) "
-        f"SELECT *, hash({', '.join(COMPARED)}) AS sig FROM ("
+        f"SELECT *, hash({', '.join(COMPARED)}) AS sig, {_block_hashes()} FROM ("
         f"SELECT {ident}, {', '.join(_HELD)}, "
         "CASE WHEN phone0 IS NULL THEN NULL WHEN phone0 = phone1 THEN [phone0] "
         "ELSE [phone0, phone1] END AS phones, "
@@ -62,14 +65,25 @@ def node_sql(ids: str | None = None, keys: str | None = None, id_rows: str | Non
         "UNION ALL BY NAME SELECT record_key AS unique_id, 'U' AS grp, id_text, id_birth, id_area, birth, "
         "gender, name_s, name_py, phone, CASE WHEN phone IS NOT NULL THEN [phone] END AS phones, "
         "addr_comm, addr_no, addr_unit, head_py, name, address, "
-        f"[source] AS sources FROM link_features WHERE NOT trusted{u_scope})"
+        f"[source] AS sources FROM link_features WHERE NOT trusted{u_scope}) n"
     )
+
+
+def _block_hashes() -> str:
+    out = []
+    for i, (_, keys) in enumerate(BLOCKS):
+        k = [key.format(t="n") for key in keys]
+        out.append(
+            f"CASE WHEN {' AND '.join(f'{x} IS NOT NULL' for x in k)} "
+            f"THEN hash({i}, {', '.join(k)}) END AS {BLOCK_HASHES[i]}"
+        )
+    return ", ".join(out)
 
 
 def refresh_nodes(con: duckdb.DuckDBPyConnection, whole: bool) -> None:
     """Bring `core.link_node_base` up to date with `link_features`: whole, or for what the
     feature store says changed."""
-    if whole or "sig" not in table_columns(con, "core", "link_node_base"):
+    if whole or BLOCK_HASHES[0] not in table_columns(con, "core", "link_node_base"):
         con.execute(f"CREATE OR REPLACE TABLE {NODE_BASE} AS {node_sql()}")
     else:
         con.execute(

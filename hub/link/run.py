@@ -8,7 +8,6 @@ like, for review) and `core.review_queue` (pairs waiting for a person's decision
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from hub.link.model import (
     level_labels,
     settings,
 )
-from hub.link.nodes import NODE_BASE, drop_review, refresh_nodes
+from hub.link.nodes import BLOCK_HASHES, NODE_BASE, drop_review, refresh_nodes
 from hub.registry.config import LinkageConfig
 from hub.registry.loader import Registry
 from hub.warehouse import drop_temps, lit, one, table_exists, temp_tables
@@ -57,7 +56,7 @@ class LinkResult:
     review_pairs: int = 0
     duplicates: int = 0  # rows equal to an earlier row of their batch: linked as that row
     capped: int = 0  # rows left alone whose block was too large to compare: for review
-    fresh: int = 0  # nodes new or changed since the last run: only their pairs were scored
+    fresh: int = 0  # pairable nodes new or changed since the last run: only their pairs scored
     cached_pairs: int = 0  # pairs taken from the last run's scores
     merged: int = 0  # persons merged into an older one by a row bridging them
     featured: int = 0  # rows whose features were computed (those of new batches)
@@ -104,6 +103,8 @@ def link_features(
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE link_edges AS {_NO_EDGES}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _kept_edges AS {_NO_EDGES}")
+    for i in range(len(BLOCKS)):
+        con.execute(f"DROP TABLE _big_{i}")
     fresh, kept = one(
         con,
         "SELECT (SELECT count(*) FROM link_nodes WHERE fresh), (SELECT count(*) FROM _kept_edges)",
@@ -118,62 +119,41 @@ def link_features(
 
 
 def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
-    """The temp table `link_nodes`: the kept nodes, each marked, per blocking rule, when its
-    block has more than `max_pairs` pairs (the rule skips it, see hub.link.model.BLOCKS),
-    and `fresh` when scored pairs of it are not cached (hub.link.cache). `_capped` lists each
-    U node's first capped block."""
-    # only the blocks over the cap are kept (few): a join to them is far cheaper than a
-    # window over every node per rule. Counting every block of a city hashes millions of
-    # them; a block over the cap has at least `least` nodes, so a sample keeping each node
-    # with chance 21/least misses all of them with odds below e^-21 (one in a billion, and
-    # far less for a larger block): only the blocks seen in it are counted, exactly. The
-    # sample is a hash of the node, so a run and a rebuild count the same blocks.
-    least = least_nodes(max_pairs)
-    sampled = 21 / least < 1
-    if sampled:
-        exprs = [
-            f"{key.format(t='n')} AS r{i}_{j}"
-            for i, (_, keys) in enumerate(BLOCKS)
-            for j, key in enumerate(keys)
-        ]
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _sampled AS SELECT {', '.join(exprs)} FROM {NODE_BASE} n "
-            f"WHERE hash(n.unique_id) % 1000000 < {int(21 / least * 1_000_000)}"
-        )
-    sizes, joins = [], []
-    for i, (_, keys) in enumerate(BLOCKS):
-        k = [key.format(t="n") for key in keys]
-        seen = ""
-        if sampled:
-            cols = [f"r{i}_{j}" for j in range(len(k))]
-            seen = (
-                f"SEMI JOIN (SELECT DISTINCT {', '.join(f'{c} AS k{j}' for j, c in enumerate(cols))} "
-                f"FROM _sampled WHERE {' AND '.join(f'{c} IS NOT NULL' for c in cols)}) s ON "
-                + " AND ".join(f"s.k{j} = {x}" for j, x in enumerate(k))
-            )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _big_{i} AS SELECT "
-            + ", ".join(f"{x} AS k{j}" for j, x in enumerate(k))
-            + f", count(*) AS n FROM {NODE_BASE} n {seen} "
-            f"WHERE {' AND '.join(f'{x} IS NOT NULL' for x in k)} "
-            f"GROUP BY ALL HAVING count(*) * (count(*) - 1) // 2 > {int(max_pairs)}"
-        )
-        on = " AND ".join(f"b{i}.k{j} = {x}" for j, x in enumerate(k))
-        joins.append(f"LEFT JOIN _big_{i} b{i} ON {on}")
-        sizes.append(f"coalesce(b{i}.n, 0) AS _size_{i}")
-    capped = ", ".join(
-        f"coalesce(b{i}.n, 0) * (coalesce(b{i}.n, 0) - 1) // 2 > {int(max_pairs)} AS {c}"
-        for i, c in enumerate(CAPPED)
-    )
+    """The temp table `link_nodes`: the nodes a pair can be made of (every U node, and the R
+    nodes sharing some block with one: a pair always has a U side, see U_PAIR), each marked,
+    per blocking rule, when its block has more than `max_pairs` pairs (the rule skips it,
+    see hub.link.model.BLOCKS), and `fresh` when scored pairs of it are not cached
+    (hub.link.cache). `_capped` lists each U node's first capped block. The `_big_<i>`
+    tables (the blocks over the cap) stay for `_train_on_all`, which reads every node.
+
+    Blocks are known by the hash each node keeps of them (hub.link.nodes): a city's
+    millions of nodes are matched and counted on one integer column per rule, not on their
+    keys. Only blocks holding a U node are counted (no other block makes a pair); two
+    blocks sharing a hash (odds near 10^-13 per block) would count as one."""
     con.execute(
-        # what the model and the caches read of a node (not the names and addresses review shows)
-        f"CREATE OR REPLACE TEMP TABLE link_nodes AS SELECT {', '.join('n.' + c for c in MODEL_COLUMNS)}, "
-        f"n.sig, {', '.join(sizes)}, {capped}, "
-        f"{cache.FRESH} AS fresh FROM {NODE_BASE} n {' '.join(joins)} {cache.sigs_join(key)}"
+        "CREATE OR REPLACE TEMP TABLE _u_blocks AS SELECT DISTINCT h FROM ("
+        + " UNION ALL ".join(
+            f"SELECT {c} AS h FROM {NODE_BASE} WHERE grp = 'U'" for c in BLOCK_HASHES
+        )
+        + ") WHERE h IS NOT NULL"
     )
-    for i in range(len(BLOCKS)):
-        con.execute(f"DROP TABLE _big_{i}")
-    con.execute("DROP TABLE IF EXISTS _sampled")
+    for i, c in enumerate(BLOCK_HASHES):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _big_{i} AS SELECT {c} AS h, count(*) AS n "
+            f"FROM {NODE_BASE} SEMI JOIN _u_blocks u ON u.h = {c} GROUP BY 1 "
+            f"HAVING count(*) * (count(*) - 1) // 2 > {int(max_pairs)}"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _pairable AS SELECT unique_id FROM {NODE_BASE} "
+        "WHERE grp = 'U' UNION "
+        + " UNION ".join(
+            f"SELECT unique_id FROM {NODE_BASE} SEMI JOIN _u_blocks u ON u.h = {c}"
+            for c in BLOCK_HASHES
+        )
+    )
+    where = "unique_id IN (SELECT unique_id FROM _pairable)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE link_nodes AS {_marked_sql(where, key)}")
+    con.execute("DROP TABLE _u_blocks; DROP TABLE _pairable")
     first = " ".join(f"WHEN {c} THEN {lit(BLOCKS[i][0])}" for i, c in enumerate(CAPPED))
     size = " ".join(f"WHEN {c} THEN _size_{i}" for i, c in enumerate(CAPPED))
     con.execute(
@@ -183,12 +163,20 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
     )
 
 
-def least_nodes(max_pairs: int) -> int:
-    """The fewest nodes a block over `max_pairs` pairs has."""
-    n = max(2, math.isqrt(2 * max_pairs) - 1)
-    while n * (n - 1) // 2 <= max_pairs:
-        n += 1
-    return n
+def _marked_sql(where: str, key: str) -> str:
+    """What the model and the caches read of the kept nodes `n` matching `where` (not the
+    names and addresses review shows), marked with their blocks' sizes over the cap
+    (`_big_<i>`, from `_cap`), the caps, and freshness under model `key`."""
+    joins = " ".join(
+        f"LEFT JOIN _big_{i} b{i} ON b{i}.h = n.{c}" for i, c in enumerate(BLOCK_HASHES)
+    )
+    sizes = ", ".join(f"coalesce(b{i}.n, 0) AS _size_{i}" for i in range(len(BLOCKS)))
+    capped = ", ".join(f"_size_{i} > 0 AS {c}" for i, c in enumerate(CAPPED))
+    return (
+        f"SELECT *, {capped} FROM (SELECT {', '.join('n.' + c for c in MODEL_COLUMNS)}, n.sig, "
+        f"{sizes}, {cache.FRESH} AS fresh FROM (FROM {NODE_BASE} WHERE {where}) n "
+        f"{joins} {cache.sigs_join(key)})"
+    )
 
 
 def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig, key: str) -> None:
@@ -211,7 +199,7 @@ def _score(con: duckdb.DuckDBPyConnection, config: LinkageConfig, key: str) -> N
         sc.execute(f"USE {_WORK}")
         api = DuckDBAPI(sc)
         if model is None:
-            model = _train_on_all(con, api, config)
+            model = _train_on_all(con, api, config, key)
             cache.store_model(con, key, model, f"{_WORK}.nodes_all")
         if fresh:
             cache.splink_input(con, f"{_WORK}.nodes")
@@ -265,12 +253,13 @@ def fresh_only(model: dict[str, Any]) -> dict[str, Any]:
 
 
 def _train_on_all(
-    con: duckdb.DuckDBPyConnection, api: Any, config: LinkageConfig
+    con: duckdb.DuckDBPyConnection, api: Any, config: LinkageConfig, key: str
 ) -> dict[str, Any]:
     """Train on every node (u) and on rows sharing a trusted ID (m): the first run's model."""
     cols = ", ".join(MODEL_COLUMNS)
     con.execute(
-        f"CREATE TABLE {_WORK}.nodes_all AS SELECT {cols}, {', '.join(CAPPED)} FROM link_nodes"
+        f"CREATE TABLE {_WORK}.nodes_all AS SELECT {cols}, {', '.join(CAPPED)} "
+        f"FROM ({_marked_sql('true', key)})"
     )
     # known matches: rows sharing a trusted ID, at most TRAIN_PER_ID of each (pairs grow
     # with the square: one ID on a thousand rows must not dominate or exhaust the training)
