@@ -97,12 +97,17 @@ def release_cache(con: duckdb.DuckDBPyConnection, keep_mb: int = 512) -> None:
     than the one before: left cached, the earlier blocks make every new read take memory the
     process never touched, and each such page costs a fault (in a virtual machine, a slow
     one: a city's monthly run spent over half its time there). Released, their memory is
-    reused instead."""
-    limit = one(con, f"SELECT getvariable('{_LIMIT_VAR}')")[0]
+    reused instead. Temp tables the next step reads stay: squeezed out, they would be
+    written to the spill folder and read back."""
+    limit, temp = one(
+        con,
+        f"SELECT getvariable('{_LIMIT_VAR}'), (SELECT coalesce(sum(memory_usage_bytes), 0) "
+        "FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE')",
+    )
     if limit is None:  # not a connection of `connect`
         return
     try:
-        con.execute(f"SET memory_limit = '{min(int(keep_mb), int(limit))}MB'")
+        con.execute(f"SET memory_limit = '{min(int(keep_mb) + int(temp) // 2**20, int(limit))}MB'")
     except duckdb.Error:
         pass  # what is pinned cannot go: nothing is lost by keeping it
     finally:

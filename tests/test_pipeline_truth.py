@@ -148,6 +148,7 @@ def test_run_summary_reports_published_release(sample_run):
     assert sample_run.summary["core"]["persons"] == len(
         {r["citizen_id"] for r in sample_run.truth_rows}
     )
+    assert sample_run.summary["link"]["persons"] == sample_run.summary["core"]["persons"]
 
 
 def test_each_rule_has_one_verdict(sample_run):

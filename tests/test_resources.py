@@ -92,3 +92,20 @@ def test_released_cache_lets_go_of_blocks_and_keeps_the_limit(tmp_path: Path):
     assert cached > 40
     assert _settings(con)[0] == "572.2 MiB"
     con.close()
+
+
+def test_released_cache_keeps_the_temp_tables_the_next_step_reads(tmp_path: Path):
+    path, res = tmp_path / "warehouse.duckdb", Resources(600, 2, tmp_path / "spill")
+    con = connect(path, resources=res)
+    con.execute("CREATE TABLE raw.t AS SELECT md5(range::VARCHAR) AS s FROM range(3000000)")
+    con.close()
+    con = connect(path, resources=res)
+    con.execute("CREATE TEMP TABLE kept AS SELECT s || s AS s FROM raw.t LIMIT 1000000")
+    usage = "SELECT tag, memory_usage_bytes // 2**20, temporary_storage_bytes FROM duckdb_memory()"
+    before = {tag: (mb, spilled) for tag, mb, spilled in con.execute(usage).fetchall()}
+    release_cache(con, keep_mb=16)
+    after = {tag: (mb, spilled) for tag, mb, spilled in con.execute(usage).fetchall()}
+    assert before["IN_MEMORY_TABLE"][0] > 40
+    assert after["IN_MEMORY_TABLE"] == (before["IN_MEMORY_TABLE"][0], 0)  # not spilled
+    assert after["BASE_TABLE"][0] < min(16, before["BASE_TABLE"][0])
+    con.close()

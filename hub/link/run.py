@@ -405,8 +405,11 @@ def _write(con: duckdb.DuckDBPyConnection, secret: str, whole: bool) -> int:
 
 def _result(con: duckdb.DuckDBPyConnection) -> LinkResult:
     counts = dict(con.execute("SELECT method, count(*) FROM core.links GROUP BY method").fetchall())
+    # a person per cluster (hub.link.identity): each R node is one, the U nodes' own
+    # clusters are the rest (counting the persons of a city's links hashes millions of ids)
     persons, rows, pairs, dups, capped = con.execute(
-        "SELECT (SELECT count(DISTINCT person_id) FROM core.links), (SELECT count(*) FROM core.links), "
+        "SELECT (SELECT count(*) FILTER (WHERE unique_id LIKE 'id:%') + count(DISTINCT cluster) "
+        "FILTER (WHERE cluster NOT LIKE 'id:%') FROM link_clusters), (SELECT count(*) FROM core.links), "
         "(SELECT count(*) FROM core.review_queue), (SELECT count(*) FROM core.link_duplicates), "
         "(SELECT count(*) FROM core.link_capped)"
     ).fetchall()[0]
