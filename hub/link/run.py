@@ -408,8 +408,9 @@ def _result(con: duckdb.DuckDBPyConnection) -> LinkResult:
     # a person per cluster (hub.link.identity): each R node is one, the U nodes' own
     # clusters are the rest (counting the persons of a city's links hashes millions of ids)
     persons, rows, pairs, dups, capped = con.execute(
-        "SELECT (SELECT count(*) FILTER (WHERE unique_id LIKE 'id:%') + count(DISTINCT cluster) "
-        "FILTER (WHERE cluster NOT LIKE 'id:%') FROM link_clusters), (SELECT count(*) FROM core.links), "
+        "SELECT (SELECT count(*) FROM link_clusters WHERE unique_id LIKE 'id:%') + (SELECT "
+        "count(DISTINCT cluster) FROM link_clusters WHERE cluster NOT LIKE 'id:%'), "
+        "(SELECT count(*) FROM core.links), "
         "(SELECT count(*) FROM core.review_queue), (SELECT count(*) FROM core.link_duplicates), "
         "(SELECT count(*) FROM core.link_capped)"
     ).fetchall()[0]
