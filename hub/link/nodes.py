@@ -1,6 +1,7 @@
 """The nodes linkage compares, kept between runs in `core.link_node_base`.
 
-Each node carries `sig`, a hash of what the model compares (hub.link.cache). One node per
+Each node carries `sig`, a hash of what the model compares (hub.link.cache), and per
+blocking rule a hash of its block (`block_<i>`, hub.link.run finds blocks by it). One node per
 person known by a trusted ID (its values as most of its rows give them, ties to
 the smallest, so a run and a rebuild agree), and one per row the ID could not link. An
 incremental run rebuilds the nodes of the IDs and rows that changed (hub.link.feature_store)
