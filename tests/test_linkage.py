@@ -208,3 +208,43 @@ def test_only_nodes_that_can_pair_with_an_unlinked_row_are_compared(registry):
     assert compared == want == kept
     assert 0 < len({k for k in want if k.startswith("id:")}) < r_nodes[0]
     assert edge_ends and edge_ends <= compared
+
+
+def test_a_block_crossing_the_cap_makes_its_nodes_fresh(registry):
+    """A block that grows past the cap or shrinks below it changes which pairs are made:
+    its nodes are scored again, as a rebuild would score them."""
+    from hub.link import cache
+    from hub.link.nodes import BLOCK_HASHES
+    from hub.link.run import _cap
+
+    sample = generate_records(registry, 3000, seed=5)
+    with duckdb.connect() as con:
+        con.register("records", sample.records)
+        hub_linkage(con, registry)
+        key = cache.model_key(registry.linkage)
+        size, column, block = max(
+            con.execute(
+                f"SELECT count(*), '{c}', {c} FROM core.link_node_base WHERE {c} IN "
+                f"(SELECT {c} FROM core.link_node_base WHERE grp = 'U') GROUP BY {c} "
+                "ORDER BY 1 DESC LIMIT 1"
+            ).fetchone()
+            for c in BLOCK_HASHES
+        )
+        members = {
+            k
+            for (k,) in con.execute(
+                f"SELECT unique_id FROM core.link_node_base WHERE {column} = ?", [block]
+            ).fetchall()
+        }
+
+        def fresh_after(max_pairs: int) -> set[str]:
+            _cap(con, max_pairs, key)
+            return {
+                k for (k,) in con.execute("SELECT unique_id FROM link_nodes WHERE fresh").fetchall()
+            }
+
+        capped = fresh_after(size * (size - 1) // 2 - 1)
+        compared = con.execute("SELECT count(*) FROM link_nodes").fetchone()[0]
+        as_scored = fresh_after(registry.linkage.max_block_pairs)
+    assert size >= 2 and members <= capped and len(capped) < compared
+    assert as_scored == set()

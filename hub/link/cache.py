@@ -6,7 +6,7 @@
   `linkage.yaml` or the comparisons change. `hub run --full` keeps it (like the person ids,
   it is the hub's memory, not data derived from one run).
 - Scored pairs stay in `core.link_edge_cache` beside the signature (a hash of the compared
-  columns) of each node they were scored on. A node whose signature is new is fresh; only
+  columns and of the caps on the node's blocks) of each node they were scored on. A node whose signature is new is fresh; only
   pairs with a fresh side are scored again. A cached pair still counts if both nodes are
   unchanged and some blocking rule still pairs them (a block may have grown past its cap).
 A full rebuild starts with no cache and scores every pair with the same model: the same edges.

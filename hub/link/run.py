@@ -166,16 +166,20 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
 def _marked_sql(where: str, key: str) -> str:
     """What the model and the caches read of the kept nodes `n` matching `where` (not the
     names and addresses review shows), marked with their blocks' sizes over the cap
-    (`_big_<i>`, from `_cap`), the caps, and freshness under model `key`."""
+    (`_big_<i>`, from `_cap`), the caps, and freshness under model `key`.
+
+    A node's `sig` here covers its caps too: when a block grows past the cap or shrinks
+    below it, its nodes are fresh, so pairs it now allows are scored (as a rebuild would)."""
     joins = " ".join(
         f"LEFT JOIN _big_{i} b{i} ON b{i}.h = n.{c}" for i, c in enumerate(BLOCK_HASHES)
     )
     sizes = ", ".join(f"coalesce(b{i}.n, 0) AS _size_{i}" for i in range(len(BLOCKS)))
     capped = ", ".join(f"_size_{i} > 0 AS {c}" for i, c in enumerate(CAPPED))
     return (
-        f"SELECT *, {capped} FROM (SELECT {', '.join('n.' + c for c in MODEL_COLUMNS)}, n.sig, "
-        f"{sizes}, {cache.FRESH} AS fresh FROM (FROM {NODE_BASE} WHERE {where}) n "
-        f"{joins} {cache.sigs_join(key)})"
+        f"SELECT n.* EXCLUDE (_sig), {cache.FRESH} AS fresh FROM (SELECT *, {capped}, "
+        f"hash(_sig, {', '.join(CAPPED)}) AS sig FROM (SELECT "
+        f"{', '.join('n.' + c for c in MODEL_COLUMNS)}, n.sig AS _sig, {sizes} "
+        f"FROM (FROM {NODE_BASE} WHERE {where}) n {joins})) n {cache.sigs_join(key)}"
     )
 
 
