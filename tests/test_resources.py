@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from hub.resources import Resources, ResourcesError
@@ -77,13 +78,19 @@ def test_tables_are_stored_in_row_groups_both_cores_share(tmp_path: Path):
     reopened.close()
 
 
-def test_released_cache_lets_go_of_blocks_and_keeps_the_limit(tmp_path: Path):
-    """Between stages the pool drops the table blocks it cached; its limit is as set."""
+def _reopened_with_a_table(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A warehouse (limit 600 MB) holding raw.t, 3 million rows, opened anew: nothing cached."""
     path, res = tmp_path / "warehouse.duckdb", Resources(600, 2, tmp_path / "spill")
     con = connect(path, resources=res)
     con.execute("CREATE TABLE raw.t AS SELECT md5(range::VARCHAR) AS s FROM range(3000000)")
     con.close()
     con = connect(path, resources=res)
+    return con
+
+
+def test_released_cache_lets_go_of_blocks_and_keeps_the_limit(tmp_path: Path):
+    """Between stages the pool drops the table blocks it cached; its limit is as set."""
+    con = _reopened_with_a_table(tmp_path)
     used = "SELECT sum(memory_usage_bytes) // 2**20 FROM duckdb_memory()"
     assert con.execute("SELECT count(DISTINCT s) FROM raw.t").fetchall() == [(3000000,)]
     cached = con.execute(used).fetchall()[0][0]
@@ -95,11 +102,7 @@ def test_released_cache_lets_go_of_blocks_and_keeps_the_limit(tmp_path: Path):
 
 
 def test_released_cache_keeps_the_temp_tables_the_next_step_reads(tmp_path: Path):
-    path, res = tmp_path / "warehouse.duckdb", Resources(600, 2, tmp_path / "spill")
-    con = connect(path, resources=res)
-    con.execute("CREATE TABLE raw.t AS SELECT md5(range::VARCHAR) AS s FROM range(3000000)")
-    con.close()
-    con = connect(path, resources=res)
+    con = _reopened_with_a_table(tmp_path)
     con.execute("CREATE TEMP TABLE kept AS SELECT s || s AS s FROM raw.t LIMIT 1000000")
     usage = "SELECT tag, memory_usage_bytes // 2**20, temporary_storage_bytes FROM duckdb_memory()"
     before = {tag: (mb, spilled) for tag, mb, spilled in con.execute(usage).fetchall()}

@@ -137,23 +137,26 @@ def _cap(con: duckdb.DuckDBPyConnection, max_pairs: int, key: str) -> None:
         )
         + ") WHERE h IS NOT NULL"
     )
-    for i, c in enumerate(BLOCK_HASHES):
+    # every node of those blocks, by rule: read once for both the blocks' sizes and the nodes
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _in_u_blocks AS "
+        + " UNION ALL ".join(
+            f"SELECT unique_id, {i} AS i, {c} AS h FROM {NODE_BASE} SEMI JOIN _u_blocks u ON u.h = {c}"
+            for i, c in enumerate(BLOCK_HASHES)
+        )
+    )
+    for i in range(len(BLOCK_HASHES)):
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _big_{i} AS SELECT {c} AS h, count(*) AS n "
-            f"FROM {NODE_BASE} SEMI JOIN _u_blocks u ON u.h = {c} GROUP BY 1 "
-            f"HAVING count(*) * (count(*) - 1) // 2 > {int(max_pairs)}"
+            f"CREATE OR REPLACE TEMP TABLE _big_{i} AS SELECT h, count(*) AS n FROM _in_u_blocks "
+            f"WHERE i = {i} GROUP BY h HAVING count(*) * (count(*) - 1) // 2 > {int(max_pairs)}"
         )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _pairable AS SELECT unique_id FROM {NODE_BASE} "
-        "WHERE grp = 'U' UNION "
-        + " UNION ".join(
-            f"SELECT unique_id FROM {NODE_BASE} SEMI JOIN _u_blocks u ON u.h = {c}"
-            for c in BLOCK_HASHES
-        )
+        "WHERE grp = 'U' UNION SELECT unique_id FROM _in_u_blocks"
     )
     where = "unique_id IN (SELECT unique_id FROM _pairable)"
     con.execute(f"CREATE OR REPLACE TEMP TABLE link_nodes AS {_marked_sql(where, key)}")
-    con.execute("DROP TABLE _u_blocks; DROP TABLE _pairable")
+    con.execute("DROP TABLE _u_blocks; DROP TABLE _in_u_blocks; DROP TABLE _pairable")
     first = " ".join(f"WHEN {c} THEN {lit(BLOCKS[i][0])}" for i, c in enumerate(CAPPED))
     size = " ".join(f"WHEN {c} THEN _size_{i}" for i, c in enumerate(CAPPED))
     con.execute(
