@@ -10,6 +10,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +31,7 @@ from hub.ingest.holds import HELD, Batch, batches
 from hub.ingest.raw import LoadResult, load_incoming
 from hub.link.run import LinkResult, link
 from hub.memory import RssSampler
-from hub.normalize.stage import StageResult, stage_source
+from hub.normalize.stage import StageResult, prepare_staging, stage_source
 from hub.publish.guards import publish_guards
 from hub.publish.snapshot import DATASETS, PublishResult, publish
 from hub.registry.loader import Registry
@@ -42,7 +43,14 @@ from hub.validate.gx_process import GxProcess
 from hub.validate.gx_session import pending, store_results, suite_input, summary_dicts
 from hub.validate.quality_page import write_quality_page
 from hub.validate.staged_checks import CheckOutcome, run_checks
-from hub.warehouse import compact, drop_derived, release_cache, table_exists, warehouse
+from hub.warehouse import (
+    compact,
+    cursor,
+    drop_derived,
+    release_cache,
+    table_exists,
+    warehouse,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -158,14 +166,40 @@ def _stage_and_validate(
 ) -> None:
     """Stage each source and judge its rules; each staged table's GX suite is handed to the
     GX process right away (the rows as written are still at hand) and judged while the run
-    goes on."""
-    for name in registry.sources:
-        say(f"规范化与校验 {name}")
-        out.stages.append(stage_source(con, registry, name))
-        out.checks[name] = run_checks(con, registry, name)
-        if gx is not None and table_exists(con, "staged", name):
-            for batch in pending(con, name):
-                gx.submit(con, suite_input(con, registry, name, batch))
+    goes on.
+
+    Sources are staged side by side on STAGE_THREADS connections of their own: a source's
+    work is one statement after another, each planned alone and many too small to keep both
+    cores busy, so two sources fill each other's gaps (different tables; the tables they
+    share are made before, since two connections creating one table conflict)."""
+    prepare_staging(con)
+    names = list(registry.sources)
+    with ThreadPoolExecutor(STAGE_THREADS, thread_name_prefix="hub-stage") as pool:
+        # connections are made here: `con` serves one call at a time
+        futures = [pool.submit(_stage_one, cursor(con), registry, name, gx) for name in names]
+        for name, future in zip(names, futures, strict=True):
+            stage, checks = future.result()
+            say(f"规范化与校验 {name}")
+            out.stages.append(stage)
+            out.checks[name] = checks
+
+
+STAGE_THREADS = 2
+
+
+def _stage_one(
+    cur: duckdb.DuckDBPyConnection, registry: Registry, name: str, gx: GxProcess | None
+) -> tuple[StageResult, list[CheckOutcome]]:
+    """Stage `name` on `cur`, a connection of its own, closed when done."""
+    try:
+        stage = stage_source(cur, registry, name)
+        checks = run_checks(cur, registry, name)
+        if gx is not None and table_exists(cur, "staged", name):
+            for batch in pending(cur, name):
+                gx.submit(cur, suite_input(cur, registry, name, batch))
+        return stage, checks
+    finally:
+        cur.close()
 
 
 def _gx_results(

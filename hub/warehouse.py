@@ -91,6 +91,22 @@ def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to `con`'s warehouse, for work on another thread: the same
+    database and macros, its own temp tables. Close it when done."""
+    cur = con.cursor()
+    try:
+        cur.execute(f"USE {q(one(con, 'SELECT current_database()')[0])}")
+        register_macros(cur)
+        limit = one(con, f"SELECT getvariable('{_LIMIT_VAR}')")[0]
+        if limit is not None:
+            cur.execute(f"SET VARIABLE {_LIMIT_VAR} = {int(limit)}")
+    except BaseException:
+        cur.close()
+        raise
+    return cur
+
+
 def release_cache(con: duckdb.DuckDBPyConnection, keep_mb: int = 512) -> None:
     """Let go of the table blocks the buffer pool holds beyond `keep_mb` (by lowering its
     limit for a moment, then setting the connection's own again). A step reads other tables

@@ -35,6 +35,11 @@ class RawColumn:
         cells = [f"{alias}.{q(n)}" for n in self.names]
         return cells[0] if len(cells) == 1 else f"coalesce({', '.join(cells)})"
 
+    @property
+    def fixed_header(self) -> bool:
+        """One header for every row: `header_in_file` is a constant, needing no column."""
+        return len(self.names) <= 1
+
     def header_in_file(self, alias: str = "r") -> str:
         """The header the row's own file used, for messages that point into that file."""
         if len(self.names) <= 1:

@@ -36,8 +36,9 @@ MACROS = [
     "hub_id18(s) AS hub_id18_of(upper(hub_nospace(s)))",
     "hub_id_problem(x) AS CASE WHEN x IS NULL THEN NULL "
     "WHEN NOT regexp_full_match(x, '[0-9]{17}[0-9X]') THEN 'cn_id_format' "
-    "WHEN try_strptime(substr(x, 7, 8), '%Y%m%d') IS NULL "
-    "OR try_strptime(substr(x, 7, 8), '%Y%m%d') > current_date THEN 'cn_id_birthdate' "
+    # no date, or one to come: one parse (a macro's repeated call is evaluated twice)
+    "WHEN coalesce(try_strptime(substr(x, 7, 8), '%Y%m%d') > current_date, true) "
+    "THEN 'cn_id_birthdate' "
     "WHEN hub_id_check(x) <> substr(x, 18, 1) THEN 'cn_id_checksum' END",
     "hub_id_birth(x) AS try_strptime(substr(x, 7, 8), '%Y%m%d')::DATE",
     # NULL for no ID (not '2'): a GX twin compares it where the SQL check is guarded

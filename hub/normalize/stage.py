@@ -15,7 +15,7 @@ from hub.ingest.batches import ensure_tables, renamed_headers
 from hub.ingest.holds import ACTIVE_SQL
 from hub.normalize.columns import RawColumn
 from hub.normalize.lookups import load_lookups
-from hub.normalize.stage_state import StagePlan, plan, record
+from hub.normalize.stage_state import STATE_DDL, StagePlan, plan, record
 from hub.normalize.stage_write import (
     ISSUES_DDL,
     check_columns,
@@ -41,6 +41,17 @@ class StageResult:
     staged: int
     quarantined: int
     warnings: int
+
+
+def prepare_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """The tables every source's staging writes into, made once before sources are staged
+    side by side (two connections creating one table at once conflict)."""
+    from hub.validate.gx_session import RESULTS_DDL
+    from hub.validate.staged_checks import COUNTS_DDL
+
+    ensure_tables(con)
+    for ddl in (ISSUES_DDL, STATE_DDL, COUNTS_DDL, RESULTS_DDL):
+        con.execute(ddl)
 
 
 def stage_source(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -> StageResult:
@@ -189,11 +200,14 @@ def _normalize_sql(
     for f, rc in fields:
         raw, t, hdr = col(f.name, "raw"), col(f.name, "t"), col(f.name, "hdr")
         raw_col = rc.value("r")
-        prep += [f"{raw_col} AS {raw}", f"{rc.header_in_file('r')} AS {hdr}"]
+        prep.append(f"{raw_col} AS {raw}")
+        parse.append(f"p.{raw}")
+        if not rc.fixed_header:  # else a constant, written where it is read (header_sql)
+            prep.append(f"{rc.header_in_file('r')} AS {hdr}")
+            parse.append(f"p.{hdr}")
         # a line in another encoding has U+FFFD before every cell (hub.ingest.encoding): the
         # row is quarantined for that alone, so the mark must not fail each cell's own rules
         source_col = f"ltrim({raw_col}, {lit(chr(0xFFFD))})"
-        parse += [f"p.{raw}", f"p.{hdr}"]
         if f.normalize in ("code", "boolean", "orgunit"):
             table, kind, key = (
                 ("hub_orgs", "level", f.orgunit_level)

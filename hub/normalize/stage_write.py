@@ -40,6 +40,15 @@ def check_columns(checks: list[Check]) -> dict[str, str]:
     return out
 
 
+def header_sql(fields: list[tuple[Field, RawColumn]], name: str) -> str:
+    """The header of field `name` in the row's file: a constant where every file used one
+    (`_n` holds no column of it), else `_n`'s column."""
+    rc = next((rc for f, rc in fields if f.name == name), None)
+    if rc is not None and rc.fixed_header:
+        return rc.header_in_file()
+    return col(name, "hdr")
+
+
 def ext_column(i: int) -> str:
     return q(f"__ext_{i}")
 
@@ -54,7 +63,7 @@ def write_issues(
     flag = check_columns(checks)
     parts = [
         f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
-        f"{col(c.field, 'hdr')}, {lit(c.kind)}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
+        f"{header_sql(fields, c.field)}, {lit(c.kind)}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
         f"FROM _n WHERE {flag[c.predicate]}"
         for c in checks
     ]
@@ -78,7 +87,12 @@ def _undecodable(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
     def first(of: str) -> str:  # the field, header or value of the first marked cell
         whens = []
         for cond, name in marks:
-            then = lit(name) if of == "field" else col(name, of)
+            if of == "field":
+                then = lit(name)
+            elif of == "hdr":
+                then = header_sql(fields, name)
+            else:
+                then = col(name, of)
             whens.append(f"WHEN {cond} THEN {then}")
         return f"CASE {' '.join(whens)} END"
 

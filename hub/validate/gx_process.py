@@ -49,6 +49,8 @@ class GxProcess:
         self._log = (self._dir / _LOG).open("wb")
         self._jobs: list[SuiteInput] = []
         self._answers: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._files = 0
         self.seconds = 0.0
         # the child imports this very copy of the hub, wherever the run found it
         home = str(Path(__file__).resolve().parents[2])
@@ -70,18 +72,22 @@ class GxProcess:
         return self._proc.pid
 
     def submit(self, con: duckdb.DuckDBPyConnection, job: SuiteInput) -> None:
-        """Write the batch's rows to Parquet (DuckDB, off the GIL) and hand them over."""
-        path = self._dir / f"{len(self._jobs):05d}.parquet"
+        """Write the batch's rows to Parquet (DuckDB, off the GIL) and hand them over. Safe
+        from several threads: answers come in the order the lines go out, as `_jobs` is."""
+        with self._lock:
+            path = self._dir / f"{self._files:05d}.parquet"
+            self._files += 1
         con.execute(f"COPY ({job.sql}) TO {lit(str(path))} (FORMAT parquet)")
-        self._jobs.append(job)
         line = {
             "source": job.source,
             "path": str(path),
             "exps": [{k: v for k, v in asdict(e).items() if k != "inputs"} for e in job.exps],
         }
-        with contextlib.suppress(BrokenPipeError):  # the process died; results() says why
-            self._stdin.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
-            self._stdin.flush()
+        with self._lock:
+            self._jobs.append(job)
+            with contextlib.suppress(BrokenPipeError):  # the process died; results() says why
+                self._stdin.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+                self._stdin.flush()
 
     def results(self) -> list[tuple[SuiteInput, list[dict[str, Any]]]]:
         """Wait for an answer to every submitted batch; raises if GX failed."""
@@ -140,7 +146,7 @@ def _serve(gx_root: Path, answers: IO[str]) -> None:
     if hasattr(os, "nice"):
         # validation only has to be done by publishing: the run's own stages come first
         # on a busy core, and the answers are still ready before publishing asks
-        os.nice(5)
+        os.nice(19)
     import great_expectations  # noqa: F401
 
     gc.freeze()

@@ -74,7 +74,9 @@ class GxSession:
         vd = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=f"staged.{source}", data=batch, suite=suite)
         )
-        run = vd.run(batch_parameters={"dataframe": df}, run_id=self.run_id)
+        # counts only (BASIC): the default SUMMARY also tallies the unexpected values, which
+        # nothing here reads, at a fifth of the suite's time
+        run = vd.run(batch_parameters={"dataframe": df}, run_id=self.run_id, result_format="BASIC")
         return _match_results(run.results, exps, len(df))
 
 
