@@ -251,3 +251,35 @@ def test_a_few_lines_in_another_encoding_are_marked_across_megabyte_pieces():
     text, enc = decode(Path("x.csv"), pasted, "auto")
     assert enc == "gb18030"
     assert text.split("\n")[60_000] == "\ufffd60000,\ufffd张三60000,\ufffd幸福路60000号"
+
+
+@pytest.mark.parametrize("budget, most", [(10**9, 2), (100, 1)])
+def test_files_are_read_ahead_in_order_within_the_byte_budget(tmp_path, monkeypatch, budget, most):
+    """Files are read two at a time while their bytes fit READ_AHEAD_BYTES (a file bigger
+    than it is read alone), and handed over in name order whatever finishes first."""
+    import threading
+    import time
+
+    from hub.ingest import raw
+
+    paths = []
+    for i in range(6):
+        p = tmp_path / f"{i}.csv"
+        p.write_bytes(b"x" * 1000)
+        paths.append(p)
+    lock, now, peak = threading.Lock(), [0], [0]
+
+    def fake_read(registry, src, path):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        time.sleep(0.05 if path.name != "0.csv" else 0.2)  # the first finishes last
+        with lock:
+            now[0] -= 1
+        return raw._Read(path.read_bytes(), path.name)
+
+    monkeypatch.setattr(raw, "_read", fake_read)
+    monkeypatch.setattr(raw, "READ_AHEAD_BYTES", budget)
+    got = [r.sha for r in raw._read_ahead(None, [(None, p) for p in paths])]
+    assert got == [p.name for p in paths]
+    assert peak[0] == most
