@@ -123,12 +123,14 @@ def _run(
         with timed("load"):
             say("读取新文件")
             out.loads = import_incoming_templates(settings, registry)
-            out.loads += load_incoming(con, registry, settings.incoming, settings.archive)
+            out.loads += load_incoming(
+                con, registry, settings.incoming, settings.archive, threads=_side_by_side(settings)
+            )
             form = load_submissions(con, registry, settings.submissions, settings.archive)
             if form is not None:
                 out.loads.append(form)
         with timed("stage"):
-            _stage_and_validate(con, registry, out, say, gx)
+            _stage_and_validate(con, registry, out, say, gx, _side_by_side(settings))
         with timed("link"):
             say("关联同一居民（身份证号码与概率匹配）")
             release_cache(con)
@@ -163,18 +165,19 @@ def _stage_and_validate(
     out: RunSummary,
     say: Progress,
     gx: GxProcess | None,
+    threads: int = 1,
 ) -> None:
     """Stage each source and judge its rules; each staged table's GX suite is handed to the
     GX process right away (the rows as written are still at hand) and judged while the run
     goes on.
 
-    Sources are staged side by side on STAGE_THREADS connections of their own: a source's
+    Sources are staged side by side on `threads` connections of their own: a source's
     work is one statement after another, each planned alone and many too small to keep both
     cores busy, so two sources fill each other's gaps (different tables; the tables they
     share are made before, since two connections creating one table conflict)."""
     prepare_staging(con)
     names = list(registry.sources)
-    with ThreadPoolExecutor(STAGE_THREADS, thread_name_prefix="hub-stage") as pool:
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="hub-stage") as pool:
         # connections are made here: `con` serves one call at a time
         futures = [pool.submit(_stage_one, cursor(con), registry, name, gx) for name in names]
         for name, future in zip(names, futures, strict=True):
@@ -184,7 +187,13 @@ def _stage_and_validate(
             out.checks[name] = checks
 
 
-STAGE_THREADS = 2
+# files read and sources staged at once: two fill the gaps of one; never more than the
+# threads the warehouse may use (a worker sharing its machine is held to its share)
+SIDE_BY_SIDE = 2
+
+
+def _side_by_side(settings: Settings) -> int:
+    return max(1, min(SIDE_BY_SIDE, settings.resources.threads))
 
 
 def _stage_one(

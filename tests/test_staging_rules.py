@@ -85,7 +85,7 @@ def test_sources_staged_side_by_side_judge_as_one_after_another(tmp_path, monkey
         s.ensure()
         for f in (REPO / "data" / "sample").glob("*.*"):
             shutil.copy(f, s.incoming)
-        monkeypatch.setattr(pipeline, "STAGE_THREADS", threads)
+        monkeypatch.setenv("HUB_THREADS", str(threads))
         registry = load_registry(s.schemas)
         out = pipeline.run_pipeline(s, registry, validate_with_gx=False)
         assert [r.source for r in out.stages] == list(out.checks) == list(registry.sources)

@@ -50,15 +50,25 @@ def match_source(registry: Registry, file_name: str) -> Source | None:
     return None
 
 
+# Files read at once on threads: the readers (calamine, pyarrow's CSV parser, the decoders)
+# let go of the GIL, so a district's files take about half the time read side by side; a
+# file is read ahead only while the bytes in flight stay under READ_AHEAD_BYTES (a city's
+# roster of a million rows is read alone).
+READ_THREADS = 2
+READ_AHEAD_BYTES = 256 * 2**20
+
+
 def load_incoming(
     con: duckdb.DuckDBPyConnection,
     registry: Registry,
     incoming: Path,
     archive: Path,
     only: str | None = None,
+    threads: int = READ_THREADS,
 ) -> list[LoadResult]:
     """Load every file in `incoming` that belongs to a registered source (or only to `only`).
-    Files are read ahead on threads (see `_read_ahead`) and stored one by one, in name order."""
+    Files are read ahead on up to `threads` threads (see `_read_ahead`) and stored one by
+    one, in name order."""
     ensure_tables(con)
     results: list[LoadResult] = []
     todo: list[tuple[Source, Path]] = []
@@ -75,17 +85,9 @@ def load_incoming(
         if src.channel == "form":  # templates: only their changes, through hub.form
             continue
         todo.append((src, path))
-    for (src, path), read in zip(todo, _read_ahead(registry, todo), strict=True):
+    for (src, path), read in zip(todo, _read_ahead(registry, todo, threads), strict=True):
         results.append(_load_read(con, registry, src, path, archive, read))
     return results
-
-
-# Files read at once on threads: the readers (calamine, DuckDB's CSV parser, the decoders)
-# let go of the GIL, so a district's files take about half the time read side by side; a
-# file is read ahead only while the bytes in flight stay under READ_AHEAD_BYTES (a city's
-# roster of a million rows is read alone).
-READ_THREADS = 2
-READ_AHEAD_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -96,10 +98,12 @@ class _Read:
     error: str | None = None
 
 
-def _read_ahead(registry: Registry, todo: list[tuple[Source, Path]]) -> Iterator[_Read]:
+def _read_ahead(
+    registry: Registry, todo: list[tuple[Source, Path]], threads: int = READ_THREADS
+) -> Iterator[_Read]:
     """Each file of `todo` read, in order; later files are read while earlier ones are
     stored."""
-    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="hub-read") as pool:
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="hub-read") as pool:
         pending: deque[tuple[int, Future[_Read]]] = deque()
         nxt = 0
         while nxt < len(todo) or pending:
