@@ -85,7 +85,10 @@ def load_incoming(
         if src.channel == "form":  # templates: only their changes, through hub.form
             continue
         todo.append((src, path))
-    for (src, path), read in zip(todo, _read_ahead(registry, todo, threads), strict=True):
+    # files already loaded are hashed but not parsed again (the same roster sent twice)
+    seen = set(con.execute("SELECT source, sha256 FROM raw._batches").fetchall())
+    reads = _read_ahead(registry, todo, threads, seen)
+    for (src, path), read in zip(todo, reads, strict=True):
         results.append(_load_read(con, registry, src, path, archive, read))
     return results
 
@@ -99,7 +102,10 @@ class _Read:
 
 
 def _read_ahead(
-    registry: Registry, todo: list[tuple[Source, Path]], threads: int = READ_THREADS
+    registry: Registry,
+    todo: list[tuple[Source, Path]],
+    threads: int = READ_THREADS,
+    seen: set[tuple[str, str]] | None = None,
 ) -> Iterator[_Read]:
     """Each file of `todo` read, in order; later files are read while earlier ones are
     stored."""
@@ -111,7 +117,7 @@ def _read_ahead(
                 size = _size(todo[nxt][1])
                 if pending and sum(s for s, _ in pending) + size > READ_AHEAD_BYTES:
                     break
-                pending.append((size, pool.submit(_read, registry, *todo[nxt])))
+                pending.append((size, pool.submit(_read, registry, *todo[nxt], seen or set())))
                 nxt += 1
             yield pending.popleft()[1].result()
 
@@ -123,9 +129,13 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _read(registry: Registry, src: Source, path: Path) -> _Read:
+def _read(
+    registry: Registry, src: Source, path: Path, seen: set[tuple[str, str]] | None = None
+) -> _Read:
     data = path.read_bytes()
     out = _Read(data, hashlib.sha256(data).hexdigest())
+    if (src.name, out.sha) in (seen or set()):
+        return out  # loaded before: `_load_read` says so without the rows
     header = src.header if isinstance(src.header, HeaderSpec) else None
     expected = [h for c in src.columns for h in (c.header, *c.former_headers)]
     try:
