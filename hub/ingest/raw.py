@@ -109,6 +109,7 @@ def _read_ahead(
 ) -> Iterator[_Read]:
     """Each file of `todo` read, in order; later files are read while earlier ones are
     stored."""
+    known = seen or set()
     with ThreadPoolExecutor(max(1, threads), thread_name_prefix="hub-read") as pool:
         pending: deque[tuple[int, Future[_Read]]] = deque()
         nxt = 0
@@ -117,7 +118,7 @@ def _read_ahead(
                 size = _size(todo[nxt][1])
                 if pending and sum(s for s, _ in pending) + size > READ_AHEAD_BYTES:
                     break
-                pending.append((size, pool.submit(_read, registry, *todo[nxt], seen or set())))
+                pending.append((size, pool.submit(_read, registry, *todo[nxt], known)))
                 nxt += 1
             yield pending.popleft()[1].result()
 
@@ -129,12 +130,10 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _read(
-    registry: Registry, src: Source, path: Path, seen: set[tuple[str, str]] | None = None
-) -> _Read:
+def _read(registry: Registry, src: Source, path: Path, seen: set[tuple[str, str]]) -> _Read:
     data = path.read_bytes()
     out = _Read(data, hashlib.sha256(data).hexdigest())
-    if (src.name, out.sha) in (seen or set()):
+    if (src.name, out.sha) in seen:
         return out  # loaded before: `_load_read` says so without the rows
     header = src.header if isinstance(src.header, HeaderSpec) else None
     expected = [h for c in src.columns for h in (c.header, *c.former_headers)]
