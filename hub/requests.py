@@ -1,7 +1,7 @@
 """Requests between units that someone else must decide: one general model, one store.
 
-A request has a kind (迁入申请 move_in first; corrections to an authority and report
-proposals later), who asks (`from_unit`), who decides (`to_unit`), what it is about
+A request has a kind (迁入申请 move_in, 报表准入申请 report_proposal; corrections to an
+authority later), who asks (`from_unit`), who decides (`to_unit`), what it is about
 (`subject`), a payload, and a status with who decided, when and why. The store is append-only
 (`data/requests/requests.jsonl`): a request line, then at most one decision line.
 """
@@ -16,8 +16,10 @@ from typing import Any
 
 from hub.jsonl import append_line, read_lines
 
-KINDS = {"move_in": "迁入申请"}
-STATUS = {"open": "待处理", "accepted": "已同意", "declined": "已拒绝"}
+KINDS = {"move_in": "迁入申请", "report_proposal": "报表准入申请"}
+STATUS = {"open": "待处理", "accepted": "已同意", "declined": "已拒绝", "shared": "改为共享"}
+# what may answer a request of each kind, besides accepting or declining it
+_MORE = {"report_proposal": ("shared",)}
 
 
 @dataclass
@@ -69,11 +71,12 @@ def decide(
     folder: Path, request_id: str, status: str, by: str, why: str = "", unit: str | None = None
 ) -> Request:
     """Decide an open request; `unit`, when given, must be the one it is addressed to."""
-    if status not in ("accepted", "declined"):
-        raise ValueError(f"未知的决定 {status!r}（允许：accepted、declined）")
     found = [r for r in requests(folder) if r.id == request_id]
     if not found or (unit is not None and found[0].to_unit != unit):
         raise LookupError("没有这条申请（或不是发给本单位的）")
+    allowed = ("accepted", "declined", *_MORE.get(found[0].kind, ()))
+    if status not in allowed:
+        raise ValueError(f"未知的决定 {status!r}（允许：{'、'.join(allowed)}）")
     if found[0].status != "open":
         raise LookupError(f"这条申请已处理（{STATUS[found[0].status]}）")
     at = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")

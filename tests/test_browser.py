@@ -71,7 +71,7 @@ def log_in(browser: Browser, base: str, user: str, viewport: dict[str, int] | No
     )
     page = context.new_page()
     page.goto(f"{base}/residents/new")
-    expect(page.get_by_role("heading", name="社区工作人员登录")).to_be_visible()
+    expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
     shot(page, f"login-{page.viewport_size['width']}")
     page.get_by_label("用户名").fill(user)
     page.get_by_label("密码").fill(PASSWORD)

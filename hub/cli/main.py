@@ -14,6 +14,7 @@ from hub.cli import codes as codes_cli
 from hub.cli import context as ctx
 from hub.cli import form as form_cli
 from hub.cli import orgunits as orgunits_cli
+from hub.cli import proposals as proposals_cli
 from hub.cli import reports as reports_cli
 from hub.cli import requests as requests_cli
 from hub.cli import review as review_cli
@@ -44,7 +45,10 @@ app.add_typer(requests_cli.app, name="request")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(form_cli.app, name="form")
+reports_cli.app.command("list")(proposals_cli.list_command)
+reports_cli.app.command("propose")(proposals_cli.propose_command)
 app.add_typer(reports_cli.app, name="report")
+app.add_typer(proposals_cli.app, name="proposal")
 app.command("burden")(reports_cli.burden_command)
 app.add_typer(serve_cli.users, name="user")
 app.command("serve")(serve_cli.serve_command)

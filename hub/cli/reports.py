@@ -17,7 +17,9 @@ from hub.reports.generate import generate_reports, open_published_person
 from hub.settings import Settings
 from hub.share.audit import answered_by_department
 
-app = typer.Typer(help="部门报表：由一人一档数据自动生成。", no_args_is_help=True)
+app = typer.Typer(
+    help="部门报表：由一人一档数据自动生成；报表目录与报表准入申请。", no_args_is_help=True
+)
 PERIOD_HELP = "报告期 YYYY-MM（默认本月）"
 
 

@@ -66,6 +66,8 @@ def _decide(prefix: str, status: str, why: str, as_json: bool) -> None:
     match = [r for r in requests(s.requests) if r.id.startswith(prefix)] if prefix else []
     if len(match) != 1:
         ctx.fail(f"没有唯一匹配「{prefix}」的申请（hub request list 查看编号）")
+    if match[0].kind == "report_proposal":  # a decision there writes the registry
+        ctx.fail("报表准入申请请用 hub proposal approve / reject / share 处理")
     by = f"数据专班：{getpass.getuser()}"
     try:
         if status == "accepted" and match[0].kind == "move_in":

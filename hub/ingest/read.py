@@ -41,6 +41,7 @@ class FileTable:
 
 
 WORKBOOKS = ("xlsx", "xls", "xlsb", "ods")
+MARKUP = ("csv", "html", "spreadsheetml", "docx")  # read whole, as one grid (not by sheet)
 
 
 def file_format(path: Path, declared: str | None = None) -> str:
@@ -53,8 +54,11 @@ def file_format(path: Path, declared: str | None = None) -> str:
         return suffix.lstrip(".")
     if suffix in (".csv", ".txt", ".tsv"):
         return "csv"
+    if suffix == ".docx":
+        return "docx"
     raise ReadError(
-        f"文件 {path.name}：不支持的文件类型 {suffix}（支持 .csv、.xlsx、.xls、.xlsb、.ods）"
+        f"文件 {path.name}：不支持的文件类型 {suffix}（支持 .csv、.xlsx、.xls、.xlsb、.ods，"
+        "以及 Word 文档 .docx 中的表格）"
     )
 
 
@@ -85,15 +89,15 @@ def read_file(
     # the content decides: systems save HTML or XML under .xls, workbooks under .csv
     real = sniff(path) if path.is_file() else ("text" if named == "csv" else named)
     kind = "csv" if real == "text" else real
-    if kind in ("csv", "html", "spreadsheetml") and data is None:
+    if kind in MARKUP and data is None:
         data = path.read_bytes()
     try:
         precheck(path, data if kind == "csv" else None, limits, workbook=kind == "xlsx")
         if kind == "csv":
             grid = read_csv_grid(path, data or b"", encoding)
-        elif kind in ("html", "spreadsheetml"):
+        elif kind in MARKUP:
             grid = read_markup_grid(path, kind, data or b"")
-        if kind in ("csv", "html", "spreadsheetml"):
+        if kind in MARKUP:
             layout = choose_layout(grid, header, expected)
         else:
             grid, layout = _pick_sheet(path, sheet, header, expected)

@@ -4,6 +4,7 @@ department systems save under an `.xls` name that no spreadsheet library opens: 
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from html.parser import HTMLParser
@@ -24,6 +25,7 @@ NAMES = {
     "html": "网页表格（HTML）",
     "spreadsheetml": "Excel 2003 XML 表格（SpreadsheetML）",
     "text": "文本（CSV）",
+    "docx": "Word 文档（.docx）中的表格",
 }
 _SS = "urn:schemas-microsoft-com:office:spreadsheet"
 
@@ -42,6 +44,8 @@ def sniff(path: Path) -> str:
                     return "ods"
         except zipfile.BadZipFile:
             return "xlsx"  # a damaged workbook: the workbook reader explains it
+        if "word/document.xml" in names:
+            return "docx"
         return "xlsb" if "xl/workbook.bin" in names else "xlsx"
     text = _head_text(head).lstrip("\ufeff \t\r\n").lower()
     if text.startswith("<"):
@@ -59,6 +63,8 @@ def read_markup_grid(path: Path, kind: str, data: bytes) -> Grid:
         text, encoding = decode(path, data, "auto")
         rows = _html_rows(text)
         sheet = None
+    elif kind == "docx":
+        rows, sheet, encoding = _docx_rows(data), None, None
     else:
         rows, sheet = _spreadsheetml_rows(data)
         encoding = None
@@ -69,7 +75,7 @@ def read_markup_grid(path: Path, kind: str, data: bytes) -> Grid:
         row_numbers=pa.array(range(1, len(rows) + 1), pa.int32()),
         encoding=encoding,
         sheet=sheet,
-        notes=[f"文件实为{NAMES[kind]}，已按该格式读取"],
+        notes=[] if kind == "docx" else [f"文件实为{NAMES[kind]}，已按该格式读取"],
     )
 
 
@@ -175,3 +181,47 @@ def _spreadsheetml_rows(data: bytes) -> tuple[list[list[str | None]], str | None
 
 def _int_zero(value: str | None) -> int:
     return _int(value) if value else 0
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+DOCX_XML_MB = 64  # a draft template's document part; more is not a table of headers
+
+
+def _docx_rows(data: bytes) -> list[list[str | None]]:
+    """Rows of the first table of a Word document (a department's draft template), merged
+    cells laid out as in a sheet: the text in the first cell, the cells it covers empty."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo("word/document.xml")
+        if info.file_size > DOCX_XML_MB * 2**20:
+            raise ValueError(f"文档正文解压后有 {info.file_size // 2**20} MB，不像一张表格模板")
+        root = ET.fromstring(zf.read(info))  # noqa: S314 - expat refuses entity expansion bombs
+    body = root.find(f"{{{_W}}}body")
+    table = next(root.iter(f"{{{_W}}}tbl"), None)
+    if body is None or table is None:
+        raise ValueError("Word 文档中没有表格：请把报表模板做成表格（插入 → 表格）")
+    rows: list[list[str | None]] = []
+    # the title is a paragraph above the table: a row of its own, as a sheet's title row
+    for el in body:
+        if el.tag == f"{{{_W}}}tbl":
+            break
+        if el.tag == f"{{{_W}}}p" and (
+            text := "".join(t.text or "" for t in el.iter(f"{{{_W}}}t")).strip()
+        ):
+            rows = [[text]]
+    for tr in table.iterfind(f"{{{_W}}}tr"):
+        cells: list[str | None] = []
+        for tc in tr.iterfind(f"{{{_W}}}tc"):
+            props = tc.find(f"{{{_W}}}tcPr")
+            span = props.find(f"{{{_W}}}gridSpan") if props is not None else None
+            merged = props.find(f"{{{_W}}}vMerge") if props is not None else None
+            # a cell continuing a vertical merge holds nothing of its own
+            continues = merged is not None and merged.get(f"{{{_W}}}val") != "restart"
+            text = "\n".join(
+                "".join(t.text or "" for t in p.iter(f"{{{_W}}}t"))
+                for p in tc.iterfind(f"{{{_W}}}p")
+            ).strip()
+            cells.append(None if continues or not text else text)
+            width = _int(span.get(f"{{{_W}}}val")) if span is not None else 1
+            cells.extend([None] * (width - 1))
+        rows.append(cells)
+    return rows

@@ -20,6 +20,13 @@ class MappingConfig(Strict):
     surnames: str = ""
 
 
+class CatalogueConfig(Strict):
+    """The report catalogue (schemas/catalogue.yaml): when a report in use is flagged for review."""
+
+    # a report not generated, or not downloaded, in this many reporting periods
+    review_after_periods: int = PydField(default=3, ge=1, le=36)
+
+
 class Limits(Strict):
     """What one incoming file, and one department query, may be (schemas/limits.yaml). A file
     past a limit is set aside with the reason before its rows are read, so it cannot stall or

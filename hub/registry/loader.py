@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from hub.registry.config import Limits, LinkageConfig, MappingConfig
+from hub.registry.config import CatalogueConfig, Limits, LinkageConfig, MappingConfig
 from hub.registry.departments import KINDS, Departments
 from hub.registry.errors import RegistryError
 from hub.registry.files import registry_file, registry_folder
@@ -40,6 +40,7 @@ class Registry:
     departments: Departments = dataclasses.field(
         default_factory=lambda: Departments(departments=[])
     )
+    catalogue: CatalogueConfig = dataclasses.field(default_factory=CatalogueConfig)
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -95,6 +96,7 @@ def load_registry(root: Path) -> Registry:
     mapping = _config(MappingConfig, root, "mapping.yaml")
     linkage = _config(LinkageConfig, root, "linkage.yaml")
     limits = _config(Limits, root, "limits.yaml")
+    catalogue = _config(CatalogueConfig, root, "catalogue.yaml")
     reports = load_reports(registry_folder(root, "reports"), fields, codelists, departments)
     shares = load_shares(root / "shares", fields, codelists, orgs, departments)
     if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
@@ -119,6 +121,7 @@ def load_registry(root: Path) -> Registry:
         shares=shares,
         limits=limits,
         departments=departments,
+        catalogue=catalogue,
     )
 
 
@@ -177,6 +180,9 @@ def load_reports(
                 )
         for i, cond in enumerate(rep.population):
             _check_condition(path, f"population[{i}]", cond, fields, codelists)
+        stray = [f for f in rep.asks or [] if f not in rep.fields]
+        if stray:
+            raise RegistryError(path, "asks", f"{', '.join(stray)} 不是本报表的列")
         reports[rep.name] = rep
     return reports
 

@@ -10,6 +10,7 @@ Columns are fields, or one of the computed values `seq` (序号) and `age` (年�
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field as PydField
@@ -48,7 +49,8 @@ class Condition(Strict):
 class ReportColumn(Strict):
     header: str
     field: str | None = None
-    value: Literal["seq", "age"] | None = None
+    # computed: 序号, age at the period's end, members of the resident's household
+    value: Literal["seq", "age", "members"] | None = None
     show: Literal["label", "code"] = "label"  # code fields: the Chinese label, or the code
     # summed in the 合计 row: amounts a department adds up, never per-member repeats of a
     # household's figure (家庭人口数) or per-person facts (年龄)
@@ -57,7 +59,9 @@ class ReportColumn(Strict):
     @model_validator(mode="after")
     def _one_source(self) -> ReportColumn:
         if (self.field is None) == (self.value is None):
-            raise ValueError(f"列「{self.header}」须且只能写 field 或 value（seq / age）之一")
+            raise ValueError(
+                f"列「{self.header}」须且只能写 field 或 value（seq / age / members）之一"
+            )
         return self
 
 
@@ -75,6 +79,15 @@ class Report(Strict):
     issuer: str | None = None
     # the sign-off line under the table, left blank to be filled in by hand
     signatures: list[str] = PydField(default_factory=lambda: ["填表人", "审核人", "联系电话"])
+    # the catalogue (报表目录清单): why the report exists, whether it is still in use, and who
+    # let it in (a report approved through 报表准入 says so)
+    basis: str | None = None  # legal basis or purpose
+    status: Literal["在用", "已停用"] = "在用"
+    approved_by: str | None = None
+    approved_at: date | None = None
+    # the fields community staff are asked for on the one form; None: all of its fields. A
+    # report let in through 报表准入 asks only what the hub did not hold
+    asks: list[str] | None = None
 
     @field_validator("name")
     @classmethod
@@ -88,6 +101,11 @@ class Report(Strict):
         """The data elements this report asks for (computed columns excluded), in order."""
         return [c.field for c in self.columns if c.field]
 
+    @property
+    def asked(self) -> list[str]:
+        """The fields the one form asks for this report's sake."""
+        return self.fields if self.asks is None else [f for f in self.fields if f in self.asks]
+
 
 # who the form is about and where they live: always asked, so a new resident can be added;
 # id_unverified is the worker's explicit 无证 / 号码待核 for a resident without a valid ID
@@ -96,5 +114,7 @@ FORM_KEYS = ("citizen_id", "id_unverified", "name", "gender", "birth_date", "com
 
 def form_field_names(fields: Mapping[str, Any], reports: Mapping[str, Report]) -> list[str]:
     """Every field some report needs (and the keys), once, in registry order."""
-    used = set(FORM_KEYS) | {name for rep in reports.values() for name in rep.fields}
+    used = set(FORM_KEYS) | {
+        name for rep in reports.values() if rep.status == "在用" for name in rep.asked
+    }
     return [name for name in fields if name in used]

@@ -67,10 +67,17 @@ def load_labels(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     temp_table(con, "report_orgs", ["code", "name"], orgs)
 
 
-def population_sql(conditions: list[Condition], registry: Registry, as_of: date) -> str:
-    """The SQL condition (over `p`) of a report's population; TRUE for everyone."""
+def population_sql(
+    conditions: list[Condition], registry: Registry, as_of: date, have: set[str] | None = None
+) -> str:
+    """The SQL condition (over `p`) of a report's population; TRUE for everyone. With `have`
+    (the columns of `p`), a field not published yet is empty for everyone."""
     parts = []
     for c in conditions:
+        if have is not None and c.age is None and c.field not in have:
+            if c.present is not False:
+                parts.append("false")
+            continue
         if c.age is not None:
             age = _age_sql(as_of)
             if c.age.min is not None:
@@ -114,6 +121,17 @@ def report_rows(
             continue
         if col.value == "age":
             select.append(f"CAST({_age_sql(as_of)} AS INTEGER) AS {q(col.header)}")
+            continue
+        if col.value == "members":  # everyone of the household, in the report or not
+            if "household_id" not in have:
+                select.append(f"CAST(NULL AS INTEGER) AS {q(col.header)}")
+                continue
+            select.append(f"CAST({alias}.n AS INTEGER) AS {q(col.header)}")
+            joins.append(
+                f"LEFT JOIN (SELECT household_id, count(*) AS n FROM person "
+                f"WHERE household_id IS NOT NULL GROUP BY 1) {alias} "
+                f"ON {alias}.household_id = p.household_id"
+            )
             continue
         name = col.field or ""
         if name not in have:

@@ -12,6 +12,7 @@ from hub.publish.snapshot import dataset_sql, read_current
 from hub.registry.loader import Registry
 from hub.registry.reports import Report
 from hub.reports.build import Period, load_labels, report_rows
+from hub.reports.usage import log_use
 from hub.reports.write import Issued, write_csv, write_xlsx
 from hub.settings import Settings
 
@@ -45,11 +46,12 @@ def open_published_person(con: duckdb.DuckDBPyConnection, settings: Settings) ->
 
 def selected(registry: Registry, department: str | None) -> list[Report]:
     """Reports of `department` (its name, or a report's name); all when None."""
+    in_use = [r for r in registry.reports.values() if r.status == "在用"]
     if department is None:
-        return list(registry.reports.values())
+        return in_use
     dept = registry.departments.resolve(department)  # 卫健委 is 卫生健康局
     name = dept.name if dept else department
-    chosen = [r for r in registry.reports.values() if name in (r.department, r.name)]
+    chosen = [r for r in in_use if name in (r.department, r.name)]
     if not chosen:
         known = "、".join(sorted({r.department for r in registry.reports.values()}))
         raise LookupError(f"没有部门或报表 {department!r}（现有部门：{known}）")
@@ -57,7 +59,11 @@ def selected(registry: Registry, department: str | None) -> list[Report]:
 
 
 def generate_reports(
-    settings: Settings, registry: Registry, period: Period, department: str | None = None
+    settings: Settings,
+    registry: Registry,
+    period: Period,
+    department: str | None = None,
+    by: str = "hub report generate",
 ) -> list[ReportResult]:
     reports = selected(registry, department)
     out = []
@@ -74,6 +80,7 @@ def generate_reports(
             issued = Issued(issuer_of(registry, report), date.today(), report.signatures)
             write_xlsx(xlsx, report, registry, f"{report.title}（{label}）", table, issued)
             write_csv(csv, report, table)
+            log_use(settings.reports, "generated", report.name, period.key, by)
             out.append(
                 ReportResult(
                     report.name,

@@ -1,4 +1,6 @@
-"""Staff accounts: a user name, the community they serve and an argon2id password hash.
+"""Accounts: a user name, a role, the community or department they serve and an argon2id
+password hash. Community staff fill the one form; department users propose reports and answer
+corrections; the district's 减负办 decides proposals.
 
 Kept in `data/users.json` (git-ignored, mode 0600), never in the repository. Passwords are
 never stored or logged; a wrong user name costs the same hash as a wrong password, so the
@@ -25,12 +27,18 @@ from hub.atomic import write_json
 _HASHER = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
 
 
+ROLES = {"community": "社区工作人员", "department": "部门用户", "admin": "减负办"}
+HOME = {"community": "/", "department": "/dept", "admin": "/admin"}
+
+
 @dataclass(frozen=True)
 class Staff:
     username: str
-    community: str  # org-unit code of the community they serve
+    community: str  # org-unit code of the community they serve ("" for other roles)
     display_name: str
     password_hash: str
+    role: str = "community"
+    department: str = ""  # a department user's department (its registry name)
 
 
 def hash_password(password: str) -> str:
@@ -78,9 +86,21 @@ def save_staff(path: Path, staff: dict[str, Staff]) -> None:
     )
 
 
-def add_staff(path: Path, username: str, community: str, password: str, display: str) -> Staff:
+def add_staff(
+    path: Path,
+    username: str,
+    community: str,
+    password: str,
+    display: str,
+    role: str = "community",
+    department: str = "",
+) -> Staff:
+    if role not in ROLES:
+        raise ValueError(f"未知的角色 {role!r}（可选：{'、'.join(ROLES)}）")
     staff = load_staff(path)
-    user = Staff(username, community, display or username, hash_password(password))
+    user = Staff(
+        username, community, display or username, hash_password(password), role, department
+    )
     staff[username] = user
     save_staff(path, staff)
     return user

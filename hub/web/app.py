@@ -20,6 +20,7 @@ from hub.settings import Settings
 from hub.web.api import DESCRIPTION, TITLE, build_api
 from hub.web.context import WebContext
 from hub.web.errors import install_error_handlers
+from hub.web.gate_pages import register_gate
 from hub.web.login import register_login
 from hub.web.pages import register_pages
 from hub.web.request_pages import register_requests
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     register_pages(app, ctx)
     register_uploads(app, ctx)
     register_requests(app, ctx)
+    register_gate(app, ctx)
     for route in app.routes:  # the OpenAPI description is the departments' API only
         if isinstance(route, APIRoute):
             route.include_in_schema = False

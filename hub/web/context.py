@@ -3,6 +3,7 @@ the CSRF check and page rendering. Route modules import from here; `app.py` wire
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from hub.publish.directory import Directory
 from hub.registry.loader import Registry
 from hub.settings import Settings
 from hub.share.audit import Access, record
-from hub.web.accounts import Staff, load_staff
+from hub.web.accounts import HOME, ROLES, Staff, load_staff
 from hub.web.session import Signer
 from hub.web.throttle import Throttle
 
@@ -40,14 +41,21 @@ class LoginRequired(Exception):
     pass
 
 
+class OtherRole(Exception):
+    """A logged-in user on a page of another role: sent to their own home page."""
+
+    def __init__(self, home: str) -> None:
+        self.home = home
+
+
 @dataclass
 class Caller:
     staff: Staff
     csrf: str
 
 
-def current_staff(request: Request) -> Caller:
-    """The logged-in staff member; pages without a valid session go to the login page."""
+def current_user(request: Request) -> Caller:
+    """The logged-in user, whatever the role; no valid session goes to the login page."""
     ctx: WebContext = request.app.state.ctx
     cookie = request.cookies.get(COOKIE)
     username = ctx.signer.user(cookie)
@@ -57,7 +65,21 @@ def current_staff(request: Request) -> Caller:
     return Caller(staff, ctx.signer.csrf(cookie))
 
 
-StaffDep = Annotated[Caller, Depends(current_staff)]
+def _role(*roles: str) -> Callable[[Request], Caller]:
+    def dep(request: Request) -> Caller:
+        caller = current_user(request)
+        if caller.staff.role not in roles:
+            raise OtherRole(HOME.get(caller.staff.role, "/login"))
+        return caller
+
+    return dep
+
+
+# community pages are community staff's only: a department user has no community to look in
+StaffDep = Annotated[Caller, Depends(_role("community"))]
+DeptDep = Annotated[Caller, Depends(_role("department"))]
+AdminDep = Annotated[Caller, Depends(_role("admin"))]
+AnyDep = Annotated[Caller, Depends(current_user)]
 
 
 def check_csrf(request: Request, token: str | None) -> None:
@@ -87,9 +109,15 @@ def log_read(
 
 def page(request: Request, name: str, caller: Caller, status: int = 200, **values: Any) -> Response:
     ctx: WebContext = request.app.state.ctx
+    staff = caller.staff
+    unit = {
+        "community": ctx.community_name(staff.community),
+        "department": staff.department,
+        "admin": ROLES["admin"],
+    }
     values |= {
-        "staff": caller.staff,
+        "staff": staff,
         "csrf": caller.csrf,
-        "community_name": ctx.community_name(caller.staff.community),
+        "community_name": unit.get(staff.role, ""),
     }
     return ctx.templates.TemplateResponse(request, name, values, status_code=status)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.validation_text import describe
-from hub.web.context import LoginRequired, WebContext
+from hub.web.context import LoginRequired, OtherRole, WebContext
 
 # the framework's own details for errors it raises by itself
 _DEFAULT_DETAIL = {
@@ -35,6 +35,12 @@ def install_error_handlers(app: FastAPI, ctx: WebContext) -> None:
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(OtherRole)
+    async def _to_home(request: Request, exc: OtherRole) -> Response:
+        if _json_client(request):  # the inline check: no page to go to
+            return JSONResponse({"detail": "没有权限"}, status_code=403)
+        return RedirectResponse(exc.home, status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.web.accounts import authenticate
+from hub.web.accounts import HOME, authenticate
 from hub.web.context import COOKIE, WebContext
 
 
@@ -32,7 +32,7 @@ def register_login(app: FastAPI, ctx: WebContext) -> None:
             ctx.throttle.failed(name, address)
             return _login_error(request, ctx, "用户名或密码不正确", 401)
         ctx.throttle.succeeded(name)
-        resp = RedirectResponse("/", status_code=303)
+        resp = RedirectResponse(HOME.get(user.role, "/"), status_code=303)
         resp.set_cookie(
             COOKIE,
             ctx.signer.issue(user.username),
