@@ -22,6 +22,7 @@ import duckdb
 from hub.core.changes import published
 from hub.core.golden import CHOICE, CoreResult, build_core, held, provenance_sql, rows_of
 from hub.core.observations import ROWS, observed_fields
+from hub.form.corrections import accepted as accepted_corrections
 from hub.form.incoming import import_incoming_templates
 from hub.form.status import DATASET as FORM_DATASET
 from hub.form.status import TABLE as FORM_TABLE
@@ -138,7 +139,7 @@ def _run(
         with timed("core"):
             say("合并一人一档")
             release_cache(con)
-            out.core = build_core(con, registry)
+            out.core = build_core(con, registry, accepted_corrections(settings.requests))
         if gx is not None:
             say("数据质量期望（Great Expectations）")
             with timed("expectations_wait"):  # what GX added after the overlap

@@ -1,7 +1,7 @@
 """Requests between units that someone else must decide: one general model, one store.
 
-A request has a kind (迁入申请 move_in, 报表准入申请 report_proposal; corrections to an
-authority later), who asks (`from_unit`), who decides (`to_unit`), what it is about
+A request has a kind (迁入申请 move_in, 报表准入申请 report_proposal, 更正申请 correction to
+the department that owns a value), who asks (`from_unit`), who decides (`to_unit`), what it is about
 (`subject`), a payload, and a status with who decided, when and why. The store is append-only
 (`data/requests/requests.jsonl`): a request line, then at most one decision line.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from hub.jsonl import append_line, read_lines
 
-KINDS = {"move_in": "迁入申请", "report_proposal": "报表准入申请"}
+KINDS = {"move_in": "迁入申请", "report_proposal": "报表准入申请", "correction": "更正申请"}
 STATUS = {"open": "待处理", "accepted": "已同意", "declined": "已拒绝", "shared": "改为共享"}
 # what may answer a request of each kind, besides accepting or declining it
 _MORE = {"report_proposal": ("shared",)}

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from hub.core.golden import build_core
+from hub.form.corrections import accepted as accepted_corrections
 from hub.form.incoming import import_incoming_templates
 from hub.form.submissions import load_submissions
 from hub.ingest.raw import load_incoming
@@ -182,7 +183,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     def core_person(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         s = hub.settings()
         with warehouse(s.warehouse, resources=s.resources) as con:
-            r = build_core(con, hub.run_registry(context.run_id))
+            r = build_core(con, hub.run_registry(context.run_id), accepted_corrections(s.requests))
         return dg.MaterializeResult(
             metadata={
                 "persons": r.persons,

@@ -4,14 +4,18 @@ role sees only its own pages. Screenshots (desktop and 390 px) go to test-artifa
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from hub.publish.snapshot import dataset_sql
 from hub.registry import load_registry
 from hub.settings import Settings
 from tests.conftest import Run, copy_schemas, hub_cli
@@ -37,8 +41,8 @@ def gate(
         yield s, base
 
 
-def log_in(browser: Browser, base: str, user: str, viewport: dict[str, int] | None = None) -> Page:
-    page = browser.new_context(
+def log_in(chromium: Browser, base: str, user: str, viewport: dict[str, int] | None = None) -> Page:
+    page = chromium.new_context(
         locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900}
     ).new_page()
     page.goto(f"{base}/login")
@@ -50,7 +54,9 @@ def log_in(browser: Browser, base: str, user: str, viewport: dict[str, int] | No
 
 @pytest.mark.slow
 def test_a_department_draft_is_approved_and_generated(
-    browser: Browser, gate: tuple[Settings, str], tmp_path: Path
+    browser: Browser,  # noqa: F811 - the fixture of test_browser
+    gate: tuple[Settings, str],
+    tmp_path: Path,
 ):
     s, base = gate
     draft = tmp_path / "低保家庭随访表.docx"
@@ -111,7 +117,9 @@ def test_a_department_draft_is_approved_and_generated(
     expect(admin.get_by_role("button", name="批准")).to_have_count(0)  # decided: no second click
 
     reg = load_registry(s.schemas)
-    (name,) = [n for n, r in reg.reports.items() if r.title == "城市低保家庭随访表"]
+    assert [r.asks for r in reg.reports.values() if r.title == "城市低保家庭随访表"] == [
+        ["chronic_disease", "shi_fou_qian_yue_jia_ting_yi_sheng"]
+    ]
     assert "chronic_disease" in reg.fields
     admin.goto(f"{base}/catalogue")
     row = admin.locator("tr", has_text="城市低保家庭随访表")
@@ -156,3 +164,87 @@ def test_community_staff_cannot_open_the_gate_pages(gate: tuple[Settings, str]):
             assert r.status_code == 303 and r.headers["location"] == "/", path
         r = http.post("/proposals/x", data={"action": "approve"})
         assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+@pytest.mark.slow
+def test_a_worker_correction_accepted_by_the_authority_reaches_core_and_reports(
+    browser: Browser,  # noqa: F811 - the fixture of test_browser
+    gate: tuple[Settings, str],
+):
+    s, base = gate
+    with duckdb.connect() as con:
+        pid, cid, old, community = con.execute(
+            f"SELECT p.person_id, p.citizen_id, p.name, p.community_code "
+            f"FROM ({dataset_sql(s.published, 'person')}) p "
+            f"JOIN ({dataset_sql(s.published, 'provenance')}) v USING (person_id) "
+            "WHERE v.field = 'name' AND v.selected AND v.source = 'gongan_household' "
+            "AND p.assistance_type = '01' AND p.citizen_id IS NOT NULL ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    hub_cli(
+        ["user", "add", "sq02", "--community", community, "--password", PASSWORD], s.data, s.schemas
+    )
+    hub_cli(
+        ["user", "add", "ga01", "--role", "部门", "--department", "公安", "--password", PASSWORD],
+        s.data,
+        s.schemas,
+    )
+
+    worker = log_in(browser, base, "sq02")
+    worker.goto(f"{base}/residents/{pid}")
+    name_field = worker.locator(".field[data-field=name]")
+    expect(name_field.locator(".authority")).to_contain_text("以公安分局登记为准")
+    name_field.get_by_role("link", name="申请更正").click()
+    expect(worker.get_by_role("heading", name=f"申请更正：{old}的姓名")).to_be_visible()
+    worker.get_by_label("应更正为").fill(old)  # the same value: refused, nothing filed
+    worker.get_by_label("更正理由").fill("户口簿为此名")
+    worker.get_by_role("button", name="提交更正申请").click()
+    expect(worker.get_by_role("alert")).to_contain_text("无需更正")
+    worker.get_by_label("应更正为").fill(old + "明")
+    worker.get_by_role("button", name="提交更正申请").click()
+    expect(worker.get_by_role("status")).to_contain_text("已提交更正申请")
+    expect(worker.locator("section.corrections")).to_contain_text("待确认")
+    shot(worker, "correction-filed")
+
+    police = log_in(browser, base, "ga01")
+    police.goto(f"{base}/dept/corrections")
+    row = police.locator("tr", has_text=old + "明")
+    expect(row).to_contain_text("户口簿为此名")
+    shot(police, "correction-queue")
+    row.get_by_role("button", name="确认更正").click()
+    expect(police.get_by_role("status")).to_contain_text("已确认更正")
+    # the community worker cannot answer the department's queue
+    assert (
+        worker.request.post(
+            f"{base}/dept/corrections/x", form={"action": "accept"}, max_redirects=0
+        ).status
+        == 303
+    )
+
+    hub_cli(["run", "--json"], s.data, s.schemas)
+    with duckdb.connect(str(s.warehouse), read_only=True) as con:
+        assert con.execute(
+            "SELECT name FROM core.person WHERE person_id = ?", [pid]
+        ).fetchall() == [(old + "明",)]
+    out = json.loads(
+        hub_cli(
+            [
+                "report",
+                "generate",
+                "--period",
+                "2025-10",
+                "--department",
+                "minzheng_dibao_monthly",
+                "--json",
+            ],
+            s.data,
+            s.schemas,
+        ).stdout
+    )
+    with open(out[0]["csv"], encoding="utf-8-sig", newline="") as fh:
+        rows = {r["公民身份号码"]: r for r in csv.DictReader(fh)}
+    assert rows[cid]["姓名"] == old + "明"
+    worker.goto(f"{base}/residents/{pid}")
+    expect(worker.locator("#f-name")).to_have_value(old + "明")
+    expect(worker.locator("section.corrections")).to_contain_text("已确认更正")
+    expect(name_field.locator(".origin")).to_contain_text("确认社区更正")
+    shot(worker, "correction-accepted")

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.form.corrections import corrections
 from hub.form.submissions import read_all
 from hub.registry import Registry
 from hub.settings import Settings
@@ -144,7 +145,15 @@ def test_import_submits_only_what_changed_and_keeps_the_newer_web_edit(district:
     r = _upload(client, filled, filled.name)
     assert r.status_code == 200, r.text
     assert "2 项修改" in r.text and "未改动" in r.text
-    assert re.search(rf"<td>{locked}</td><td>姓名</td><td class=\"error\">", r.text)
+    # a name 公安 holds is not taken: it goes to 公安 as a correction request (纠错回流)
+    assert re.search(rf"<td>{locked}</td><td>姓名</td><td class=\"warning\">", r.text)
+    assert "已作为更正申请发给公安分局" in r.text
+    (asked,) = corrections(district.requests)
+    assert (asked.subject, asked.payload["new"], asked.status) == (
+        z["person_id"],
+        "改了名字",
+        "open",
+    )
     assert re.search(rf"<td>{stale}</td><td>联系电话</td>", r.text) and "待处理冲突" in r.text
     imported = {s.id for s in read_all(district.submissions)} - before
     assert len(imported) == 2
@@ -153,6 +162,7 @@ def test_import_submits_only_what_changed_and_keeps_the_newer_web_edit(district:
     again = _upload(client, filled, "again.xlsx")
     assert "2 行此前已导入过" in again.text
     assert {s.id for s in read_all(district.submissions)} - before == imported
+    assert len(corrections(district.requests)) == 1  # nor a second correction request
 
     hub_cli(["run"], district.data)
     assert _observations(district, imported) == sorted(

@@ -20,11 +20,14 @@ import pytest
 import yaml
 
 from hub.compare import content, differences
+from hub.form.consolidated import derive_form
+from hub.form.corrections import file_correction
 from hub.form.submissions import Submission, append
 from hub.ingest.encoding import detect_encoding
 from hub.link.decisions import record
 from hub.normalize.macros import register_macros
 from hub.publish.snapshot import dataset_files, dataset_sql, read_current
+from hub.registry import load_registry
 from hub.settings import Settings
 from tests.conftest import SCHEMAS, copy_schemas, hub_cli
 
@@ -464,6 +467,71 @@ def test_a_run_killed_inside_a_stage_has_it_redone_whole(
     assert sql(district, "SELECT phone FROM core.person WHERE person_id = ?", [pid]) == [
         (values["phone"],)
     ]
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+
+def test_an_accepted_correction_outranks_its_authority_until_it_sends_another_value(
+    district, schemas, tmp_path
+):
+    """纠错回流: a worker's correction of a 公安-held name, accepted by 公安, is the name while
+    公安 keeps sending the old one; a new name from 公安 wins again. Equal to a rebuild."""
+    (pid, cid, old, community), *_ = sql(
+        district,
+        "SELECT p.person_id, p.citizen_id, p.name, p.community_code FROM core.person p "
+        "JOIN core.provenance v USING (person_id) WHERE v.field = 'name' AND v.selected "
+        "AND v.source = 'gongan_household' AND p.community_code IS NOT NULL ORDER BY 1 LIMIT 1",
+    )
+    reg = load_registry(schemas)
+    s = Settings(schemas=schemas, data=district)
+    person = {"person_id": pid, "name": old, "citizen_id": cid}
+    req = file_correction(
+        s.requests,
+        reg,
+        derive_form(reg),
+        person,
+        "name",
+        old + "明",
+        "户口簿为此名",
+        "w1",
+        community,
+        "gongan_household",
+    )
+    assert req.to_unit == "公安分局"
+    hub_cli(["corrections", "accept", req.id[:10]], district, schemas)
+    doc = run(district, schemas)
+    assert doc["core"]["touched"] == 1  # the corrected resident alone
+    name = "SELECT name FROM core.person WHERE person_id = ?"
+    assert sql(district, name, [pid]) == [(old + "明",)]
+    chosen = sql(
+        district,
+        "SELECT source FROM core.provenance WHERE person_id = ? AND field = 'name' AND selected",
+        [pid],
+    )
+    assert chosen == [("correction",)]
+    assert_equals_full_rebuild(district, tmp_path, schemas)
+
+    roster = archived(district, "公安_")
+
+    def renamed(to: str):
+        def change(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+            i_id, i_name = header.index("公民身份号码"), header.index("姓名")
+            for r in rows:
+                if r[i_id].strip() == cid:
+                    r[i_name] = to
+            return rows
+
+        return change
+
+    # 公安 sends its whole register again, the old name unchanged: the correction stands
+    rewrite_csv(roster, district / "incoming" / "公安_户籍人口花名册_202601.csv", renamed(old))
+    run(district, schemas)
+    assert sql(district, name, [pid]) == [(old + "明",)]
+    # then a new name of its own: the authority's newer value wins again
+    rewrite_csv(
+        roster, district / "incoming" / "公安_户籍人口花名册_202602.csv", renamed(old + "华")
+    )
+    run(district, schemas)
+    assert sql(district, name, [pid]) == [(old + "华",)]
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 

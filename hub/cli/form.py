@@ -118,5 +118,5 @@ def print_import(result: ImportResult) -> None:
         f"已导入 {result.file}：{result.changed} 位居民的 {result.cells} 项修改、"
         f"{result.added} 位新增居民已提交（下次 hub run 时归集）；未改动 {result.unchanged} 行；"
         f"此前已导入 {result.already} 行；有错误未导入 {result.not_taken} 行；"
-        f"待社区确认的冲突 {len(result.conflicts)} 处。"
+        f"待社区确认的冲突 {len(result.conflicts)} 处；发给登记部门的更正申请 {result.corrections} 条。"
     )

@@ -12,6 +12,7 @@ from hub.cli import batch as batch_cli
 from hub.cli import bench as bench_cli
 from hub.cli import codes as codes_cli
 from hub.cli import context as ctx
+from hub.cli import corrections as corrections_cli
 from hub.cli import form as form_cli
 from hub.cli import orgunits as orgunits_cli
 from hub.cli import proposals as proposals_cli
@@ -49,6 +50,7 @@ reports_cli.app.command("list")(proposals_cli.list_command)
 reports_cli.app.command("propose")(proposals_cli.propose_command)
 app.add_typer(reports_cli.app, name="report")
 app.add_typer(proposals_cli.app, name="proposal")
+app.add_typer(corrections_cli.app, name="corrections")
 app.command("burden")(reports_cli.burden_command)
 app.add_typer(serve_cli.users, name="user")
 app.command("serve")(serve_cli.serve_command)

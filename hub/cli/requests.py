@@ -68,6 +68,8 @@ def _decide(prefix: str, status: str, why: str, as_json: bool) -> None:
         ctx.fail(f"没有唯一匹配「{prefix}」的申请（hub request list 查看编号）")
     if match[0].kind == "report_proposal":  # a decision there writes the registry
         ctx.fail("报表准入申请请用 hub proposal approve / reject / share 处理")
+    if match[0].kind == "correction":  # the department that owns the value decides
+        ctx.fail("更正申请由登记该信息的部门处理：hub corrections accept / decline")
     by = f"数据专班：{getpass.getuser()}"
     try:
         if status == "accepted" and match[0].kind == "move_in":

@@ -18,7 +18,11 @@ from dataclasses import dataclass
 import duckdb
 
 from hub import unfinished
-from hub.core.changes import TOUCHED, linked_sql, refresh_observed, touched_count
+from hub.core.changes import TOUCHED, UNPUBLISHED, linked_sql, refresh_observed, touched_count
+from hub.core.corrections import Accepted, corrected_fields
+from hub.core.corrections import apply as corrections_apply
+from hub.core.corrections import provenance_part as corrections_provenance
+from hub.core.corrections import sync as corrections_sync
 from hub.core.observations import (
     BUCKETS,
     DERIVED_DEPARTMENT,
@@ -56,18 +60,27 @@ class CoreResult:
     touched: int | None = None  # persons recomputed (None: all of them)
 
 
-def build_core(con: duckdb.DuckDBPyConnection, registry: Registry) -> CoreResult:
-    """Bring core up to date: every person the first time, else those a change touched."""
+def build_core(
+    con: duckdb.DuckDBPyConnection,
+    registry: Registry,
+    corrections: list[Accepted] | None = None,
+) -> CoreResult:
+    """Bring core up to date: every person the first time, else those a change touched.
+    `corrections`: the accepted corrections now (None: those core already holds)."""
     fields = observed_fields(registry)
     # a killed run may have changed some touched persons' rows and not others: redo all
     whole = refresh_observed(con, registry, force=unfinished.begin(con, "core"))
     only = None if whole else TOUCHED
+    changed = corrections_sync(con, corrections)
+    if changed and not whole:  # a correction accepted or withdrawn: its resident is redone
+        con.execute(f"INSERT INTO {TOUCHED} {changed} EXCEPT SELECT person_id FROM {TOUCHED}")
+        con.execute(f"INSERT INTO {UNPUBLISHED} {changed}")
     for table in _COPIED:
         con.execute(f"DROP TABLE IF EXISTS {_copy(table)}")
     rows = _touched_rows(con, only)
     if one(con, _IS_TABLE)[0]:  # a warehouse from before provenance was a view
         con.execute("DROP TABLE core.provenance")
-    _person_and_choice(con, fields, only, rows)
+    _person_and_choice(con, fields, only, rows, corrected_fields(con, fields))
     con.execute(f"CREATE OR REPLACE VIEW core.provenance AS {provenance_sql(fields)}")
     choice = CHOICE if only is None else _copy(CHOICE)
     _replace(con, "core.conflicts", _conflicts_sql(fields, rows, choice), only)
@@ -167,7 +180,11 @@ def _touched_rows(con: duckdb.DuckDBPyConnection, only: str | None) -> str:
 
 
 def _person_and_choice(
-    con: duckdb.DuckDBPyConnection, fields: list[ObservedField], only: str | None, source: str
+    con: duckdb.DuckDBPyConnection,
+    fields: list[ObservedField],
+    only: str | None,
+    source: str,
+    corrected: list[ObservedField],
 ) -> None:
     """core.person and core.choice (whole, or the rows of the persons in `only`) and the temp
     table DIFFERS, from the survivorship aggregate over `source`'s rows.
@@ -201,6 +218,7 @@ def _person_and_choice(
         held = int(one(con, f"SELECT count(*) FROM {CHOSEN}")[0])
         if held < PART_PERSONS and i < n - 1:
             continue
+        corrections_apply(con, CHOSEN, corrected)
         linked = f"FROM {LINKED} WHERE true{_buckets(lo, hi, n)}"
         _fill(con, "core.person", _person_sql(fields, linked), only, first=not part)
         _fill(con, CHOICE, f"SELECT c.person_id{keys} FROM {CHOSEN} c", only, first=not part)
@@ -346,6 +364,8 @@ def provenance_sql(
         if persons
         else (ROWS, CHOICE)
     )
+    # values a department's accepted correction put in place of its own (see hub.core.corrections)
+    corrected = corrections_provenance([f for f in fields if f.authority], choice, '"{}#key"')
     return (
         "SELECT person_id, o.field, o.value, "
         f"CASE WHEN o.derived THEN {lit(DERIVED_SOURCE)} ELSE source END AS source, "
@@ -354,7 +374,7 @@ def provenance_sql(
         "CASE WHEN o.derived THEN DATE '1900-01-01' ELSE observed_at END AS observed_at, "
         "o.selected FROM (SELECT r.person_id, r.source, r.department, r.batch_id, r.source_row, "
         f"r.observed_at, unnest({items}) AS o FROM {rows} r JOIN {choice} c USING (person_id)"
-        ") WHERE o.value IS NOT NULL"
+        ") WHERE o.value IS NOT NULL" + (f" UNION ALL {corrected}" if corrected else "")
     )
 
 

@@ -1,7 +1,8 @@
 """A filled template, compared with what it was prefilled with and turned into submissions.
 
 Only the cells the worker changed are submitted (with the resident's identity keys, carried
-for linkage only). An edited locked cell is reported at its row and cell and not taken. A
+for linkage only). An edited locked cell is not taken: a value a department owns becomes a
+correction request to that department (纠错回流); any other is reported at its cell. A
 cell whose value the hub changed after the template was made is a conflict: the hub keeps its
 newer value and the worker decides later (`hub.form.conflicts`). New residents in the blank
 rows are submitted whole. Every submission is checked with the pipeline's rules first; a row
@@ -20,6 +21,7 @@ from typing import Any
 
 from hub.form.conflicts import Conflict, record
 from hub.form.consolidated import ConsolidatedForm, FormField
+from hub.form.corrections import CorrectionError, correctable, corrections, file_correction
 from hub.form.pending import current_people
 from hub.form.prefill import PrefillError, cell_text
 from hub.form.scope import scope_issues
@@ -43,6 +45,17 @@ class CellIssue:
 
 
 @dataclass
+class _Correction:
+    """An edited cell of a value a department owns: filed as a correction when committed."""
+
+    person: dict[str, Any]
+    field: FormField
+    new: str
+    row: int
+    origin: dict[str, Any]
+
+
+@dataclass
 class ImportResult:
     file: str
     community: str | None = None
@@ -56,10 +69,12 @@ class ImportResult:
     not_taken: int = 0  # rows with an error: reported, not submitted
     issues: list[CellIssue] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    corrections: int = 0  # correction requests filed to the departments that own the values
     submissions: list[Submission] = field(default_factory=list, repr=False)
+    planned: list[_Correction] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        doc = {k: v for k, v in self.__dict__.items() if k != "submissions"}
+        doc = {k: v for k, v in self.__dict__.items() if k not in ("submissions", "planned")}
         doc["issues"] = [i.__dict__ for i in self.issues]
         doc["conflicts"] = [c.__dict__ for c in self.conflicts]
         return doc | {"accepted": self.rejected is None}
@@ -101,6 +116,8 @@ def import_template(
     planner.plan(sheet, {p["person_id"]: p for p in people})
     _check(out, registry, form, directory)
     _commit(out, settings, path, name)
+    _file_corrections(out, settings, registry, form, directory, by)
+    out.issues.sort(key=lambda i: (i.row, i.column))
     return out
 
 
@@ -169,7 +186,11 @@ class _Planner:
             cell, was = text[f.name], before.get(f.name, "")
             if cell == was or cell == now[f.name]:
                 continue
-            if f.name in fixed:
+            if f.name in fixed and correctable(f):  # asked of its department, not taken
+                key = {"template": self.template, "row": row, "field": f.name}
+                planned = _Correction(person, f, self.code(f, cell), row, origin | key)
+                self.out.planned.append(planned)
+            elif f.name in fixed:
                 holder = "、".join(f.authority) or "已登记的信息"
                 msg = f"「{f.label}」以{holder}为准，模板中不能修改；本格的改动未采用"
                 self.issue(row, f.label, "error", msg, cell)
@@ -299,6 +320,53 @@ def _commit(out: ImportResult, settings: Settings, path: Path, name: str) -> Non
     target = folder / f"{sha[:12]}_{Path(name).name}"
     if not target.exists():
         shutil.copyfile(path, target)
+
+
+def _file_corrections(
+    out: ImportResult,
+    settings: Settings,
+    registry: Registry,
+    form: ConsolidatedForm,
+    directory: Directory,
+    by: str,
+) -> None:
+    """File each planned correction once: the same template imported again files none."""
+    seen = {
+        json.dumps(
+            [r.payload.get("origin", {}).get(k) for k in ("template", "row", "field")]
+            + [r.payload["new"]]
+        )
+        for r in corrections(settings.requests)
+    }
+    for c in out.planned:
+        key = json.dumps([c.origin["template"], c.row, c.field.name, c.new])
+        if key in seen:
+            continue
+        source = directory.origins(str(c.person["person_id"])).get(c.field.name)
+        try:
+            req = file_correction(
+                settings.requests,
+                registry,
+                form,
+                c.person,
+                c.field.name,
+                c.new,
+                f"社区模板导入（{out.file} 第 {c.row} 行）",
+                by,
+                out.community or "",
+                source.source if source else None,
+                c.origin,
+            )
+        except CorrectionError as exc:
+            out.issues.append(CellIssue(c.row, c.field.label, "error", f"本格未采用：{exc}", c.new))
+            continue
+        seen.add(key)
+        out.corrections += 1
+        msg = (
+            f"「{c.field.label}」以{req.to_unit}登记为准，模板中不能直接修改："
+            f"已作为更正申请发给{req.to_unit}，确认后生效"
+        )
+        out.issues.append(CellIssue(c.row, c.field.label, "warning", msg, c.new))
 
 
 def _community_name(registry: Registry, code: str) -> str:

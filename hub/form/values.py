@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from hub.core.corrections import SOURCE as CORRECTION_SOURCE
 from hub.form.consolidated import ConsolidatedForm, FormField
 from hub.registry.loader import Registry
 
@@ -59,8 +60,13 @@ def locked(f: FormField, record: dict[str, str], held: set[str] | None = None) -
 
 
 def held_fields(form: ConsolidatedForm, sources: dict[str, str]) -> set[str]:
-    """Fields whose value came from their authority, given the source of each value."""
-    return {f.name for f in form.fields if sources.get(f.name) in f.authority_sources}
+    """Fields whose value came from their authority (or from a correction it accepted),
+    given the source of each value."""
+    return {
+        f.name
+        for f in form.fields
+        if sources.get(f.name) in (*f.authority_sources, CORRECTION_SOURCE)
+    }
 
 
 @dataclass

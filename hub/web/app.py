@@ -19,6 +19,7 @@ from hub.registry.loader import load_registry
 from hub.settings import Settings
 from hub.web.api import DESCRIPTION, TITLE, build_api
 from hub.web.context import WebContext
+from hub.web.correction_pages import register_corrections
 from hub.web.errors import install_error_handlers
 from hub.web.gate_pages import register_gate
 from hub.web.login import register_login
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     register_uploads(app, ctx)
     register_requests(app, ctx)
     register_gate(app, ctx)
+    register_corrections(app, ctx)
     for route in app.routes:  # the OpenAPI description is the departments' API only
         if isinstance(route, APIRoute):
             route.include_in_schema = False

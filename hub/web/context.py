@@ -82,6 +82,14 @@ AdminDep = Annotated[Caller, Depends(_role("admin"))]
 AnyDep = Annotated[Caller, Depends(current_user)]
 
 
+def who(caller: Caller) -> str:
+    """How a decision names its maker: the display name, with the login when they differ."""
+    staff = caller.staff
+    if staff.display_name == staff.username:
+        return staff.username
+    return f"{staff.display_name}（{staff.username}）"
+
+
 def check_csrf(request: Request, token: str | None) -> None:
     ctx: WebContext = request.app.state.ctx
     if not ctx.signer.csrf_ok(request.cookies.get(COOKIE, ""), token):

@@ -37,7 +37,7 @@ from hub.reports.proposals import (
 from hub.reports.usage import log_use
 from hub.requests import STATUS
 from hub.requests import Request as UnitRequest
-from hub.web.context import AdminDep, AnyDep, Caller, DeptDep, WebContext, check_csrf, page
+from hub.web.context import AdminDep, AnyDep, Caller, DeptDep, WebContext, check_csrf, page, who
 
 MAX_DRAFT = 20 * 1024 * 1024  # a template: headers and perhaps a few sample rows
 DRAFT_TYPES = (".xlsx", ".xls", ".xlsb", ".ods", ".csv", ".docx")
@@ -195,7 +195,7 @@ def _proposal_page(
 def _decide(ctx: WebContext, caller: Caller, req: UnitRequest, data: FormData) -> Any:
     action = str(data.get("action", ""))
     why = str(data.get("why", "")).strip()[:500]
-    by = f"减负办：{caller.staff.display_name}（{caller.staff.username}）"
+    by = f"减负办：{who(caller)}"
     reg = _registry(ctx)
     if action == "approve":
         edits = {}

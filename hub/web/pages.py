@@ -15,12 +15,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from hub.form.corrections import correctable, of_person
 from hub.form.pending import overlay, pending
 from hub.form.scope import registered_elsewhere, scope_issues
 from hub.form.submissions import Submission, append_new, find
 from hub.form.validate import FieldIssue, blocking, check_entry
 from hub.form.values import Entry, choices, form_values, held_fields, locked, to_submit
 from hub.publish.directory import SEARCH_LIMIT
+from hub.requests import STATUS
 from hub.web.context import Caller, StaffDep, WebContext, check_csrf, log_read, page
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -50,10 +52,17 @@ def register_pages(app: FastAPI, ctx: WebContext) -> None:
 
     @app.get("/residents/{person_id}", response_class=HTMLResponse)
     def resident(
-        request: Request, caller: StaffDep, person_id: str, saved: str = "", cleared: str = ""
+        request: Request,
+        caller: StaffDep,
+        person_id: str,
+        saved: str = "",
+        cleared: str = "",
+        corrected: str = "",
     ) -> Response:
         who = _resident(ctx, caller, person_id)
         note = _cleared_note(ctx, cleared.split(",")) if saved else ""
+        if corrected:
+            note = "已提交更正申请：登记部门确认后，下一次归集起生效。"
         return _form_page(request, ctx, caller, person_id, who, who.values, [], saved, note=note)
 
     @app.post("/residents/{person_id}")
@@ -242,6 +251,7 @@ def _form_page(
                     "origin": origins[f.name].text if f.name in origins else "",
                     "pending": f.name in waiting,
                     "issues": by_field.get(f.name, []),
+                    "correctable": bool(person_id) and correctable(f),
                 }
                 for f in fields
             ],
@@ -264,4 +274,7 @@ def _form_page(
         errors=len(blocking(issues)),
         move_in=move_in,
         shown=shown,
+        corrections=of_person(ctx.settings.requests, person_id) if person_id else [],
+        correction_labels=STATUS
+        | {"open": "待确认", "accepted": "已确认更正", "declined": "不予更正"},
     )
