@@ -24,6 +24,7 @@ from hub.reports.population import PopulationError, describe_population, parse_p
 from hub.reports.usage import log_use
 from hub.settings import Settings
 from tests.conftest import Run, copy_schemas, hub_cli
+from tests.test_form import form_of, staff_client
 from tests.test_reports import PERIOD, csv_rows, expected_rows, published_people
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -284,3 +285,58 @@ def test_reports_nobody_generates_or_downloads_are_flagged(hub_home: Settings):
 
 def _form_fields(reg: Registry) -> set[str]:
     return {f.name for fs in derive_form(reg).groups.values() for f in fs}
+
+
+@pytest.mark.slow
+def test_flow_back_figures_follow_what_staff_were_shown_and_what_was_decided(district: Settings):
+    period = date.today().strftime("%Y-%m")
+
+    def figures() -> tuple[dict[str, Any], dict[str, Any]]:
+        doc = cli(district, "burden", "--period", period, "--json")["flow_back"]
+        return {c["community"]: c for c in doc["communities"]}, doc["proposals"]
+
+    people = [p for p in published_people(district.data) if p["community_code"] and p["name"]]
+    p = people[0]
+    community = p["community_code"]
+    before, decided = figures()
+    assert before[community]["records_returned"] == 0
+    client, csrf = staff_client(district, "hui", community)
+    page = client.get(f"/residents/{p['person_id']}").text
+    after, _ = figures()
+    mine = after[community]
+    assert mine["records_returned"] == 1
+    assert mine["fields_prefilled"] >= 3 and mine["fields_verified"] == mine["fields_prefilled"]
+    # the worker changes one value a department gave: it is no longer only verified
+    held = [f for f in ("phone", "current_address", "marital_status", "education") if p.get(f)]
+    field = held[0]
+    values = form_of(page) | {field: "13912345678" if field == "phone" else "其他地址1号"}
+    r = client.post(f"/residents/{p['person_id']}", data=values, follow_redirects=False)
+    assert r.status_code == 303
+    changed, _ = figures()
+    assert changed[community]["fields_verified"] == mine["fields_verified"] - 1
+    # a correction filed and accepted moves both counts
+    r = client.post(
+        f"/residents/{p['person_id']}/correct",
+        data={"csrf": csrf, "field": "name", "new": p["name"] + "甲", "reason": "户口簿"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    filed, _ = figures()
+    assert (filed[community]["corrections_filed"], filed[community]["corrections_accepted"]) == (
+        1,
+        0,
+    )
+    (req,) = cli(district, "corrections", "list", "--json")
+    cli(district, "corrections", "accept", req["id"][:10], "--json")
+    accepted, _ = figures()
+    assert accepted[community]["corrections_accepted"] == 1
+    # a rejected proposal avoids all it would have cost
+    draft = district.data / "草案.csv"
+    draft.write_text("序号,姓名,公民身份号码,宠物名称\n", encoding="utf-8")
+    doc = cli(district, "report", "propose", str(draft), "--department", "民政", "--json")
+    cli(district, "proposal", "reject", doc["id"][:8], "--why", "不必要", "--json")
+    _, now = figures()
+    assert now["rejected"] == decided["rejected"] + 1
+    avoided = doc["cost"]["without_hub"]["entries_per_year"]
+    assert avoided > 0
+    assert now["entries_per_year_avoided"] == decided["entries_per_year_avoided"] + avoided

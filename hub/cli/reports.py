@@ -13,6 +13,7 @@ from hub.cli import context as ctx
 from hub.registry import Registry
 from hub.reports.build import Period
 from hub.reports.burden import burden as compute_burden
+from hub.reports.flowback import flow_back
 from hub.reports.generate import generate_reports, open_published_person
 from hub.settings import Settings
 from hub.share.audit import answered_by_department
@@ -73,6 +74,7 @@ def burden_command(
         doc = compute_burden(con, reg, _period(period))
     answered = answered_by_department(s.audit, doc["period"])
     doc["requests_answered"] = {"total": sum(answered.values()), "by_department": answered}
+    doc["flow_back"] = flow_back(s, reg, _period(period))
     if as_json:
         ctx.print_json(doc)
         return
@@ -109,6 +111,31 @@ def print_burden(doc: dict[str, Any]) -> None:
         ctx.console.print(
             f"本期由共享数据答复的数据需求：[bold]{req['total']}[/] 次（{per}）"
             "——每一次都少向基层下发一张表。"
+        )
+    fb = doc.get("flow_back")
+    if fb is not None:
+        t = Table(title=f"数据回流与纠错（{fb['period']}）")
+        for col in ("社区", "回流居民", "预填项", "只需核对", "提交更正", "已确认更正"):
+            t.add_column(col, justify="left" if col == "社区" else "right")
+        for c in fb["communities"]:
+            t.add_row(
+                c["name"],
+                *(
+                    f"{c[k]:,}"
+                    for k in (
+                        "records_returned",
+                        "fields_prefilled",
+                        "fields_verified",
+                        "corrections_filed",
+                        "corrections_accepted",
+                    )
+                ),
+            )
+        ctx.console.print(t)
+        p = fb["proposals"]
+        ctx.console.print(
+            f"报表准入：批准 {p['approved']} 张、驳回 {p['rejected']} 张、改为共享 {p['shared']} 张，"
+            f"每年少填 [bold]{p['entries_per_year_avoided']:,}[/] 项。"
         )
     if doc["most_duplicated"]:
         top = "、".join(f"{d['label']}（{d['reports']} 张表）" for d in doc["most_duplicated"][:6])

@@ -22,6 +22,7 @@ from hub.form.submissions import Submission, append_new, find
 from hub.form.validate import FieldIssue, blocking, check_entry
 from hub.form.values import Entry, choices, form_values, held_fields, locked, to_submit
 from hub.publish.directory import SEARCH_LIMIT
+from hub.reports.flowback import RESIDENT_PAGE
 from hub.requests import STATUS
 from hub.web.context import Caller, StaffDep, WebContext, check_csrf, log_read, page
 
@@ -123,7 +124,9 @@ def _resident(ctx: WebContext, caller: Caller, person_id: str) -> _Resident:
     if person is None:  # not found and not theirs look the same: nothing to learn by probing
         raise HTTPException(404, "没有找到该居民（或不属于本社区）")
     golden = form_values(ctx.form, person)
-    log_read(ctx, caller, f"打开居民 {person_id}", [person_id], [f.name for f in ctx.form.fields])
+    log_read(
+        ctx, caller, f"{RESIDENT_PAGE} {person_id}", [person_id], [f.name for f in ctx.form.fields]
+    )
     origins = ctx.directory.origins(person_id)
     held = held_fields(ctx.form, {k: o.source for k, o in origins.items()})
     fixed = {f.name for f in ctx.form.fields if locked(f, golden, held)}

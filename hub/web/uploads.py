@@ -21,6 +21,7 @@ from hub.form.submissions import Submission, append_new
 from hub.form.template import template_name, write_template
 from hub.form.validate import blocking, check_entry
 from hub.form.values import IDENTITY, form_values
+from hub.reports.flowback import TEMPLATE
 from hub.web.context import Caller, StaffDep, WebContext, check_csrf, log_read, page
 
 MAX_UPLOAD = 50 * 1024 * 1024
@@ -36,7 +37,7 @@ def register_uploads(app: FastAPI, ctx: WebContext) -> None:
         community = caller.staff.community
         people = current_people(ctx.settings.submissions, ctx.directory, community)
         ids = [p["person_id"] for p in people]
-        log_read(ctx, caller, "下载本社区预填模板", ids, [f.name for f in ctx.form.fields])
+        log_read(ctx, caller, TEMPLATE, ids, [f.name for f in ctx.form.fields])
         name = template_name(community, date.today())
         folder = Path(tempfile.mkdtemp(prefix="hub-template-"))
         path = folder / name
