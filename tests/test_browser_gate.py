@@ -127,6 +127,20 @@ def test_a_department_draft_is_approved_and_generated(
     expect(row).to_contain_text("《低保家庭随访办法》")
     shot(admin, "gate-catalogue")
 
+    # the running app asks the new fields at once: the one form grew by exactly them
+    p = person_where(s, "assistance_type = '01'")
+    hub_cli(
+        ["user", "add", "sq09", "--community", p["community_code"], "--password", PASSWORD],
+        s.data,
+        s.schemas,
+    )
+    worker = log_in(browser, base, "sq09")
+    worker.goto(f"{base}/residents/{p['person_id']}")
+    expect(worker.locator(".field[data-field=chronic_disease]")).to_be_visible()
+    expect(
+        worker.locator("fieldset", has_text="城市低保家庭随访表").locator(".field")
+    ).to_have_count(2)
+
     hub_cli(["run", "--json"], s.data, s.schemas)
     dept.goto(f"{base}/dept")
     with dept.expect_download() as got:
@@ -140,7 +154,6 @@ def test_a_department_draft_is_approved_and_generated(
     header_row = next(i for i, r in enumerate(cells) if r[:2] == ["序号", "姓名"])
     assert cells[header_row][-2:] == ["是否签约家庭医生", "慢病种类"]
     body = [r for r in cells[header_row + 1 :] if isinstance(r[0], int)]
-    p = person_where(s, "assistance_type = '01'")
     assert p["citizen_id"] in {r[2] for r in body}
     assert len(body) == len({r[2] for r in body}) > 0
     admin.goto(f"{base}/catalogue")

@@ -125,7 +125,8 @@ def test_bench_prints_every_figure(tmp_path):
     assert set(doc["stage_s"]) == stages
     assert set(doc["stage_peak_mb"]) >= stages - {"expectations"}
     assert all(v > 0 for v in doc["stage_peak_mb"].values())
-    assert doc["rows_per_s"] == pytest.approx(doc["source_rows"] / doc["total_s"], rel=0.01)
+    # rounded to a whole row: a slow small run's figure is within one of the quotient
+    assert doc["rows_per_s"] == pytest.approx(doc["source_rows"] / doc["total_s"], abs=1)
     assert doc["ratio"] == pytest.approx(doc["total_s"] / doc["raw_read_s"], rel=0.15)
     assert doc["ratio"] > 1
 

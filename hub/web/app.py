@@ -13,7 +13,6 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from hub.form.consolidated import derive_form
 from hub.publish.directory import Directory
 from hub.registry.loader import load_registry
 from hub.settings import Settings
@@ -37,7 +36,6 @@ def create_app(settings: Settings) -> FastAPI:
     ctx = WebContext(
         settings,
         registry,
-        derive_form(registry),
         Directory(settings.published),
         Signer(settings.secret(), settings.data / "sessions_revoked.jsonl"),
         Jinja2Templates(directory=HERE / "templates"),

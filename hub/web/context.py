@@ -3,17 +3,21 @@ the CSRF check and page rendering. Route modules import from here; `app.py` wire
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from hub.form.consolidated import ConsolidatedForm
+from hub.form.consolidated import ConsolidatedForm, derive_form
 from hub.publish.directory import Directory
-from hub.registry.loader import Registry
+from hub.registry import RegistryError
+from hub.registry.loader import Registry, load_registry
 from hub.settings import Settings
 from hub.share.audit import Access, record
 from hub.web.accounts import HOME, ROLES, Staff, load_staff
@@ -23,18 +27,75 @@ from hub.web.throttle import Throttle
 COOKIE = "hub_session"
 
 
-@dataclass
 class WebContext:
-    settings: Settings
-    registry: Registry
-    form: ConsolidatedForm
-    directory: Directory
-    signer: Signer
-    templates: Jinja2Templates
-    throttle: Throttle
+    """What every page needs. The registry (and the one form derived from it) is read again
+    when its files change: an approved report or a CLI edit reaches the pages without a
+    restart; a registry that no longer loads leaves the last good one in use."""
+
+    RECHECK_S = 1.0  # how often the registry's files are looked at (a stat of each)
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        directory: Directory,
+        signer: Signer,
+        templates: Jinja2Templates,
+        throttle: Throttle,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.signer = signer
+        self.templates = templates
+        self.throttle = throttle
+        self._lock = threading.Lock()
+        self._registry, self._form = registry, derive_form(registry)
+        self._stamp = registry_stamp(settings.schemas)
+        self._checked = time.monotonic()
+
+    @property
+    def registry(self) -> Registry:
+        self._refresh()
+        return self._registry
+
+    @property
+    def form(self) -> ConsolidatedForm:
+        self._refresh()
+        return self._form
+
+    def reload(self) -> None:
+        """Read the registry now (after this process changed it)."""
+        self._refresh(force=True)
+
+    def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < self.RECHECK_S:
+            return
+        with self._lock:
+            self._checked = now
+            stamp = registry_stamp(self.settings.schemas)
+            if stamp == self._stamp:
+                return
+            try:
+                registry = load_registry(self.settings.schemas)
+            except RegistryError:
+                return  # half-edited by hand: keep serving the last registry that loaded
+            self._registry, self._form, self._stamp = registry, derive_form(registry), stamp
 
     def community_name(self, code: str) -> str:
         return next((c.name for c in self.registry.orgs.communities if c.code == code), code)
+
+
+def registry_stamp(schemas: Path) -> tuple[tuple[str, int, int], ...]:
+    """The registry files' names, sizes and modification times: changes when any does."""
+    out = []
+    for p in sorted(schemas.rglob("*.yaml")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 class LoginRequired(Exception):

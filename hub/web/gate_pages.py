@@ -1,8 +1,8 @@
 """报表准入 on the web: the catalogue, a department submitting a draft and downloading its
 reports, the 减负办 deciding proposals.
 
-These pages read the registry afresh on each request: an approval writes a report into it, and
-the catalogue must show it at once (the community form changes only after the next run).
+An approval writes the registry: the app reads it again at once (`WebContext.reload`), so the
+catalogue shows the new report and the one form asks its new fields.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from hub.ingest.read import ReadError
-from hub.registry.loader import Registry, load_registry
+from hub.registry.loader import Registry
 from hub.reports.build import Period
 from hub.reports.catalogue import catalogue
 from hub.reports.generate import generate_reports
@@ -114,7 +114,7 @@ def register_gate(app: FastAPI, ctx: WebContext) -> None:
 
 
 def _registry(ctx: WebContext) -> Registry:
-    return load_registry(ctx.settings.schemas)
+    return ctx.registry
 
 
 def _dept_page(
@@ -207,9 +207,13 @@ def _decide(ctx: WebContext, caller: Caller, req: UnitRequest, data: FormData) -
                 )
             )
             edits[col["header"]] = edit
-        return approve(ctx.settings, reg, req, by, why, edits)
+        done = approve(ctx.settings, reg, req, by, why, edits)
+        ctx.reload()  # the catalogue and the one form show the new report at once
+        return done
     if action == "reject":
         return reject(ctx.settings, req, by, why)
     if action == "share":
-        return share_instead(ctx.settings, reg, req, by, why)
+        shared = share_instead(ctx.settings, reg, req, by, why)
+        ctx.reload()
+        return shared
     raise ProposalError("请选择批准、驳回或改为共享")
