@@ -17,10 +17,11 @@ import pytest
 import yaml
 
 from hub.form.consolidated import derive_form
-from hub.ingest.read import read_file
+from hub.ingest.read import ReadError, read_file
 from hub.registry import Registry, load_registry
 from hub.reports.catalogue import catalogue
 from hub.reports.population import PopulationError, describe_population, parse_population
+from hub.reports.proposal import analyse_draft
 from hub.reports.usage import log_use
 from hub.settings import Settings
 from tests.conftest import Run, copy_schemas, hub_cli
@@ -340,3 +341,44 @@ def test_flow_back_figures_follow_what_staff_were_shown_and_what_was_decided(dis
     avoided = doc["cost"]["without_hub"]["entries_per_year"]
     assert avoided > 0
     assert now["entries_per_year_avoided"] == decided["entries_per_year_avoided"] + avoided
+
+
+def test_hostile_drafts_get_a_clear_word_and_fake_samples_do_not_mislead(
+    hub_home: Settings, tmp_path: Path
+):
+    reg = load_registry(hub_home.schemas)
+    bad = {
+        "损坏.docx": (b"PK\x03\x04 broken", "Word 文档不完整或已损坏"),
+        "旧版.doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "不支持的文件类型 .doc"),
+        "空.csv": (b"", "文件是空的"),
+    }
+    for name, (body, said) in bad.items():
+        (tmp_path / name).write_bytes(body)
+        with pytest.raises(ReadError, match=said):
+            analyse_draft(hub_home, reg, tmp_path / name, "民政局", None, None, None)
+    plain = tmp_path / "无表格.docx"
+    with zipfile.ZipFile(plain, "w") as zf:
+        zf.writestr(
+            "word/document.xml", f'<w:document xmlns:w="{W}"><w:body><w:p/></w:body></w:document>'
+        )
+    with pytest.raises(ReadError, match="没有表格"):
+        analyse_draft(hub_home, reg, plain, "民政局", None, None, None)
+
+    # a made-up sample ID (bad check digit) does not unmap 身份证号; a second 联系电话 (the
+    # guardian's) is not the resident's phone again
+    draft = tmp_path / "走访表.csv"
+    draft.write_text(
+        "序号,姓名,身份证号,联系电话,监护人,联系电话\n1,张三,110101199001011230,13800000000,李四,13900000000\n",
+        encoding="utf-8",
+    )
+    a = analyse_draft(hub_home, reg, draft, "民政局", None, None, "quarterly")
+    got = [(c.header, c.status, c.field) for c in a.columns]
+    assert got[:4] == [
+        ("序号", "computed", None),
+        ("姓名", "held", "name"),
+        ("身份证号", "held", "citizen_id"),
+        ("联系电话", "held", "phone"),
+    ]
+    assert got[5][1] == "new" and got[5][2] is None
+    assert a.rows is None and "尚未发布数据" in " ".join(a.notes)
+    assert a.cost["periods_a_year"] == 4

@@ -42,8 +42,8 @@ def sniff(path: Path) -> str:
                 names = set(zf.namelist())
                 if "mimetype" in names and b"opendocument.spreadsheet" in zf.read("mimetype"):
                     return "ods"
-        except zipfile.BadZipFile:
-            return "xlsx"  # a damaged workbook: the workbook reader explains it
+        except zipfile.BadZipFile:  # damaged: the reader of what its name says explains it
+            return "docx" if path.suffix.lower() == ".docx" else "xlsx"
         if "word/document.xml" in names:
             return "docx"
         return "xlsb" if "xl/workbook.bin" in names else "xlsx"
@@ -190,11 +190,16 @@ DOCX_XML_MB = 64  # a draft template's document part; more is not a table of hea
 def _docx_rows(data: bytes) -> list[list[str | None]]:
     """Rows of the first table of a Word document (a department's draft template), merged
     cells laid out as in a sheet: the text in the first cell, the cells it covers empty."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        info = zf.getinfo("word/document.xml")
-        if info.file_size > DOCX_XML_MB * 2**20:
-            raise ValueError(f"文档正文解压后有 {info.file_size // 2**20} MB，不像一张表格模板")
-        root = ET.fromstring(zf.read(info))  # noqa: S314 - expat refuses entity expansion bombs
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            info = zf.getinfo("word/document.xml")
+            if info.file_size > DOCX_XML_MB * 2**20:
+                raise ValueError(f"文档正文解压后有 {info.file_size // 2**20} MB，不像一张表格模板")
+            root = ET.fromstring(zf.read(info))  # noqa: S314 - expat refuses entity bombs
+    except (zipfile.BadZipFile, KeyError):
+        raise ValueError(
+            "Word 文档不完整或已损坏（无法解压）：请重新保存为 .docx 后再提交"
+        ) from None
     body = root.find(f"{{{_W}}}body")
     table = next(root.iter(f"{{{_W}}}tbl"), None)
     if body is None or table is None:

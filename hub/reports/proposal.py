@@ -29,7 +29,7 @@ from hub.ingest.read import read_file
 from hub.mapping.headers import HeaderMatcher
 from hub.mapping.profile import ColumnProfile
 from hub.mapping.register import extension_name
-from hub.mapping.suggest import suggest_columns
+from hub.mapping.suggest import ColumnSuggestion, suggest_columns
 from hub.publish.snapshot import dataset_sql, read_current
 from hub.registry.loader import Registry
 from hub.registry.reports import Condition, Report
@@ -138,7 +138,7 @@ def analyse_draft(
     """Read the draft at `path` and say, column by column, what the hub holds of it."""
     ft = read_file(path, limits=registry.limits)
     table = ft.table if ft.table.num_rows else None
-    suggestions = suggest_columns(table, ft.headers, registry)
+    suggestions = _suggest(table, ft.headers, registry)
     title = (title or ft.title or path.stem).strip()
     notes = list(ft.notes)
     if period is None:
@@ -156,7 +156,12 @@ def analyse_draft(
     for s in suggestions:
         field, evidence = s.field, s.evidence
         bare = re.sub(r"\s+", "", s.header)
-        if field is None and (same := known.get(bare)):
+        if s.fallback_of is not None:  # two columns of a report are never the same item
+            field = None
+            evidence = [
+                f"与「{s.fallback_of}」列同为 {s.field}：报表中两列不会是同一项，按新增列处理"
+            ]
+        elif field is None and (same := known.get(bare)):
             field, evidence = same[0], [f"与目录中《{same[1]}》的列「{s.header}」相同"]
         columns.append(
             _column(s.header, field, evidence, s.profile, registry, given, matcher, taken)
@@ -181,6 +186,20 @@ def analyse_draft(
         overlaps=overlaps,
         notes=notes,
     )
+
+
+def _suggest(table: Any, headers: list[str], registry: Registry) -> list[ColumnSuggestion]:
+    """The mapper's proposals, by the headers first: a draft's sample rows are often made up
+    (张三, 110101…), so its values only speak for a column its header leaves unmapped."""
+    by_header = suggest_columns(None, headers, registry)
+    if table is None:
+        return by_header
+    by_content = suggest_columns(table, headers, registry)
+    taken = {c.field for c in by_header if c.field}
+    return [
+        h if h.field or c.field is None or c.field in taken else c
+        for h, c in zip(by_header, by_content, strict=True)
+    ]
 
 
 def _catalogue_headers(registry: Registry) -> dict[str, tuple[str, str] | None]:

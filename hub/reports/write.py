@@ -179,7 +179,7 @@ def write_csv(path: Path, report: Report, table: pa.Table) -> None:
     tmp = path.with_name(f".{path.name}.part")
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:  # the BOM: Excel opens it right
         w = csv.writer(fh)
-        w.writerow([c.header for c in report.columns])
+        w.writerow([safe_cell(c.header) for c in report.columns])  # headers may come from a draft
         columns = [table.column(i).to_pylist() for i in range(len(report.columns))]
         for row in zip(*columns, strict=True):
             w.writerow([safe_cell(v) for v in row])
