@@ -509,6 +509,23 @@ def test_an_accepted_correction_outranks_its_authority_until_it_sends_another_va
     )
     assert chosen == [("correction",)]
     assert_equals_full_rebuild(district, tmp_path, schemas)
+    # corrected again: the second correction replaces the first (公安 still sends the old)
+    again = file_correction(
+        s.requests,
+        reg,
+        derive_form(reg),
+        person | {"name": old + "明"},
+        "name",
+        old + "明明",
+        "再次核对户口簿",
+        "w1",
+        community,
+        "correction",
+    )
+    assert again.payload["old"] == old and again.payload["old_shown"] == old + "明"
+    hub_cli(["corrections", "accept", again.id[:10]], district, schemas)
+    run(district, schemas)
+    assert sql(district, name, [pid]) == [(old + "明明",)]
 
     roster = archived(district, "公安_")
 
@@ -525,7 +542,7 @@ def test_an_accepted_correction_outranks_its_authority_until_it_sends_another_va
     # 公安 sends its whole register again, the old name unchanged: the correction stands
     rewrite_csv(roster, district / "incoming" / "公安_户籍人口花名册_202601.csv", renamed(old))
     run(district, schemas)
-    assert sql(district, name, [pid]) == [(old + "明",)]
+    assert sql(district, name, [pid]) == [(old + "明明",)]
     # then a new name of its own: the authority's newer value wins again
     rewrite_csv(
         roster, district / "incoming" / "公安_户籍人口花名册_202602.csv", renamed(old + "华")

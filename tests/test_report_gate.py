@@ -17,12 +17,15 @@ import pytest
 import yaml
 
 from hub.form.consolidated import derive_form
+from hub.form.corrections import CorrectionError, file_correction
 from hub.ingest.read import ReadError, read_file
 from hub.registry import Registry, load_registry
 from hub.reports.catalogue import catalogue
 from hub.reports.population import PopulationError, describe_population, parse_population
 from hub.reports.proposal import analyse_draft
+from hub.reports.proposals import approve, file_proposal
 from hub.reports.usage import log_use
+from hub.reports.write import file_stem, sheet_name
 from hub.settings import Settings
 from tests.conftest import Run, copy_schemas, hub_cli
 from tests.test_form import form_of, staff_client
@@ -382,3 +385,90 @@ def test_hostile_drafts_get_a_clear_word_and_fake_samples_do_not_mislead(
     assert got[5][1] == "new" and got[5][2] is None
     assert a.rows is None and "尚未发布数据" in " ".join(a.notes)
     assert a.cost["periods_a_year"] == 4
+
+
+def test_a_title_cannot_write_the_registry_or_leave_its_folder(hub_home: Settings, tmp_path: Path):
+    reg = load_registry(hub_home.schemas)
+    draft = tmp_path / "草案.csv"
+    draft.write_text("序号,姓名,走访频次\n", encoding="utf-8")
+    title = "../../走访表\nissuer: 伪造单位\nstatus: 已停用\n#"
+    a = analyse_draft(hub_home, reg, draft, "民政局", title, None, None)
+    assert "\n" not in a.title
+    req = file_proposal(hub_home, a, draft, "民政局：测试")
+    # a second department proposes 走访频次 too, before the first is let in
+    b = analyse_draft(hub_home, reg, draft, "卫生健康局", "随访表", None, None)
+    done = approve(hub_home, reg, req, "减负办：测试")
+    report = load_registry(hub_home.schemas).reports[done["report"]]
+    assert report.status == "在用" and report.issuer is None
+    assert report.asks == done["fields"] == ["zou_fang_pin_ci"]
+    assert "/" not in file_stem(report.title) and not file_stem("../x").startswith(".")
+    assert sheet_name("低保/特困:[名册]*?") == "低保_特困__名册___"
+    # its 走访频次 gets a field (and label) of its own, unless the 减负办 points it at the first
+    other = approve(
+        hub_home,
+        load_registry(hub_home.schemas),
+        file_proposal(hub_home, b, draft, "卫健"),
+        "减负办",
+    )
+    assert other["fields"] == ["zou_fang_pin_ci_2"]
+    assert load_registry(hub_home.schemas).fields["zou_fang_pin_ci_2"].label == "走访频次（随访表）"
+
+
+def test_a_correction_is_judged_and_written_as_the_pipeline_would(hub_home: Settings):
+    reg = load_registry(hub_home.schemas)
+    form = derive_form(reg)
+    person = {
+        "person_id": "P1",
+        "name": "赵六",
+        "citizen_id": "330102195001011238",
+        "assistance_amount": 817,
+        "assistance_type": None,
+    }
+    req = file_correction(
+        hub_home.requests,
+        reg,
+        form,
+        person,
+        "assistance_amount",
+        "1,234.5",
+        "核定表",
+        "w",
+        "330199001001",
+    )
+    assert (req.payload["old"], req.payload["new"]) == ("817", "1234.5")
+    with pytest.raises(CorrectionError, match="还没有登记的值"):
+        file_correction(
+            hub_home.requests,
+            reg,
+            form,
+            person,
+            "assistance_type",
+            "01",
+            "低保",
+            "w",
+            "330199001001",
+        )
+    with pytest.raises(CorrectionError, match="待民政局确认"):
+        file_correction(
+            hub_home.requests,
+            reg,
+            form,
+            person,
+            "assistance_amount",
+            "900",
+            "又一次",
+            "w",
+            "330199001001",
+        )
+    with pytest.raises(CorrectionError, match="不由部门登记"):
+        file_correction(
+            hub_home.requests,
+            reg,
+            form,
+            person,
+            "citizen_id",
+            "330102195001011220",
+            "x",
+            "w",
+            "330199001001",
+        )

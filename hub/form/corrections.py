@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from hub.core.corrections import SOURCE as CORRECTION_SOURCE
 from hub.core.corrections import Accepted
 from hub.form.consolidated import ConsolidatedForm, FormField
-from hub.form.validate import blocking, check_entry
+from hub.form.validate import blocking, check_value
 from hub.form.values import as_text
 from hub.registry.loader import Registry
 from hub.requests import Request, decide, file_request, requests
@@ -59,25 +60,39 @@ def file_correction(
     f = next((x for x in form.fields if x.name == field), None)
     if f is None or not correctable(f):
         raise CorrectionError("这一项不由部门登记，直接在表单中修改即可")
-    old, new = as_text(person.get(field)), new.strip()
+    shown, new = as_text(person.get(field)), new.strip()
+    if not shown:
+        raise CorrectionError(f"「{f.label}」还没有登记的值：直接在表单中填写即可")
     if not new:
         raise CorrectionError(f"请填写「{f.label}」的正确值")
-    if new == old:
-        raise CorrectionError(f"「{f.label}」现在就是这个值，无需更正")
     if f.choices and new not in {c for c, _ in f.choices}:
         raise CorrectionError(f"「{f.label}」只能从选项中选择")
     if not reason.strip():
         raise CorrectionError("请写明更正的理由（如：居民出示的户口簿上为…）")
-    # the field's own rules (the entry-level ones, such as a required ID, are not its business)
-    errors = [i for i in blocking(check_entry(registry, {field: new})) if i.field == field]
-    if errors:
-        raise CorrectionError("；".join(i.message for i in errors))
+    # judged and written as the pipeline would (1,234.5 → 1234.5; 1950年1月2日 → 1950-01-02);
+    # staged beside a name and 号码待核 alone, so only this field's own rules can keep it out
+    identity = {"id_unverified": "1", "name": as_text(person.get("name")) or "某"}
+    issues, value = check_value(registry, identity | {field: new}, field)
+    errors = blocking(issues)
+    if errors or value is None:
+        raise CorrectionError(
+            "；".join(i.message for i in errors) or f"「{new}」不是有效的{f.label}"
+        )
+    new = as_text(value)
+    if new == shown:
+        raise CorrectionError(f"「{f.label}」现在就是这个值，无需更正")
     person_id = str(person["person_id"])
     for r in open_corrections(folder, person_id):
         if r.payload["field"] == field:
             raise CorrectionError(
                 f"「{f.label}」已有一条待{r.to_unit}确认的更正申请（{r.at[:10]}），请等待处理"
             )
+    # the value the authority sends: a value corrected before is still the authority's old
+    # one underneath, and a new correction replaces that same one
+    old = shown
+    if source == CORRECTION_SOURCE:
+        earlier = [a for a in accepted(folder) if (a.person_id, a.field) == (person_id, field)]
+        old = earlier[0].old if earlier else shown
     req = Request(
         kind=KIND,
         from_unit=community,
@@ -88,7 +103,7 @@ def file_correction(
             "label": f.label,
             "old": old,
             "new": new,
-            "old_shown": _shown(f, old),
+            "old_shown": _shown(f, shown),
             "new_shown": _shown(f, new),
             "reason": reason.strip()[:300],
             "name": as_text(person.get("name")),

@@ -29,7 +29,7 @@ from hub.ingest.raw import store_table
 from hub.normalize.stage import stage_source
 from hub.registry.formsource import FORM_SOURCE
 from hub.registry.loader import Registry
-from hub.warehouse import connect
+from hub.warehouse import connect, q
 
 
 @dataclass
@@ -87,6 +87,30 @@ def form_issues(
     """Stage the loaded form rows; the `quarantine.issues` they raise."""
     stage_source(con, registry, FORM_SOURCE)
     return con.execute(f"SELECT {columns} FROM quarantine.issues ORDER BY {order}").fetchall()
+
+
+def check_value(
+    registry: Registry, values: dict[str, str], field: str
+) -> tuple[list[FieldIssue], Any]:
+    """The issues of `field` in an entry of `values` (the resident's identity with it), and
+    the value the pipeline makes of it (None when the entry would not be staged): what
+    survivorship would compare and choose, e.g. 2025-01-02 of 「2025年1月2日」."""
+    subs = [Submission(by="", community="", values=values)]
+    registry = _needed(registry, subs)
+    with scratch() as (con, tmp):
+        body = json.dumps(values, ensure_ascii=False).encode("utf-8")
+        store_table(
+            con,
+            registry.sources[FORM_SOURCE],
+            "entry.json",
+            body,
+            submission_table(registry, subs),
+            tmp,
+        )
+        rows = form_issues(con, registry, "field, severity, message, value", "severity, field")
+        got = con.execute(f"SELECT {q(field)} FROM staged.{q(FORM_SOURCE)}").fetchall()
+    issues = [FieldIssue(*r) for r in rows if r[0] == field]
+    return issues, got[0][0] if got else None
 
 
 def check_entry(registry: Registry, values: dict[str, str]) -> list[FieldIssue]:

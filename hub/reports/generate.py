@@ -13,7 +13,7 @@ from hub.registry.loader import Registry
 from hub.registry.reports import Report
 from hub.reports.build import Period, load_labels, report_rows
 from hub.reports.usage import log_use
-from hub.reports.write import Issued, write_csv, write_xlsx
+from hub.reports.write import Issued, file_stem, write_csv, write_xlsx
 from hub.settings import Settings
 
 
@@ -72,10 +72,10 @@ def generate_reports(
         load_labels(con, registry)
         for report in reports:
             table = report_rows(con, report, registry, period)
-            folder = settings.reports / period.key / report.department
+            folder = settings.reports / period.key / file_stem(report.department)
             folder.mkdir(parents=True, exist_ok=True)
             label = period.label(report.period)
-            stem = f"{report.title}_{label}"
+            stem = file_stem(f"{report.title}_{label}")
             xlsx, csv = folder / f"{stem}.xlsx", folder / f"{stem}.csv"
             issued = Issued(issuer_of(registry, report), date.today(), report.signatures)
             write_xlsx(xlsx, report, registry, f"{report.title}（{label}）", table, issued)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import ValidationError
+
 from hub.registry.loader import Registry
 from hub.registry.models import Field
 from hub.registry.reports import AgeRange, Condition
@@ -31,7 +33,14 @@ def parse_population(text: str, registry: Registry) -> list[Condition]:
     """The conditions of `text` (all must hold); a clear error names the part it cannot read."""
     out: list[Condition] = []
     for part in (p for p in _SPLIT.split(text.strip()) if p):
-        out.append(_condition(part, registry))
+        try:
+            out.append(_condition(part, registry))
+        except ValidationError:
+            raise PopulationError(f"人群条件「{part}」：年龄须在 0–130 岁之间") from None
+    for c in out:
+        lo, hi = (c.age.min, c.age.max) if c.age is not None else (None, None)
+        if lo is not None and hi is not None and lo > hi:
+            raise PopulationError(f"人群条件：年龄下限 {lo} 大于上限 {hi}，没有人符合")
     return out
 
 
@@ -61,7 +70,10 @@ def _condition(part: str, registry: Registry) -> Condition:
             )
         entries = registry.codelists[f.codelist].entries
         codes = []
-        for v in (v for v in _LIST.split(m.group(2).strip()) if v):
+        values = [v for v in _LIST.split(m.group(2).strip()) if v]
+        if not values:
+            raise PopulationError(f"人群条件「{part}」：等号后须写至少一个取值")
+        for v in values:
             code = next((e.code for e in entries if v in (e.code, e.label, *e.synonyms)), None)
             if code is None:
                 allowed = "、".join(e.label for e in entries)

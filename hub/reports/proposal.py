@@ -139,7 +139,8 @@ def analyse_draft(
     ft = read_file(path, limits=registry.limits)
     table = ft.table if ft.table.num_rows else None
     suggestions = _suggest(table, ft.headers, registry)
-    title = (title or ft.title or path.stem).strip()
+    # one line of text: a title ends up in file names, sheet names and registry files
+    title = re.sub(r"\s+", " ", title or ft.title or path.stem).strip()[:100] or "新报表"
     notes = list(ft.notes)
     if period is None:
         period = _period_of(title)
@@ -350,6 +351,9 @@ def _measure(
         ).fetchone() or (0, None, *([0] * len(held)))
         for c, n in zip(held, got[2:], strict=True):
             c.have = int(n)
+        for c in columns:  # held, but in no release yet: nobody has it
+            if c.status == "held" and c.field not in have:
+                c.have = 0
         fields = sorted({c.field for c in held if c.field})
         if fields:
             prov = dataset_sql(settings.published, "provenance")
@@ -375,7 +379,7 @@ def _cost(
     """Entries a period and a year, forms, submissions and indicators, without and with the hub."""
     n = rows or 0
     per_year = PER_YEAR[period]
-    data = [c for c in columns if c.status != "computed"]
+    data = [c for c in columns if c.status in ("held", "new")]  # fields, as the catalogue counts
     new = [c for c in columns if c.status == "new"]
     held = [c for c in columns if c.status == "held"]
     missing = sum(n - (c.have if c.have is not None else n) for c in held)

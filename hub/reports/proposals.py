@@ -24,7 +24,6 @@ import yaml
 
 from hub.atomic import write_text
 from hub.mapping.register import extension_name
-from hub.registry.errors import RegistryError
 from hub.registry.files import DEFAULTS
 from hub.registry.loader import Registry, load_registry
 from hub.registry.models import _NAME, NORMALIZERS_BY_TYPE
@@ -108,6 +107,15 @@ def approve(
         if stray:
             raise ProposalError(f"列「{'、'.join(stray)}」不是这份草案中的新增列，无需指定字段")
         fields, field_of = _new_fields(registry, req, edits)
+        same = [
+            r.name
+            for r in registry.reports.values()
+            if r.title == analysis["title"] and r.department == analysis["department"]
+        ]
+        if same:
+            raise ProposalError(
+                f"{analysis['department']}已有同名报表《{analysis['title']}》（{same[0]}）：请改名后重新提交"
+            )
         report_name = name or _report_name(registry, analysis)
         if not _NAME.match(report_name) or report_name in registry.reports:
             raise ProposalError(f"报表名 {report_name!r} 须为 snake_case 且未被使用")
@@ -164,7 +172,7 @@ def share_instead(
             "expires": (today + timedelta(days=SHARE_DAYS)).isoformat(),
         }
         path = settings.schemas / "shares" / f"{name}.yaml"
-        head = f"# 报表准入申请改为共享：{by}，{today.isoformat()}\n"
+        head = f"# 报表准入申请改为共享：{_comment(by)}，{today.isoformat()}\n"
         _checked_write(settings.schemas, {path: head + _yaml(doc)})
         decide(settings.requests, req.id, "shared", by, why)
     return {"share": name, "fields": doc["fields"], "expires": doc["expires"]}
@@ -208,10 +216,11 @@ def _new_fields(
             field_of[header] = col["field"]
             continue
         proposed = col.get("proposed") or {}
-        name = edit.name or proposed.get("name") or ""
-        if name in registry.fields:  # the administrator pointed it at an existing field
-            field_of[header] = name
+        if edit.name and edit.name in registry.fields:  # pointed at an existing field
+            field_of[header] = edit.name
             continue
+        # the mapper's name may have been given to another report's field since: a new one
+        name = edit.name or _unused(proposed.get("name") or "", registry.fields)
         ftype = edit.type or proposed.get("type") or "string"
         if ftype not in NORMALIZER:
             raise ProposalError(
@@ -227,9 +236,13 @@ def _new_fields(
             raise ProposalError(f"列「{header}」的代码表 {codelist!r} 不存在（可选：{known}）")
         if not _NAME.match(name) or name in {f["name"] for f in out}:
             raise ProposalError(f"列「{header}」的字段名 {name!r} 须为 snake_case 且不重复")
+        label = edit.label or proposed.get("label") or header
+        labels = {f.label for f in registry.fields.values()} | {f["label"] for f in out}
+        if label in labels:  # the one form shows each label once
+            label = f"{label}（{title}）"
         entry: dict[str, Any] = {
             "name": name,
-            "label": edit.label or proposed.get("label") or header,
+            "label": label,
             "group": title,
             "entity": "person",
             "type": ftype,
@@ -288,6 +301,11 @@ def _unused(name: str, taken: Any) -> str:
     return name
 
 
+def _comment(text: str) -> str:
+    """Text for a YAML comment line: one line, whatever a title or a name holds."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def _yaml(doc: dict[str, Any]) -> str:
     return yaml.safe_dump(
         {k: v for k, v in doc.items() if v is not None},
@@ -309,9 +327,9 @@ def _write_registry(
         if list(doc) != ["fields"]:
             raise ProposalError(f"{target} 除 fields 外还有其他键，无法自动追加字段，请手工添加")
         block = _yaml({"fields": fields}).split("\n", 1)[1]  # the list items, without `fields:`
-        note = f"\n  # 报表准入新增：《{analysis['title']}》（{analysis['department']}）\n"
+        note = f"\n  # 报表准入新增：《{_comment(analysis['title'])}》（{_comment(analysis['department'])}）\n"
         writes[target] = text.rstrip("\n") + "\n" + note + _indent(block)
-    head = f"# 报表准入批准：{analysis['department']}《{analysis['title']}》\n"
+    head = f"# 报表准入批准：{_comment(analysis['department'])}《{_comment(analysis['title'])}》\n"
     writes[schemas / "reports" / f"{report['name']}.yaml"] = head + _yaml(report)
     _checked_write(schemas, writes)
 
@@ -328,7 +346,7 @@ def _checked_write(schemas: Path, writes: dict[Path, str]) -> None:
         for path, text in writes.items():
             write_text(path, text)
         load_registry(schemas)
-    except (RegistryError, OSError) as exc:
+    except Exception as exc:  # anything that stops the registry loading: put it all back
         for path, old in before.items():
             if old is None:
                 path.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -69,10 +70,13 @@ def write_xlsx(
     tmp = path.with_name(f".{path.name}.part")
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False})
     try:
-        ws = wb.add_worksheet((report.sheet or report.title)[:31])
+        ws = wb.add_worksheet(sheet_name(report.sheet or report.title))
         fmt = _formats(wb)
         n = len(report.columns)
-        ws.merge_range(0, 0, 0, max(n - 1, 0), title, fmt["title"])
+        # written as text: a title may come from a department's draft (=… is no formula)
+        if n > 1:
+            ws.merge_range(0, 0, 0, n - 1, "", fmt["title"])
+        ws.write_string(0, 0, title, fmt["title"])
         ws.set_row(0, 28)
         for j, (col, width) in enumerate(
             zip(report.columns, column_widths(report, registry, table), strict=True)
@@ -173,6 +177,18 @@ def _print_setup(ws: Any, last_row: int) -> None:
     ws.center_horizontally()
     ws.set_footer("&C第 &P 页，共 &N 页")
     ws.print_area(0, 0, last_row, ws.dim_colmax or 0)
+
+
+def sheet_name(text: str) -> str:
+    """A name Excel accepts for a sheet: none of []:*?/\\, not blank, 31 characters at most."""
+    name = re.sub(r"[\[\]:*?/\\]", "_", text).strip("'").strip()[:31]
+    return name or "报表"
+
+
+def file_stem(text: str) -> str:
+    """A file name of `text` that stays in its folder: no separators, no leading dot."""
+    name = re.sub(r'[\x00-\x1f/\\:*?"<>|]', "_", text).strip().lstrip(".")
+    return name[:120] or "报表"
 
 
 def write_csv(path: Path, report: Report, table: pa.Table) -> None:

@@ -53,7 +53,15 @@ LABELS = {
 def register_gate(app: FastAPI, ctx: WebContext) -> None:
     @app.get("/catalogue", response_class=HTMLResponse)
     def catalogue_page(request: Request, caller: AnyDep) -> Response:
-        entries = catalogue(ctx.settings, _registry(ctx))
+        staff = caller.staff
+        # proposals not let in are their department's and the 减负办's business
+        entries = [
+            e
+            for e in catalogue(ctx.settings, _registry(ctx))
+            if e.status in ("在用", "已停用")
+            or staff.role == "admin"
+            or (staff.role == "department" and e.department == staff.department)
+        ]
         return page(request, "catalogue.html", caller, entries=entries, labels=LABELS)
 
     @app.get("/dept", response_class=HTMLResponse)
