@@ -473,25 +473,30 @@ def test_a_run_killed_inside_a_stage_has_it_redone_whole(
 def test_an_accepted_correction_outranks_its_authority_until_it_sends_another_value(
     district, schemas, tmp_path
 ):
-    """纠错回流: a worker's correction of a 公安-held name, accepted by 公安, is the name while
-    公安 keeps sending the old one; a new name from 公安 wins again. Equal to a rebuild."""
-    (pid, cid, old, community), *_ = sql(
+    """纠错回流: a worker's correction of a 公安-held 民族, accepted by 公安, stands while 公安
+    keeps sending the old value; corrected again, the second replaces the first; a new value
+    from 公安 wins again. Each time equal to a rebuild."""
+    reg = load_registry(schemas)
+    code = {e.label: e.code for e in reg.codelists["ethnicity"].entries}
+    (pid, cid, name_, community), *_ = sql(
         district,
         "SELECT p.person_id, p.citizen_id, p.name, p.community_code FROM core.person p "
-        "JOIN core.provenance v USING (person_id) WHERE v.field = 'name' AND v.selected "
-        "AND v.source = 'gongan_household' AND p.community_code IS NOT NULL ORDER BY 1 LIMIT 1",
+        "JOIN core.provenance v USING (person_id) WHERE v.field = 'ethnicity' AND v.selected "
+        "AND v.source = 'gongan_household' AND p.ethnicity = ? AND p.community_code IS NOT NULL "
+        "ORDER BY 1 LIMIT 1",
+        [code["汉族"]],
     )
-    reg = load_registry(schemas)
     s = Settings(schemas=schemas, data=district)
-    person = {"person_id": pid, "name": old, "citizen_id": cid}
+    form = derive_form(reg)
+    person = {"person_id": pid, "name": name_, "citizen_id": cid, "ethnicity": code["汉族"]}
     req = file_correction(
         s.requests,
         reg,
-        derive_form(reg),
+        form,
         person,
-        "name",
-        old + "明",
-        "户口簿为此名",
+        "ethnicity",
+        code["回族"],
+        "户口簿为回族",
         "w1",
         community,
         "gongan_household",
@@ -500,55 +505,54 @@ def test_an_accepted_correction_outranks_its_authority_until_it_sends_another_va
     hub_cli(["corrections", "accept", req.id[:10]], district, schemas)
     doc = run(district, schemas)
     assert doc["core"]["touched"] == 1  # the corrected resident alone
-    name = "SELECT name FROM core.person WHERE person_id = ?"
-    assert sql(district, name, [pid]) == [(old + "明",)]
+    ethnicity = "SELECT ethnicity FROM core.person WHERE person_id = ?"
+    assert sql(district, ethnicity, [pid]) == [(code["回族"],)]
     chosen = sql(
         district,
-        "SELECT source FROM core.provenance WHERE person_id = ? AND field = 'name' AND selected",
+        "SELECT source FROM core.provenance WHERE person_id = ? AND field = 'ethnicity' "
+        "AND selected",
         [pid],
     )
     assert chosen == [("correction",)]
     assert_equals_full_rebuild(district, tmp_path, schemas)
-    # corrected again: the second correction replaces the first (公安 still sends the old)
+    # corrected again: the second correction replaces the first (公安 still sends 汉族)
     again = file_correction(
         s.requests,
         reg,
-        derive_form(reg),
-        person | {"name": old + "明"},
-        "name",
-        old + "明明",
+        form,
+        person | {"ethnicity": code["回族"]},
+        "ethnicity",
+        code["蒙古族"],
         "再次核对户口簿",
         "w1",
         community,
         "correction",
     )
-    assert again.payload["old"] == old and again.payload["old_shown"] == old + "明"
+    assert again.payload["old"] == code["汉族"] and again.payload["old_shown"] == "回族"
     hub_cli(["corrections", "accept", again.id[:10]], district, schemas)
     run(district, schemas)
-    assert sql(district, name, [pid]) == [(old + "明明",)]
+    assert sql(district, ethnicity, [pid]) == [(code["蒙古族"],)]
 
     roster = archived(district, "公安_")
 
-    def renamed(to: str):
+    def sends(label: str):
         def change(header: list[str], rows: list[list[str]]) -> list[list[str]]:
-            i_id, i_name = header.index("公民身份号码"), header.index("姓名")
+            i_id, i_eth = header.index("公民身份号码"), header.index("民族")
             for r in rows:
                 if r[i_id].strip() == cid:
-                    r[i_name] = to
+                    r[i_eth] = label
             return rows
 
         return change
 
-    # 公安 sends its whole register again, the old name unchanged: the correction stands
-    rewrite_csv(roster, district / "incoming" / "公安_户籍人口花名册_202601.csv", renamed(old))
+    # 公安 sends its whole register again, 汉族 unchanged: the correction stands
+    rewrite_csv(roster, district / "incoming" / "公安_户籍人口花名册_202601.csv", sends("汉族"))
     run(district, schemas)
-    assert sql(district, name, [pid]) == [(old + "明明",)]
-    # then a new name of its own: the authority's newer value wins again
-    rewrite_csv(
-        roster, district / "incoming" / "公安_户籍人口花名册_202602.csv", renamed(old + "华")
-    )
+    assert sql(district, ethnicity, [pid]) == [(code["蒙古族"],)]
+    # then a value of its own: the authority's newer value wins again
+    rewrite_csv(roster, district / "incoming" / "公安_户籍人口花名册_202602.csv", sends("满族"))
     run(district, schemas)
-    assert sql(district, name, [pid]) == [(old + "华",)]
+    assert sql(district, ethnicity, [pid]) == [(code["满族"],)]
     assert_equals_full_rebuild(district, tmp_path, schemas)
 
 

@@ -184,7 +184,7 @@ def _person_and_choice(
     fields: list[ObservedField],
     only: str | None,
     source: str,
-    corrected: list[ObservedField],
+    corrected: list[ObservedField] | None = None,
 ) -> None:
     """core.person and core.choice (whole, or the rows of the persons in `only`) and the temp
     table DIFFERS, from the survivorship aggregate over `source`'s rows.
@@ -218,7 +218,7 @@ def _person_and_choice(
         held = int(one(con, f"SELECT count(*) FROM {CHOSEN}")[0])
         if held < PART_PERSONS and i < n - 1:
             continue
-        corrections_apply(con, CHOSEN, corrected)
+        corrections_apply(con, CHOSEN, corrected or [])
         linked = f"FROM {LINKED} WHERE true{_buckets(lo, hi, n)}"
         _fill(con, "core.person", _person_sql(fields, linked), only, first=not part)
         _fill(con, CHOICE, f"SELECT c.person_id{keys} FROM {CHOSEN} c", only, first=not part)
