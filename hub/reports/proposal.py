@@ -251,27 +251,11 @@ def _column(
             header, "computed", derived="seq", evidence=["表格自身的序号，由系统生成"]
         )
     if _AGE.match(bare) and "birth_date" in given:
-        return DraftColumn(
-            header,
-            "derivable",
-            field="birth_date",
-            label=registry.fields["birth_date"].label,
-            derived="age",
-            authority=_authority(registry, "birth_date"),
-            sources=given["birth_date"],
-            evidence=["由出生日期按报告期末计算"],
-        )
+        return _derivable(header, registry, given, "birth_date", "age", "由出生日期按报告期末计算")
     if (mapped is None or mapped == "household_size") and _MEMBERS.match(bare):
         if "household_size" not in given and "household_id" in given:
-            return DraftColumn(
-                header,
-                "derivable",
-                field="household_id",
-                label=registry.fields["household_id"].label,
-                derived="members",
-                authority=_authority(registry, "household_id"),
-                sources=given["household_id"],
-                evidence=["由同一户号的成员人数计算"],
+            return _derivable(
+                header, registry, given, "household_id", "members", "由同一户号的成员人数计算"
             )
         mapped = mapped or ("household_size" if "household_size" in registry.fields else None)
     if mapped is not None and mapped in given:
@@ -298,6 +282,22 @@ def _column(
         "new",
         proposed=proposed,
         evidence=["没有对应的标准字段：批准时新增该字段（名称、类型可修改）"],
+    )
+
+
+def _derivable(
+    header: str, registry: Registry, given: dict[str, list[str]], base: str, kind: str, how: str
+) -> DraftColumn:
+    """A column computed from the held field `base` (`kind`: age, members)."""
+    return DraftColumn(
+        header,
+        "derivable",
+        field=base,
+        label=registry.fields[base].label,
+        derived=kind,
+        authority=_authority(registry, base),
+        sources=given[base],
+        evidence=[how],
     )
 
 
