@@ -230,7 +230,11 @@ def report_asset(report: Report) -> dg.AssetsDefinition:
     )
     def report_file(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         (r,) = generate_reports(
-            hub.settings(), hub.run_registry(context.run_id), Period.of(date.today()), report.name
+            hub.settings(),
+            hub.run_registry(context.run_id),
+            Period.of(date.today()),
+            report.name,
+            by="Dagster",
         )
         return dg.MaterializeResult(
             metadata={"rows": r.rows, "period": r.period, "xlsx": str(r.xlsx), "csv": str(r.csv)}
@@ -244,5 +248,6 @@ def build_assets(registry: Registry) -> list[dg.AssetsDefinition]:
     for src in registry.sources.values():
         out.extend(source_assets(registry, src))
     out.extend(core_assets(registry))
-    out.extend(report_asset(r) for r in registry.reports.values())
+    # a retired report (已停用) is no longer generated
+    out.extend(report_asset(r) for r in registry.reports.values() if r.status == "在用")
     return out
