@@ -34,11 +34,15 @@ browser:
 demo: setup
 	$(BIN)/hub demo
 
+# two test files at a time, each file whole on one worker (a file's tests share its fixtures
+# and some run in order)
+XDIST := -n 2 --dist loadfile
+
 test: setup browser
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 test-fast: setup
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(XDIST) -m "not slow"
 
 check: setup
 	$(BIN)/ruff check hub pipelines tests
