@@ -39,10 +39,12 @@ demo: setup
 XDIST := -n 2 --dist loadfile
 
 test: setup browser
-	$(BIN)/pytest $(XDIST)
+	$(BIN)/pytest $(XDIST) -m "not serial"
+	$(BIN)/pytest -m serial
 
 test-fast: setup
-	$(BIN)/pytest $(XDIST) -m "not slow"
+	$(BIN)/pytest $(XDIST) -m "not slow and not serial"
+	$(BIN)/pytest -m "serial and not slow"
 
 check: setup
 	$(BIN)/ruff check hub pipelines tests

@@ -400,6 +400,7 @@ def test_served_description_is_the_fuzzed_one(api: tuple[TestClient, str, str]):
     assert all(p.startswith("/api/v1/") for p in served["paths"])  # staff pages stay out
 
 
+@pytest.mark.serial  # schemathesis makes its cases while collecting: not under pytest-xdist
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_fuzz_no_server_error(case: Any, live_api: str, api: tuple[TestClient, str, str]):
