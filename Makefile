@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: setup browser demo test test-fast check bench lock clean
+.PHONY: setup browser redis demo test test-fast check bench lock clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,19 @@ browser:
 	@test -x /usr/bin/chromium || { echo "缺少 /usr/bin/chromium：请安装 Debian 的 chromium 包"; exit 1; }
 	@fc-list :lang=zh | grep -q . || { echo "缺少中文字体：请安装 Debian 的 fonts-wqy-microhei"; exit 1; }
 
+# The Celery test runs real workers over Debian's redis-server (started by the test on
+# 127.0.0.1, stopped by its process id); installed here when missing, as chromium is above.
+redis:
+	@if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then \
+		echo "正在安装 redis-server（Celery 多工作机测试需要）"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			redis-server >/dev/null; \
+	fi
+	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server || \
+		{ echo "缺少 redis-server：请安装 Debian 的 redis-server 包"; exit 1; }
+
 demo: setup
 	$(BIN)/hub demo
 
@@ -38,7 +51,7 @@ demo: setup
 # and some run in order)
 XDIST := -n 2 --dist loadfile
 
-test: setup browser
+test: setup browser redis
 	$(BIN)/pytest $(XDIST) -m "not serial"
 	$(BIN)/pytest -m serial
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from hub.registry.files import registry_file
+
 FILE = "resources.yaml"
 MIN_MEMORY_MB = 256
 _KEYS = {"memory_mb", "threads", "spill_dir"}
@@ -55,7 +57,7 @@ class Resources:
     def load(cls, schemas: Path, data: Path, env: Mapping[str, str] | None = None) -> Resources:
         """Machine defaults, then `schemas/resources.yaml`, then the environment."""
         env = os.environ if env is None else env
-        doc = _read_file(schemas / FILE)
+        doc = _read_file(registry_file(schemas, FILE))
         given: dict[str, Any] = {**doc}
         for key, var in (
             ("memory_mb", "HUB_MEMORY_MB"),

@@ -43,12 +43,19 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """Read HUB_SCHEMAS / HUB_DATA / HUB_PUBLIC_URL, defaulting to ./schemas and ./data
-        (called by entry points)."""
-        return cls(
+        (called by entry points); HUB_DISTRICT picks one district of a city deployment, so
+        every command (serve, query, status …) works on that district."""
+        base = cls(
             schemas=Path(os.environ.get("HUB_SCHEMAS", "schemas")).resolve(),
             data=Path(os.environ.get("HUB_DATA", "data")).resolve(),
             public_url=os.environ.get("HUB_PUBLIC_URL", "").strip(),
         )
+        district = os.environ.get("HUB_DISTRICT", "").strip()
+        if not district:
+            return base
+        from hub.city.districts import district_settings  # the city knows its layout
+
+        return district_settings(base, district)
 
     @property
     def warehouse(self) -> Path:

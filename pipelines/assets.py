@@ -53,7 +53,9 @@ def group_label(registry: Registry, group: str) -> str:
     return f"{name}（{group}）"
 
 
-def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
+def source_assets(
+    registry: Registry, src: Source, partitions: dg.PartitionsDefinition | None = None
+) -> list[dg.AssetsDefinition]:
     """The raw and staged assets of one registered department table."""
     meta = {
         "部门": src.department,
@@ -64,6 +66,7 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=raw_key(src.name),
+        partitions_def=partitions,
         group_name=src.group_name,
         kinds={"duckdb"},
         metadata=meta,
@@ -78,17 +81,15 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         description=f"{src.department}《{src.title}》原始层：新文件逐格按文本入库",
     )
     def raw_asset(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
-        s = hub.settings()
+        s = hub.settings(context)
         s.ensure()
         with warehouse(s.warehouse, resources=s.resources) as con:
             results = load_incoming(
-                con, hub.run_registry(context.run_id), s.incoming, s.archive, only=src.name
+                con, hub.run_registry(context), s.incoming, s.archive, only=src.name
             )
             if src.name == FORM_SOURCE:  # templates and the web form's submissions
-                results += import_incoming_templates(s, hub.run_registry(context.run_id))
-                form = load_submissions(
-                    con, hub.run_registry(context.run_id), s.submissions, s.archive
-                )
+                results += import_incoming_templates(s, hub.run_registry(context))
+                form = load_submissions(con, hub.run_registry(context), s.submissions, s.archive)
                 results += [form] if form else []
         for r in results:
             (context.log.warning if r.status == "rejected" else context.log.info)(
@@ -114,6 +115,7 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=staged_key(src.name),
+        partitions_def=partitions,
         deps=[raw_key(src.name)],
         group_name=src.group_name,
         kinds={"duckdb"},
@@ -122,8 +124,8 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
         description=f"{src.department}《{src.title}》规范化后的数据（错误行进入隔离区）",
     )
     def staged_asset(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
-        s = hub.settings()
-        reg = hub.run_registry(context.run_id)
+        s = hub.settings(context)
+        reg = hub.run_registry(context)
         with warehouse(s.warehouse, resources=s.resources) as con:
             result = stage_source(con, reg, src.name)
             expectations = run_suites(con, reg, [src.name], s.data)[src.name]
@@ -142,11 +144,14 @@ def source_assets(registry: Registry, src: Source) -> list[dg.AssetsDefinition]:
     return [raw_asset, staged_asset]
 
 
-def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+def core_assets(
+    registry: Registry, partitions: dg.PartitionsDefinition | None = None
+) -> list[dg.AssetsDefinition]:
     staged = [staged_key(name) for name in registry.sources]
 
     @dg.asset(
         key=LINKS,
+        partitions_def=partitions,
         deps=staged,
         group_name="core",
         kinds={"duckdb", "splink"},
@@ -155,9 +160,9 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         "介于两个阈值之间的配对进入人工复核",
     )
     def core_links(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
-        s = hub.settings()
+        s = hub.settings(context)
         with warehouse(s.warehouse, resources=s.resources) as con:
-            r = link(con, hub.run_registry(context.run_id), s.decisions, s.secret())
+            r = link(con, hub.run_registry(context), s.decisions, s.secret())
         return dg.MaterializeResult(
             metadata={
                 "rows": r.rows,
@@ -174,6 +179,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=CORE,
+        partitions_def=partitions,
         deps=[LINKS],
         group_name="core",
         kinds={"duckdb"},
@@ -181,9 +187,9 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         description="【数据专班】一人一档：按权威来源、其次最新的规则选取每个字段，附来源追溯与冲突表",
     )
     def core_person(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
-        s = hub.settings()
+        s = hub.settings(context)
         with warehouse(s.warehouse, resources=s.resources) as con:
-            r = build_core(con, hub.run_registry(context.run_id), accepted_corrections(s.requests))
+            r = build_core(con, hub.run_registry(context), accepted_corrections(s.requests))
         return dg.MaterializeResult(
             metadata={
                 "persons": r.persons,
@@ -194,6 +200,7 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=PUBLISHED,
+        partitions_def=partitions,
         deps=[CORE],
         group_name="core",
         kinds={"parquet"},
@@ -201,23 +208,26 @@ def core_assets(registry: Registry) -> list[dg.AssetsDefinition]:
         description="【数据专班】发布：核心数据集的不可变 Parquet 快照，原子切换的发布指针",
     )
     def published_core(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
-        s = hub.settings()
+        s = hub.settings(context)
         with warehouse(s.warehouse, resources=s.resources) as con:
             blocked = publish_guards(con)
             if blocked:
                 raise dg.Failure("未发布：" + "；".join(blocked))
-            r = publish_all(con, hub.run_registry(context.run_id), s)
+            r = publish_all(con, hub.run_registry(context), s)
         meta: dict[str, Any] = {"release": r.release, "changed": r.changed, **r.versions}
         return dg.MaterializeResult(metadata=meta)
 
     return [core_links, core_person, published_core]
 
 
-def report_asset(report: Report) -> dg.AssetsDefinition:
+def report_asset(
+    report: Report, partitions: dg.PartitionsDefinition | None = None
+) -> dg.AssetsDefinition:
     """One department report of the current month, generated from the published snapshot."""
 
     @dg.asset(
         key=dg.AssetKey(["report", report.name]),
+        partitions_def=partitions,
         deps=[PUBLISHED],
         group_name="reports",
         kinds={"xlsx", "csv"},
@@ -230,8 +240,8 @@ def report_asset(report: Report) -> dg.AssetsDefinition:
     )
     def report_file(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         (r,) = generate_reports(
-            hub.settings(),
-            hub.run_registry(context.run_id),
+            hub.settings(context),
+            hub.run_registry(context),
             Period.of(date.today()),
             report.name,
             by="Dagster",
@@ -243,11 +253,15 @@ def report_asset(report: Report) -> dg.AssetsDefinition:
     return report_file
 
 
-def build_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+def build_assets(
+    registry: Registry, partitions: dg.PartitionsDefinition | None = None
+) -> list[dg.AssetsDefinition]:
+    """Every asset of the registry; in a city each is partitioned by district (`partitions`),
+    a step working on its partition's district (HubResource.settings)."""
     out: list[dg.AssetsDefinition] = []
     for src in registry.sources.values():
-        out.extend(source_assets(registry, src))
-    out.extend(core_assets(registry))
+        out.extend(source_assets(registry, src, partitions))
+    out.extend(core_assets(registry, partitions))
     # a retired report (已停用) is no longer generated
-    out.extend(report_asset(r) for r in registry.reports.values() if r.status == "在用")
+    out.extend(report_asset(r, partitions) for r in registry.reports.values() if r.status == "在用")
     return out

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from hub.city.districts import district_codes
 from hub.registry import load_registry
+from hub.registry.files import DISTRICTS
 from hub.settings import Settings, private_files
 from pipelines.assets import build_assets
+from pipelines.city import CITY, city_asset, city_jobs
 from pipelines.resources import HubResource
 from pipelines.sensors import build_incoming_sensor
 
@@ -21,6 +24,9 @@ def build_definitions(
     """Read the registries and build every asset, check and sensor from them."""
     here = Settings.from_env()
     schemas, data = schemas or here.schemas, data or here.data
+    codes = district_codes(Settings(schemas=schemas, data=data))
+    if codes:
+        return city_definitions(schemas, data, codes)
     registry = load_registry(schemas)
     assets = build_assets(registry)
     refresh = dg.define_asset_job(
@@ -32,6 +38,27 @@ def build_definitions(
         sensors=[build_incoming_sensor(refresh, sensor_on)],
         resources={"hub": HubResource(schemas=str(schemas), data=str(data))},
         # DuckDB allows one writing process, and per-step processes cost ~3 s each.
+        executor=dg.in_process_executor,
+    )
+
+
+def city_definitions(schemas: Path, data: Path, codes: list[str]) -> dg.Definitions:
+    """A city: the district assets partitioned by district (static partitions, one per
+    district folder), the city view after them, and the jobs that run districts side by side."""
+    registry = load_registry(
+        schemas / DISTRICTS / codes[0]
+    )  # the districts share the city's tables
+    districts = dg.StaticPartitionsDefinition(codes)
+    refresh = dg.define_asset_job(
+        "refresh_district",
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(CITY),
+        partitions_def=districts,
+        description="加载并刷新一个区县（选择分区）",
+    )
+    return dg.Definitions(
+        assets=[*build_assets(registry, districts), city_asset()],
+        jobs=[refresh, *city_jobs(codes)],
+        resources={"hub": HubResource(schemas=str(schemas), data=str(data))},
         executor=dg.in_process_executor,
     )
 

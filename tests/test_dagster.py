@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 
@@ -167,12 +168,13 @@ def test_every_step_of_a_run_sees_the_registry_its_first_step_read(tmp_path):
 
     schemas = copy_schemas(tmp_path / "schemas")
     hub = HubResource(schemas=str(schemas), data=str(tmp_path / "data"))
-    first = hub.run_registry("run-1").sources["minzheng_dibao"].title
+    run1, run2 = SimpleNamespace(run_id="run-1"), SimpleNamespace(run_id="run-2")
+    first = hub.run_registry(run1).sources["minzheng_dibao"].title
     path = schemas / "sources" / "minzheng_dibao.yaml"
     path.write_text(
         path.read_text(encoding="utf-8").replace(f"title: {first}", "title: 改过的标题"),
         encoding="utf-8",
     )
     _PINNED.clear()  # as a step in another process would start
-    assert hub.run_registry("run-1").sources["minzheng_dibao"].title == first
-    assert hub.run_registry("run-2").sources["minzheng_dibao"].title == "改过的标题"
+    assert hub.run_registry(run1).sources["minzheng_dibao"].title == first
+    assert hub.run_registry(run2).sources["minzheng_dibao"].title == "改过的标题"

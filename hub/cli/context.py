@@ -27,7 +27,10 @@ err_console = Console(stderr=True)
 
 
 def settings() -> Settings:
-    return Settings.from_env()
+    try:
+        return Settings.from_env()
+    except ValueError as exc:  # HUB_DISTRICT names no district of this deployment
+        fail(str(exc))
 
 
 def registry(s: Settings) -> Registry:

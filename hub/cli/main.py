@@ -8,8 +8,10 @@ from pathlib import Path
 
 import typer
 
+from hub.city.districts import is_city
 from hub.cli import batch as batch_cli
 from hub.cli import bench as bench_cli
+from hub.cli import city as city_cli
 from hub.cli import codes as codes_cli
 from hub.cli import context as ctx
 from hub.cli import corrections as corrections_cli
@@ -44,6 +46,7 @@ app.add_typer(codes_cli.app, name="codes")
 app.add_typer(orgunits_cli.app, name="orgunits")
 app.add_typer(requests_cli.app, name="request")
 app.add_typer(bench_cli.app, name="bench")
+app.add_typer(city_cli.app, name="city")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(form_cli.app, name="form")
 reports_cli.app.command("list")(proposals_cli.list_command)
@@ -147,9 +150,19 @@ def run(
     full: bool = typer.Option(
         False, "--full", help="从原始层重建全部（默认只处理上次以来新增或变更的部分）"
     ),
+    district: str = typer.Option(
+        "",
+        "--district",
+        help="城市部署：只运行这个区县（6 位代码）；不给则运行全部区县再合并全市视图",
+    ),
 ) -> None:
     """运行全部流程：加载新文件 → 规范化与校验 → 一人一档 → 发布快照。"""
     s = ctx.settings()
+    if district:
+        s = city_cli.one_district(s, district)
+    elif is_city(s):
+        city_cli.run_all(s, as_json, not no_gx, full)
+        return
     reg = ctx.registry(s)
     try:
         with ctx.steps(not as_json, step_count(reg, not no_gx)) as say:

@@ -22,6 +22,24 @@ def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     # every spelling, also one two units share (two 和平社区): a column of them is still a
     # community column, though such a value needs its street to name one unit
     temp_table(con, "hub_org_names", ["level", "key"], org_spellings(registry))
+    temp_table(con, "hub_elsewhere", ["key", "district"], elsewhere_keys(registry))
+
+
+def elsewhere_keys(registry: Registry) -> list[tuple[str, str]]:
+    """(key, district) of the communities of the city's other districts, by code and by the
+    names that say their district (a bare 和平社区 may be one of ours)."""
+    out: dict[str, str] = {}
+    for tree in registry.neighbours:
+        d = tree.district
+        for s in tree.streets:
+            for c in s.communities:
+                for spelling in (
+                    c.code,
+                    d.name + s.name + c.name,
+                    d.city + d.name + s.name + c.name,
+                ):
+                    out.setdefault(normalize_code_key(spelling), f"{d.name}（{d.code}）")
+    return sorted(out.items())
 
 
 def org_spellings(registry: Registry) -> list[tuple[str, str]]:

@@ -19,6 +19,8 @@ from hub.normalize.stage_state import STATE_DDL, StagePlan, plan, record
 from hub.normalize.stage_write import (
     ISSUES_DDL,
     check_columns,
+    elsewhere_fields,
+    elsewhere_sql,
     ext_column,
     undecodable_sql,
     write_issues,
@@ -121,6 +123,8 @@ def _normalize(
     ]
     if fields:
         flags.append(f"coalesce({undecodable_sql(fields)}, false) AS _undecodable")
+    if elsewhere_fields(fields):
+        flags.append(f"coalesce({elsewhere_sql(fields)}, false) AS _elsewhere")
     sql = _normalize_sql(src, fields, ext)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _n AS SELECT *{''.join(', ' + f for f in flags)} "

@@ -61,6 +61,8 @@ def stage_key(con: duckdb.DuckDBPyConnection, registry: Registry, source: str) -
     }
     if any(registry.fields[f].normalize == "orgunit" for f in fields):
         parts["orgs"] = registry.orgs.model_dump(mode="json")
+        if registry.neighbours:  # a community moved between districts changes which rows load
+            parts["elsewhere"] = [t.model_dump(mode="json") for t in registry.neighbours]
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -69,6 +69,7 @@ def write_issues(
     ]
     if fields:
         parts.append(_undecodable(src, fields))
+    parts += [_elsewhere_issues(src, fields, f) for f in elsewhere_fields(fields)]
     if parts:
         con.execute("INSERT INTO quarantine.issues " + " UNION ALL ".join(parts))
 
@@ -100,6 +101,34 @@ def _undecodable(src: Source, fields: list[tuple[Field, RawColumn]]) -> str:
         f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {first('field')}, "
         f"{first('hdr')}, 'encoding', 'mixed_encoding', 'error', {first('raw')}, "
         f"{lit(UNDECODABLE)} FROM _n WHERE _undecodable"
+    )
+
+
+def elsewhere_fields(fields: list[tuple[Field, RawColumn]]) -> list[Field]:
+    """The community columns of a table: where a row names another district's community."""
+    return [f for f, _ in fields if f.normalize == "orgunit" and f.orgunit_level == "community"]
+
+
+def elsewhere_sql(fields: list[tuple[Field, RawColumn]]) -> str:
+    """True on a row whose community is one of another district of the city (`hub_elsewhere`,
+    hub.normalize.lookups), not of this one: that district loads it."""
+    return " OR ".join(
+        f"({col(f.name, 'v')} IS NULL AND hub_code_key({col(f.name, 'raw')}) IN "
+        "(SELECT key FROM hub_elsewhere))"
+        for f in elsewhere_fields(fields)
+    )
+
+
+def _elsewhere_issues(src: Source, fields: list[tuple[Field, RawColumn]], f: Field) -> str:
+    raw = col(f.name, "raw")
+    message = (
+        f"'「' || {raw} || '」是本市' || e.district || '的社区：这一行由该区县加载，本区不加载'"
+    )
+    return (
+        f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(f.name)}, "
+        f"{header_sql(fields, f.name)}, 'district', 'other_district', 'error', {raw}, {message} "
+        f"FROM _n JOIN hub_elsewhere e ON e.key = hub_code_key({raw}) "
+        f"WHERE _elsewhere AND {col(f.name, 'v')} IS NULL"
     )
 
 
@@ -142,6 +171,8 @@ def write_staged(
     errors = list(dict.fromkeys(flag[c.predicate] for c in checks if c.severity == "error"))
     if fields:
         errors.append("_undecodable")
+    if elsewhere_fields(fields):
+        errors.append("_elsewhere")
     keep = f"WHERE NOT ({' OR '.join(errors)}) " if errors else ""
     con.execute(
         f"{into} SELECT {', '.join(sel)} FROM _n n {keep}ORDER BY n._batch_id, n._source_row"

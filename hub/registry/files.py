@@ -11,17 +11,34 @@ DEFAULTS = Path(__file__).resolve().parent.parent / "defaults"
 DISTRICT_ONLY = ("orgunits.yaml", "sources", "shares", "code_synonyms.yaml")
 
 
+# a city deployment keeps each district's own registries in schemas/districts/<code>/, over the
+# city's schemas/ (see hub.city.districts)
+DISTRICTS = "districts"
+
+
+def layers(root: Path) -> list[Path]:
+    """The folders a registry at `root` reads, nearest first: a district of a city reads its
+    own folder, then the city's."""
+    if root.parent.name == DISTRICTS:
+        return [root, root.parent.parent]
+    return [root]
+
+
 def registry_file(root: Path, name: str) -> Path:
-    """`root/name` when the deployment has it, else the package's."""
-    own = root / name
-    return own if own.exists() else DEFAULTS / name
+    """`name` from the nearest layer that has it, else the package's."""
+    for layer in layers(root):
+        if (layer / name).exists():
+            return layer / name
+    return DEFAULTS / name
 
 
-def registry_folder(root: Path, folder: str) -> list[Path]:
-    """The YAML files of `folder`: the package's, each replaced by the deployment's file of the
-    same name, plus the deployment's own (a package upgrade adds lists and reports)."""
-    found = {p.name: p for p in sorted((DEFAULTS / folder).glob("*.yaml"))}
-    found |= {p.name: p for p in sorted((root / folder).glob("*.yaml"))}
+def registry_folder(root: Path, folder: str, shipped: bool = True) -> list[Path]:
+    """The YAML files of `folder`: the package's (unless not `shipped`), each replaced by a
+    deployment's file of the same name, plus the deployment's own (a package upgrade adds lists
+    and reports); a district's files over its city's."""
+    found = {p.name: p for p in sorted((DEFAULTS / folder).glob("*.yaml"))} if shipped else {}
+    for layer in reversed(layers(root)):
+        found |= {p.name: p for p in sorted((layer / folder).glob("*.yaml"))}
     return [found[n] for n in sorted(found)]
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from hub.registry.config import CatalogueConfig, Limits, LinkageConfig, MappingConfig
 from hub.registry.departments import KINDS, Departments
 from hub.registry.errors import RegistryError
-from hub.registry.files import registry_file, registry_folder
+from hub.registry.files import DISTRICTS, registry_file, registry_folder
 from hub.registry.formsource import FORM_SOURCE, form_source
 from hub.registry.models import CodeList, Field, Source
 from hub.registry.orgunits import OrgTree, office_names
@@ -41,6 +41,8 @@ class Registry:
         default_factory=lambda: Departments(departments=[])
     )
     catalogue: CatalogueConfig = dataclasses.field(default_factory=CatalogueConfig)
+    # the other districts of a city deployment: rows naming their communities are theirs
+    neighbours: list[OrgTree] = dataclasses.field(default_factory=list)
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -92,13 +94,17 @@ def load_registry(root: Path) -> Registry:
             for st in orgs.streets
         ]
     )
-    sources = load_sources(root / "sources", fields, departments)
+    sources = load_sources(
+        registry_folder(root, "sources", shipped=False), fields, departments, orgs.district.code
+    )
     mapping = _config(MappingConfig, root, "mapping.yaml")
     linkage = _config(LinkageConfig, root, "linkage.yaml")
     limits = _config(Limits, root, "limits.yaml")
     catalogue = _config(CatalogueConfig, root, "catalogue.yaml")
     reports = load_reports(registry_folder(root, "reports"), fields, codelists, departments)
-    shares = load_shares(root / "shares", fields, codelists, orgs, departments)
+    shares = load_shares(
+        registry_folder(root, "shares", shipped=False), fields, codelists, orgs, departments
+    )
     if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
         sources[FORM_SOURCE] = form_source(fields, reports)
     _cross_check(root, fields, codelists, sources)
@@ -122,7 +128,20 @@ def load_registry(root: Path) -> Registry:
         limits=limits,
         departments=departments,
         catalogue=catalogue,
+        neighbours=_neighbours(root),
     )
+
+
+def _neighbours(root: Path) -> list[OrgTree]:
+    """The org trees of the other districts beside a district of a city."""
+    if root.parent.name != DISTRICTS:
+        return []
+    out = []
+    for other in sorted(root.parent.iterdir()):
+        path = other / "orgunits.yaml"
+        if other.resolve() != root.resolve() and path.is_file():
+            out.append(_model(OrgTree, _read(path), path, ""))
+    return out
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -149,10 +168,14 @@ def _check_column_fields(path: Path, columns: list[Any], fields: dict[str, Field
 
 
 def load_sources(
-    folder: Path, fields: dict[str, Field], departments: Departments
+    paths: list[Path], fields: dict[str, Field], departments: Departments, district: str
 ) -> dict[str, Source]:
+    """The registered tables of `district`: those naming no district and those naming it (a
+    city's registration that names another district is that district's)."""
     sources: dict[str, Source] = {}
-    for path, src in _named_files(sorted(folder.glob("*.yaml")), Source, "来源"):
+    for path, src in _named_files(paths, Source, "来源"):
+        if src.district and src.district != district:
+            continue
         _check_column_fields(path, src.columns, fields)
         sources[src.name] = src.model_copy(
             update={"department": _department(path, src.department, departments)}
@@ -188,7 +211,7 @@ def load_reports(
 
 
 def load_shares(
-    folder: Path,
+    paths: list[Path],
     fields: dict[str, Field],
     codelists: dict[str, CodeList],
     orgs: OrgTree,
@@ -196,7 +219,7 @@ def load_shares(
 ) -> dict[str, Share]:
     shares: dict[str, Share] = {}
     codes = {s.code for s in orgs.streets} | {c.code for c in orgs.communities}
-    for path, share in _named_files(sorted(folder.glob("*.yaml")), Share, "授权"):
+    for path, share in _named_files(paths, Share, "授权"):
         share = share.model_copy(
             update={"department": _department(path, share.department, departments)}
         )

@@ -300,6 +300,9 @@ class Source(Strict):
     # false for a table that is rightly empty at times (the form before anyone submitted)
     expect_rows: bool = True
     channel: Channel = "file"
+    # in a city deployment, the district (6-digit code) whose table this is; none: every
+    # district's department sends one like it
+    district: str | None = None
     # full: every batch is the whole register, and supersedes the batches before it (a
     # resident missing from it is no longer on it); delta: batches add to each other
     snapshot: Literal["full", "delta"] = "delta"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from hub.sample.people import AS_OF, BANKS, GIVEN, SURNAMES, PeopleFactory, Resi
 from hub.sample.writers import write_table
 
 PERIOD = f"{AS_OF:%Y%m}"
+HOUSEHOLD_REGISTER = "gongan_household"  # 公安's register: where a resident's hukou is
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class SampleResult:
     residents: int
     rows: int
     errors: int
+    people: list[Resident] = field(default_factory=list, repr=False)
 
 
 def generate_sample(
@@ -37,6 +39,8 @@ def generate_sample(
     error_rate: float = 0.03,
     progress: Callable[[str], None] | None = None,
     adversity: Adversity | None = None,
+    ids: set[str] | None = None,
+    visitors: Sequence[Resident] = (),
 ) -> SampleResult:
     """Write the department files to `out` and their truth to `truth`.
 
@@ -46,8 +50,12 @@ def generate_sample(
     """
     rng = random.Random(seed)
     factory = PeopleFactory(rng, registry.orgs)
+    if ids is not None:  # districts of one city draw from one pool of ID numbers
+        factory.ids = ids
     people = factory.residents(residents)
     _assign_programmes(rng, people, factory)
+    # residents of other districts who live here: in every file but the household register
+    guests = [factory.living_here(v) for v in visitors]
     troubles = Troubles(adversity or Adversity(), seed)
     if adversity and adversity.any:
         people = troubles.add_twins(people, factory.ids)
@@ -65,7 +73,8 @@ def generate_sample(
             spec = with_plain_headers(spec)
         if progress:
             progress(spec.filename)
-        members = troubles.rows_for(spec, [p for p in people if spec.select(p)])
+        here = people if spec.name == HOUSEHOLD_REGISTER else people + guests
+        members = troubles.rows_for(spec, [p for p in here if spec.select(p)])
         rng.shuffle(members)
         speller = Speller(rng, registry.codelists, noise=0.02)
         rows = []
@@ -87,12 +96,13 @@ def generate_sample(
             truth_rows.append(
                 [spec.name, path.name, first + i, person.citizen_id, kind, fld, col, orig]
             )
-    _write_truth(truth, people, truth_rows)
+    _write_truth(truth, people + guests, truth_rows)
     return SampleResult(
         files=files,
         residents=len(people),
         rows=len(truth_rows),
         errors=sum(1 for t in truth_rows if t[4]),
+        people=people,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -98,15 +98,33 @@ class PeopleFactory:
             out.extend(self._household(n - len(out)))
         return out
 
-    def _household(self, room: int) -> list[Resident]:
+    def _home(self) -> tuple[Community, str, str]:
+        """A community of this district, one of its grids ('' if none) and an address there."""
         rng = self.rng
-        self.seq += 1
         comm = rng.choice(self.orgs.communities)
-        grid = rng.choice(comm.grids) if comm.grids else None
+        grid = rng.choice(comm.grids).code if comm.grids else ""
         street = self.orgs.street_of(comm.code)
         house = f"{road_of(comm)}{rng.randint(1, 299)}号{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)}室"
         d = self.orgs.district
-        address = f"{d.province}{d.city}{d.name}{street.name}{comm.name}{house}"
+        return comm, grid, f"{d.province}{d.city}{d.name}{street.name}{comm.name}{house}"
+
+    def living_here(self, person: Resident) -> Resident:
+        """`person` of another district, living in this one: a home here, the household
+        register (and its address) still there."""
+        comm, grid, address = self._home()
+        return replace(
+            person,
+            community_code=comm.code,
+            grid_code=grid,
+            address=address,
+            extra=dict(person.extra),
+        )
+
+    def _household(self, room: int) -> list[Resident]:
+        rng = self.rng
+        self.seq += 1
+        comm, grid_code, address = self._home()
+        street = self.orgs.street_of(comm.code)
         hid = f"{comm.code[-6:]}{self.seq:06d}"
         hukou = "2" if street.name.endswith("镇") and rng.random() < 0.7 else "1"
         head_age = rng.choices(
@@ -136,7 +154,7 @@ class PeopleFactory:
                 surname,
                 hid,
                 comm.code,
-                grid.code if grid else "",
+                grid_code,
                 address,
                 hukou,
             )

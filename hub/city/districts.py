@@ -1,0 +1,55 @@
+"""Where a city's districts live: `schemas/districts/<code>/` holds a district's org units (and
+any registrations of its own) over the city's `schemas/`; `data/districts/<code>/` holds its
+files, warehouse and published snapshots. A deployment without that folder is one district."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from hub.registry.files import DISTRICTS
+from hub.settings import Settings
+
+_CODE = re.compile(r"^\d{6}$")
+
+
+class DistrictError(ValueError):
+    """A district that this deployment does not hold (the message is Chinese)."""
+
+
+def district_codes(settings: Settings) -> list[str]:
+    """The districts of a city deployment, in code order (empty for a one-district one)."""
+    folder = settings.schemas / DISTRICTS
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name for p in folder.iterdir() if _CODE.match(p.name) and (p / "orgunits.yaml").is_file()
+    )
+
+
+def is_city(settings: Settings) -> bool:
+    return bool(district_codes(settings))
+
+
+def district_settings(settings: Settings, code: str) -> Settings:
+    """The settings of district `code` of the city at `settings`."""
+    codes = district_codes(settings)
+    if code not in codes:
+        have = "、".join(codes) or "（本部署没有 schemas/districts/ 下的区县）"
+        raise DistrictError(f"没有区县 {code}：本部署的区县为 {have}")
+    return replace(
+        settings,
+        schemas=settings.schemas / DISTRICTS / code,
+        data=settings.data / DISTRICTS / code,
+    )
+
+
+def city_data(settings: Settings) -> Path:
+    """The city step's own folder: its warehouse, published view and access log."""
+    return settings.data / "city"
+
+
+def city_settings(settings: Settings) -> Settings:
+    """Settings whose data folder is the city's (published view, access log, tokens)."""
+    return replace(settings, data=city_data(settings))

@@ -1,0 +1,172 @@
+"""The city record: every district's published persons merged by citizen ID.
+
+A citizen whose verified ID appears in several districts becomes one city record. Each value
+comes from the district of current residence — the district whose 公安-authored current address
+is the newest — or, where that district has none, from the next district in that order; the
+districts' differing values are listed as cross-district conflicts. Persons without a verified
+ID stay their district's own record. All set-at-a-time in one DuckDB connection.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from hub.city.districts import city_data, district_codes, district_settings
+from hub.publish.snapshot import PublishResult, dataset_sql, publish, read_current
+from hub.registry import load_registry
+from hub.settings import Settings
+from hub.warehouse import lit, q, warehouse
+
+PERSON, PROVENANCE, CONFLICTS = "city_person", "city_provenance", "city_conflicts"
+DATASETS = {
+    PERSON: ("core.person", "person_id"),
+    PROVENANCE: ("core.city_provenance", "person_id, field, district"),
+    CONFLICTS: ("core.city_conflicts", "person_id, field"),
+}
+# columns of a district's person that are not one field's value: merged their own way
+_MERGED = {
+    "person_id": None,
+    "sources": "list_sort(list_distinct(flatten(list(sources))))",
+    "last_observed_at": "max(last_observed_at)",
+    "by_id": "bool_or(by_id)",
+    "rows_by_model": "sum(rows_by_model)::BIGINT",
+    "id_unverified": "bool_or(id_unverified)",
+}
+
+
+class CityError(ValueError):
+    """The city view cannot be built (the message is Chinese)."""
+
+
+@dataclass
+class CityResult:
+    districts: list[str]
+    missing: list[str] = field(default_factory=list)  # districts with nothing published yet
+    persons: int = 0
+    cross_district: int = 0
+    conflicts: int = 0
+    seconds: float = 0.0
+    published: PublishResult | None = None
+
+
+def build_city(settings: Settings) -> CityResult:
+    """Merge the districts' current releases into the city view and publish it atomically in
+    `data/city/published` (a reader sees the old view or the new one)."""
+    t0 = time.perf_counter()
+    codes = district_codes(settings)
+    if not codes:
+        raise CityError(
+            "本部署没有区县（schemas/districts/<代码>/orgunits.yaml），无法生成全市视图"
+        )
+    out = CityResult(districts=codes)
+    inputs: dict[str, Path] = {}
+    for code in codes:
+        published = district_settings(settings, code).published
+        if read_current(published) is None:
+            out.missing.append(code)
+        else:
+            inputs[code] = published
+    if not inputs:
+        raise CityError("还没有任何区县发布过数据：请先运行 hub run")
+    folder = city_data(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    with warehouse(folder / "warehouse.duckdb", resources=settings.resources) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS core")
+        _inputs(con, settings, inputs, _police(settings, codes[0]))
+        _merge(con, _secret(settings, folder))
+        out.persons, out.cross_district, out.conflicts = con.execute(
+            "SELECT (SELECT count(*) FROM core.person), "
+            "(SELECT count(*) FROM core.person WHERE len(districts) > 1), "
+            "(SELECT count(DISTINCT person_id) FROM core.city_conflicts)"
+        ).fetchone() or (0, 0, 0)
+        out.published = publish(con, folder / "published", DATASETS)
+    out.seconds = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def _police(settings: Settings, code: str) -> list[str]:
+    """The names of the departments whose address is a resident's registered residence."""
+    registry = load_registry(district_settings(settings, code).schemas)
+    return [d.name for d in registry.departments.departments if d.kind == "公安"]
+
+
+def _secret(settings: Settings, folder: Path) -> str:
+    """The city's key for its record ids (its own: a district's key stays the district's)."""
+    return Settings(schemas=settings.schemas, data=folder).secret()
+
+
+def _inputs(
+    con: duckdb.DuckDBPyConnection, settings: Settings, inputs: dict[str, Path], police: list[str]
+) -> None:
+    """`_city_in`: every district's persons with their district, the date of their newest
+    公安 address there, and the key they merge on."""
+    persons = " UNION ALL BY NAME ".join(
+        f"SELECT {lit(code)} AS district, * FROM ({dataset_sql(root, 'person')})"
+        for code, root in inputs.items()
+    )
+    departments = ", ".join(lit(d) for d in police) or "NULL"
+    lived = " UNION ALL ".join(
+        f"SELECT {lit(code)} AS district, person_id, observed_at "
+        f"FROM ({dataset_sql(root, 'provenance')}) "
+        f"WHERE field = 'current_address' AND department IN ({departments})"
+        for code, root in inputs.items()
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lived AS SELECT district, person_id, "
+        f"max(observed_at) AS lived_at FROM ({lived}) GROUP BY ALL"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _city_in AS SELECT p.*, l.lived_at, "
+        "CASE WHEN p.citizen_id IS NOT NULL AND NOT coalesce(p.id_unverified, false) "
+        "THEN p.citizen_id ELSE p.district || ':' || p.person_id END AS _key "
+        f"FROM ({persons}) p LEFT JOIN _lived l USING (district, person_id)"
+    )
+
+
+def _merge(con: duckdb.DuckDBPyConnection, secret: str) -> None:
+    """core.person (one row per key), core.city_provenance (every district's value of each
+    person found in more than one district) and core.city_conflicts."""
+    cols = [
+        c
+        for (c,) in con.execute("SELECT column_name FROM (DESCRIBE _city_in)").fetchall()
+        if c not in ("district", "lived_at", "_key")
+    ]
+    values = [c for c in cols if c not in _MERGED]
+    rid = f"'C' || left(sha256({lit(secret)} || _key), 16)"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ranked AS SELECT *, "
+        f"{rid} AS _city_id, row_number() OVER (PARTITION BY _key ORDER BY lived_at DESC "
+        "NULLS LAST, last_observed_at DESC NULLS LAST, district) AS _rank, "
+        "count(*) OVER (PARTITION BY _key) AS _n FROM _city_in"
+    )
+    aggs = [f"arg_min({q(c)}, _rank) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in values]
+    aggs += [f"{sql} AS {q(c)}" for c, sql in _MERGED.items() if sql and c in cols]
+    con.execute(
+        "CREATE OR REPLACE TABLE core.person AS SELECT _city_id AS person_id, "
+        "arg_min(district, _rank) AS district, list(district ORDER BY _rank) AS districts, "
+        "list(district || ':' || person_id ORDER BY _rank) AS district_person_ids, "
+        f"{', '.join(aggs)} FROM _ranked GROUP BY _city_id"
+    )
+    unpivot = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(c)}" for c in values if c != "citizen_id")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _values AS SELECT * FROM (UNPIVOT (SELECT _city_id, "
+        f"district, person_id, _rank, {unpivot} FROM _ranked WHERE _n > 1) "
+        f"ON COLUMNS(* EXCLUDE (_city_id, district, person_id, _rank)) "
+        "INTO NAME field VALUE value)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.city_provenance AS SELECT _city_id AS person_id, field, "
+        "value, district, person_id AS district_person_id, "
+        "_rank = min(_rank) OVER (PARTITION BY _city_id, field) AS selected FROM _values"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE core.city_conflicts AS SELECT person_id, field, "
+        "arg_min(value, NOT selected) AS chosen_value, "
+        "arg_min(district, NOT selected) AS chosen_district, count(DISTINCT value) AS n_values, "
+        "list({'value': value, 'district': district} ORDER BY district) AS candidates "
+        "FROM core.city_provenance GROUP BY person_id, field HAVING count(DISTINCT value) > 1"
+    )

@@ -1,0 +1,136 @@
+"""`hub city …` and `hub run` in a city deployment (several districts, one city view)."""
+
+from __future__ import annotations
+
+import resource
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from hub.city.districts import DistrictError, district_codes, district_settings
+from hub.city.run import CityRun, run_city
+from hub.city.sample import city_sample
+from hub.city.view import CityError, CityResult, build_city
+from hub.cli import context as ctx
+from hub.cli.render import summary_json
+from hub.settings import Settings
+
+app = typer.Typer(help="城市部署：多个区县、全市视图。", no_args_is_help=True)
+
+
+def one_district(s: Settings, code: str) -> Settings:
+    """The settings of district `code`, or a Chinese error naming the districts there are."""
+    try:
+        return district_settings(s, code.strip())
+    except DistrictError as exc:
+        ctx.fail(str(exc))
+
+
+def run_all(s: Settings, as_json: bool, validate_with_gx: bool, full: bool) -> None:
+    """Every district, one after another, then the city view (`hub run` in a city)."""
+    total = len(district_codes(s)) + 1
+    with ctx.steps(not as_json, total) as say:
+        got = run_city(s, say, validate_with_gx, full)
+    if as_json:
+        ctx.print_json(_run_json(got))
+    else:
+        _print_run(got)
+    rejected = any(
+        r.status == "rejected" for summary in got.districts.values() for r in summary.loads
+    )
+    blocked = any(summary.blocked for summary in got.districts.values())
+    if got.failed or got.city_error or rejected or blocked:
+        raise typer.Exit(1)
+
+
+def city_json(c: CityResult) -> dict[str, Any]:
+    return {
+        "districts": c.districts,
+        "missing": c.missing,
+        "persons": c.persons,
+        "cross_district": c.cross_district,
+        "conflicts": c.conflicts,
+        "seconds": c.seconds,
+        "release": c.published.release if c.published else None,
+    }
+
+
+def _run_json(got: CityRun) -> dict[str, Any]:
+    return {
+        "districts": {code: summary_json(s) for code, s in got.districts.items()},
+        "failed": got.failed,
+        "city": city_json(got.city) if got.city else None,
+        "city_error": got.city_error,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _print_run(got: CityRun) -> None:
+    t = Table(title="各区县运行结果")
+    for col in ("区县", "加载文件", "被拒文件", "居民", "发布版本", "说明"):
+        t.add_column(col)
+    for code, s in got.districts.items():
+        t.add_row(
+            code,
+            str(sum(1 for r in s.loads if r.status == "loaded")),
+            str(sum(1 for r in s.loads if r.status == "rejected")),
+            str(s.core.persons if s.core else "-"),
+            str(s.published.release if s.published else "未发布"),
+            "；".join(s.blocked) or "",
+        )
+    for code, why in got.failed.items():
+        t.add_row(code, "-", "-", "-", "未发布", f"运行失败：{why}")
+    ctx.console.print(t)
+    if got.city:
+        _print_city(got.city)
+    else:
+        ctx.console.print(f"[bold red]全市视图未生成：[/]{got.city_error}")
+
+
+def _print_city(c: CityResult) -> None:
+    missing = f"（尚未发布：{'、'.join(c.missing)}）" if c.missing else ""
+    ctx.console.print(
+        f"全市视图：{c.persons:,} 人，其中跨区县 {c.cross_district:,} 人，"
+        f"跨区县冲突 {c.conflicts:,} 人；第 {c.published.release if c.published else '-'} 版"
+        f"{missing}，用时 {c.seconds:.1f} 秒"
+    )
+
+
+@app.command("build")
+def build_command(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
+    """只合并全市视图：读取各区县当前发布的数据，按公民身份号码合并后发布。"""
+    try:
+        got = build_city(ctx.settings())
+    except CityError as exc:
+        ctx.fail(str(exc))
+    if as_json:
+        ctx.print_json(city_json(got))
+    else:
+        _print_city(got)
+
+
+@app.command("sample")
+def sample_command(
+    districts: int = typer.Option(3, "--districts", help="区县数（2–8）"),
+    residents: int = typer.Option(400, "--residents", help="每个区县的居民数"),
+    movers: int = typer.Option(100, "--movers", help="每个区县中住着的邻区居民数"),
+    seed: int = typer.Option(7, "--seed", help="随机种子"),
+    error_rate: float = typer.Option(0.03, "--error-rate", help="注入错误的比例"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """生成一个样例城市：各区县的区划（schemas/districts/<代码>/）与部门文件（data/districts/<代码>/incoming/）。"""
+    s = ctx.settings()
+    try:
+        with ctx.steps(not as_json, districts) as say:
+            got = city_sample(s, districts, residents, movers, seed, error_rate, say)
+    except ValueError as exc:
+        ctx.fail(str(exc))
+    if as_json:
+        ctx.print_json(got.__dict__)
+        return
+    for code in got.districts:
+        ctx.console.print(
+            f"区县 {code}：{got.residents[code]:,} 名居民，另有 {got.movers[code]:,} 名邻区居民住在本区"
+        )
+    ctx.console.print(f"共 {got.rows:,} 行部门数据，运行 hub run 归集全部区县并生成全市视图。")
