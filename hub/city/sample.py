@@ -92,7 +92,8 @@ def city_sample(
             len(visitors),
             out.rows + got.rows,
         )
-        upstream = [p for p in got.people if p.age() >= 18]
+        # a neighbour district sees a resident in its departments' files, not in its register
+        upstream = [p for p in got.people if p.age() >= 18 and p.citizen_id in got.listed]
     return out
 
 

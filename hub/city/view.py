@@ -1,8 +1,8 @@
 """The city record: every district's published persons merged by citizen ID.
 
 A citizen whose verified ID appears in several districts becomes one city record. Each value
-comes from the district of current residence — the district whose 公安-authored current address
-is the newest — or, where that district has none, from the next district in that order; the
+comes from the district of current residence — the district whose 公安-authored address is the
+newest — or, where that district has none, from the next district in that order; the
 districts' differing values are listed as cross-district conflicts. Persons without a verified
 ID stay their district's own record. All set-at-a-time in one DuckDB connection.
 """
@@ -27,6 +27,9 @@ DATASETS = {
     PROVENANCE: ("core.city_provenance", "person_id, field, district"),
     CONFLICTS: ("core.city_conflicts", "person_id, field"),
 }
+# the addresses 公安 writes (a register has the hukou address, a residence permit the current
+# one): the district with the newest of them is where the citizen lives
+ADDRESSES = ("current_address", "registered_address")
 # columns of a district's person that are not one field's value: merged their own way
 _MERGED = {
     "person_id": None,
@@ -112,7 +115,7 @@ def _inputs(
     lived = " UNION ALL ".join(
         f"SELECT {lit(code)} AS district, person_id, observed_at "
         f"FROM ({dataset_sql(root, 'provenance')}) "
-        f"WHERE field = 'current_address' AND department IN ({departments})"
+        f"WHERE field IN ({', '.join(lit(f) for f in ADDRESSES)}) AND department IN ({departments})"
         for code, root in inputs.items()
     )
     con.execute(

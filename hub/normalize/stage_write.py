@@ -61,10 +61,13 @@ def write_issues(
     p: StagePlan,
 ) -> None:
     flag = check_columns(checks)
+    # a community of another district is said once, as that (not also as unknown here)
+    elsewhere = {f.name for f in elsewhere_fields(fields)}
     parts = [
         f"SELECT {lit(src.name)}, _batch_id, _file_name, _source_row, {lit(c.field)}, "
         f"{header_sql(fields, c.field)}, {lit(c.kind)}, {c.rule}, {lit(c.severity)}, {col(c.field, 'raw')}, {c.message} "
         f"FROM _n WHERE {flag[c.predicate]}"
+        + (" AND NOT _elsewhere" if c.field in elsewhere and c.kind == "format" else "")
         for c in checks
     ]
     if fields:

@@ -28,6 +28,8 @@ class SampleResult:
     rows: int
     errors: int
     people: list[Resident] = field(default_factory=list, repr=False)
+    # citizen IDs in some file besides the household register (what a neighbour can see)
+    listed: set[str] = field(default_factory=set, repr=False)
 
 
 def generate_sample(
@@ -56,6 +58,7 @@ def generate_sample(
     _assign_programmes(rng, people, factory)
     # residents of other districts who live here: in every file but the household register
     guests = [factory.living_here(v) for v in visitors]
+    listed: set[str] = set()
     troubles = Troubles(adversity or Adversity(), seed)
     if adversity and adversity.any:
         people = troubles.add_twins(people, factory.ids)
@@ -75,6 +78,8 @@ def generate_sample(
             progress(spec.filename)
         here = people if spec.name == HOUSEHOLD_REGISTER else people + guests
         members = troubles.rows_for(spec, [p for p in here if spec.select(p)])
+        if spec.name != HOUSEHOLD_REGISTER:
+            listed.update(p.citizen_id for p in members)
         rng.shuffle(members)
         speller = Speller(rng, registry.codelists, noise=0.02)
         rows = []
@@ -103,6 +108,7 @@ def generate_sample(
         rows=len(truth_rows),
         errors=sum(1 for t in truth_rows if t[4]),
         people=people,
+        listed=listed,
     )
 
 

@@ -1,0 +1,333 @@
+"""A city of three generated districts (residents of one district living in the next): the city
+view is the same whether the districts run in this process (`hub run`), side by side on
+Dagster's multiprocess executor, or on two real Celery workers over redis-server."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from hub.city.districts import city_data
+from hub.normalize.cn_id import make_id
+from hub.publish.snapshot import dataset_sql
+from hub.settings import Settings
+from tests.conftest import REPO, SCHEMAS, hub_cli
+
+DISTRICTS = ["330102", "330105", "330106"]
+VIEW = ("city_person", "city_provenance", "city_conflicts")
+BIN = Path(sys.executable).parent
+
+
+def _city_root(root: Path) -> Path:
+    """A city deployment: the sample district's registrations shared by three generated
+    districts, each district's and the city's key made up front (so copies of the folder make
+    the same opaque ids)."""
+    (root / "schemas").mkdir(parents=True)
+    shutil.copytree(SCHEMAS / "sources", root / "schemas" / "sources")
+    hub_cli(
+        ["city", "sample", "--districts", "3", "--residents", "400", "--movers", "100"],
+        root / "data",
+        root / "schemas",
+    )
+    base = Settings(schemas=root / "schemas", data=root / "data")
+    for code in DISTRICTS:
+        Settings(schemas=base.schemas, data=base.data / "districts" / code).secret()
+    Settings(schemas=base.schemas, data=city_data(base)).secret()
+    return root
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _city_root(tmp_path_factory.mktemp("city") / "template")
+
+
+def _copy(city: Path, dest: Path) -> Path:
+    shutil.copytree(city, dest)
+    return dest
+
+
+def _env(root: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HUB_SCHEMAS": str(root / "schemas"),
+        "HUB_DATA": str(root / "data"),
+        "DAGSTER_HOME": str(_dagster_home(root)),
+        **extra,
+    }
+
+
+def _dagster_home(root: Path) -> Path:
+    home = root / "dagster_home"
+    if not home.exists():
+        home.mkdir()
+        shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def _dagster_job(root: Path, job: str, config: Path | None = None, **env: str) -> str:
+    args = [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-a", "defs"]
+    args += ["-j", job] + (["-c", str(config)] if config else [])
+    proc = subprocess.run(
+        args, env=_env(root, **env), cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "RUN_SUCCESS" in log, log[-4000:]
+    return log
+
+
+def _view(root: Path) -> dict[str, list[tuple[Any, ...]]]:
+    published = root / "data" / "city" / "published"
+    with duckdb.connect() as con:
+        return {
+            name: con.execute(
+                f"SELECT * FROM ({dataset_sql(published, name)}) ORDER BY ALL"
+            ).fetchall()
+            for name in VIEW
+        }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a service and every process it started (its own session), by its process id."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        assert proc.poll() is None, path.read_text(errors="replace")[-3000:]
+        time.sleep(0.3)
+    raise AssertionError(f"{path.name}: no {text!r} after {seconds} s")
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on 127.0.0.1 (installed by `make redis`), no persistence."""
+    server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = _free_port()
+    log = tmp_path / "redis.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for(log, "Ready to accept connections", proc, 30)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+def _workers(
+    root: Path, broker: str, n: int, threads: int
+) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """`n` Celery worker processes, one task at a time each, held to `threads` threads."""
+    out = []
+    for i in range(1, n + 1):
+        log = root / f"worker{i}.log"
+        env = _env(root, HUB_CELERY_BROKER=broker, HUB_THREADS=str(threads))
+        with log.open("wb") as fh:
+            proc = subprocess.Popen(
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "pipelines.celery_app",
+                    "worker",
+                    "-Q",
+                    "dagster",
+                    "--concurrency",
+                    "1",
+                    "-n",
+                    f"hubworker{i}@%h",
+                    "--loglevel",
+                    "INFO",
+                ],
+                env=env,
+                cwd=REPO,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        out.append((proc, log))
+    return out
+
+
+def _truth(root: Path) -> dict[str, dict[str, set[str]]]:
+    """citizen ID -> district -> the sources whose rows name them (as generated)."""
+    out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for code in DISTRICTS:
+        with (root / "data" / "districts" / code / "truth" / "rows.csv").open(
+            encoding="utf-8"
+        ) as fh:
+            for row in csv.DictReader(fh):
+                out[row["citizen_id"]][code].add(row["source"])
+    return out
+
+
+@pytest.mark.slow
+def test_the_city_view_is_the_same_in_process_on_the_multiprocess_executor_and_on_celery(
+    city: Path, tmp_path: Path, redis_url: str
+) -> None:
+    inproc = _copy(city, tmp_path / "inproc")
+    got = hub_cli(["run", "--json"], inproc / "data", inproc / "schemas")
+    assert '"persons"' in got.stdout
+    expected = _view(inproc)
+    assert expected["city_person"] and expected["city_provenance"]
+
+    multi = _copy(city, tmp_path / "multi")
+    log = _dagster_job(multi, "city_run")
+    assert "Launching subprocess for" in log  # the multiprocess executor: a process per step
+    assert _view(multi) == expected
+
+    celery_root = _copy(city, tmp_path / "celery")
+    workers = _workers(celery_root, redis_url, 2, threads=1)
+    try:
+        for proc, log_path in workers:
+            _wait_for(log_path, "ready.", proc)
+        config = celery_root / "run.yaml"
+        config.write_text(
+            f"execution:\n  config:\n    broker: {redis_url}\n    backend: {redis_url}\n",
+            encoding="utf-8",
+        )
+        _dagster_job(celery_root, "city_run_celery", config)
+    finally:
+        for proc, _ in workers:
+            _stop(proc)
+    ran = [log_path.read_text(errors="replace") for _, log_path in workers]
+    # both workers took district steps: the districts really ran on two workers
+    assert all("Executing steps district_" in text for text in ran), ran
+    assert _view(celery_root) == expected
+
+
+@pytest.mark.slow
+def test_a_resident_of_two_districts_is_one_city_record_with_both_districts_provenance(
+    city: Path, tmp_path: Path
+) -> None:
+    root = _copy(city, tmp_path / "run")
+    hub_cli(["run", "--no-gx"], root / "data", root / "schemas")
+    truth = _truth(root)
+    both = {cid for cid, where in truth.items() if len(where) == 2}
+    assert 150 <= len(both) <= 200  # two pairs of neighbouring districts, 100 movers each
+    published = root / "data" / "city" / "published"
+    with duckdb.connect() as con:
+        person = f"({dataset_sql(published, 'city_person')})"
+        rows = con.execute(
+            f"SELECT citizen_id, person_id, districts, district FROM {person} "
+            "WHERE len(districts) > 1"
+        ).fetchall()
+        assert (
+            con.execute(
+                f"SELECT count(*) FROM {person} WHERE citizen_id IS NOT NULL AND NOT id_unverified "
+                "GROUP BY citizen_id HAVING count(*) > 1"
+            ).fetchall()
+            == []
+        )  # once each
+        merged = {cid: (pid, set(ds), home) for cid, pid, ds, home in rows}
+        # no false merges, and nearly every mover found (a few only appear with a damaged ID)
+        assert set(merged) <= both
+        assert len(merged) >= 0.9 * len(both)
+        prov = f"({dataset_sql(published, 'city_provenance')})"
+        for cid, (pid, districts, home) in merged.items():
+            assert districts == set(truth[cid])
+            # the district of residence: the one whose 公安 household register lists them
+            police = [d for d, sources in truth[cid].items() if "gongan_household" in sources]
+            assert [home] == police
+            seen = con.execute(
+                f"SELECT DISTINCT district FROM {prov} WHERE person_id = ?", [pid]
+            ).fetchall()
+            assert {d for (d,) in seen} == districts
+            # every value the district of residence has is the one chosen
+            chosen = con.execute(
+                f"SELECT field, bool_or(district = ?) AS home_has, "
+                f"arg_max(district, selected) AS chosen FROM {prov} WHERE person_id = ? "
+                "GROUP BY field",
+                [home, pid],
+            ).fetchall()
+            assert chosen and all(d == home for _, has, d in chosen if has), chosen
+        # where the two districts disagree (their addresses, at least), it is listed, and the
+        # district of residence's value stands
+        listed = con.execute(
+            f"SELECT c.person_id, c.chosen_district, p.district FROM "
+            f"({dataset_sql(published, 'city_conflicts')}) c JOIN {person} p USING (person_id)"
+        ).fetchall()
+        assert len({pid for pid, _, _ in listed}) >= len(merged) // 2
+        assert all(chosen == home for _, chosen, home in listed)
+
+
+def test_one_district_runs_alone_and_a_row_of_another_districts_community_is_not_loaded(
+    city: Path, tmp_path: Path
+) -> None:
+    root = _copy(city, tmp_path / "one")
+    inbox = root / "data" / "districts" / "330102" / "incoming"
+    (register,) = inbox.glob("公安_*.csv")
+    stranger = make_id("330105", date(1980, 5, 17), 123)
+    with register.open(encoding="gb18030", newline="") as fh:
+        lines = list(csv.reader(fh))
+    header, row = lines[0], list(lines[1])
+    row[header.index("公民身份号码")] = stranger
+    row[header.index("所属社区")] = "330105001002"  # a community of 拱墅区
+    with register.open("a", encoding="gb18030", newline="") as fh:
+        csv.writer(fh).writerow(row)
+
+    bad = hub_cli(["run", "--district", "999999"], root / "data", root / "schemas", check=False)
+    assert bad.returncode == 2 and "没有区县 999999" in bad.stderr and "330102" in bad.stderr
+
+    hub_cli(["run", "--district", "330102", "--no-gx"], root / "data", root / "schemas")
+    districts = root / "data" / "districts"
+    assert (districts / "330102" / "published" / "CURRENT.json").exists()
+    assert not (districts / "330105" / "published").exists()  # the others did not run
+    with duckdb.connect(str(districts / "330102" / "warehouse.duckdb"), read_only=True) as con:
+        issues = con.execute(
+            "SELECT rule, severity, message, column_header FROM quarantine.issues "
+            "WHERE value = '330105001002'"
+        ).fetchall()
+        assert issues == [
+            (
+                "other_district",
+                "error",
+                "「330105001002」是本市拱墅区（330105）的社区：这一行由该区县加载，本区不加载",
+                "所属社区",
+            )
+        ]
+        assert con.execute(
+            "SELECT count(*) FROM core.person WHERE citizen_id = ?", [stranger]
+        ).fetchone() == (0,)
