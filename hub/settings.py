@@ -39,6 +39,9 @@ class Settings:
     schemas: Path
     data: Path
     public_url: str = ""  # where staff reach `hub serve` (https there: Secure cookies)
+    # "city": the city view of a city deployment (its data folder is data/city; its registry is
+    # hub.city.view.city_registry) — set by HUB_DISTRICT=city
+    scope: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,9 +56,9 @@ class Settings:
         district = os.environ.get("HUB_DISTRICT", "").strip()
         if not district:
             return base
-        from hub.city.districts import district_settings  # the city knows its layout
+        from hub.city.districts import CITY, city_settings, district_settings  # its layout
 
-        return district_settings(base, district)
+        return city_settings(base) if district == CITY else district_settings(base, district)
 
     @property
     def warehouse(self) -> Path:

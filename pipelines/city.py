@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_celery import celery_executor
 
+from hub.city.districts import queue_of
 from hub.city.run import run_district
 from hub.city.view import build_city
 from pipelines.resources import HubResource
@@ -56,6 +57,8 @@ def _district_op(code: str) -> dg.OpDefinition:
         name=f"district_{code}",
         out=dg.Out(dg.Nothing),
         pool=f"district_{code}",
+        # on Celery, the worker holding the district's files takes its steps (hub city worker)
+        tags={"dagster-celery/queue": queue_of(code)},
         description=f"区县 {code} 的完整运行（加载、规范化与校验、关联、一人一档、发布）",
     )
     def _run(context: dg.OpExecutionContext, hub: HubResource) -> None:

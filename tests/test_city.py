@@ -158,35 +158,23 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 
 
 def _workers(
-    root: Path, broker: str, n: int, threads: int
+    root: Path, broker: str, owned: list[str]
 ) -> list[tuple[subprocess.Popen[bytes], Path]]:
-    """`n` Celery worker processes, one task at a time each, held to `threads` threads."""
+    """A Celery worker per entry of `owned` (the districts whose files it holds), started as a
+    worker machine is: `hub city worker`, one thread each."""
     out = []
-    for i in range(1, n + 1):
+    for i, districts in enumerate(owned, 1):
         log = root / f"worker{i}.log"
-        env = _env(root, HUB_CELERY_BROKER=broker, HUB_THREADS=str(threads))
         with log.open("wb") as fh:
             proc = subprocess.Popen(
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "pipelines.celery_app",
-                    "worker",
-                    "-Q",
-                    "dagster",
-                    "--concurrency",
-                    "1",
-                    "-n",
-                    f"hubworker{i}@%h",
-                    "--loglevel",
-                    "INFO",
-                ],
-                env=env,
+                [sys.executable, "-m", "hub", "city", "worker", "--broker", broker,
+                 "--districts", districts, "--threads", "1", "--name", f"hubworker{i}"],
+                env=_env(root),
                 cwd=REPO,
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )
+            )  # fmt: skip
         out.append((proc, log))
     return out
 
@@ -219,7 +207,7 @@ def test_the_city_view_is_the_same_in_process_on_the_multiprocess_executor_and_o
     assert _view(multi) == expected
 
     celery_root = _copy(city, tmp_path / "celery")
-    workers = _workers(celery_root, redis_url, 2, threads=1)
+    workers = _workers(celery_root, redis_url, ["330102,330106", "330105"])
     try:
         for proc, log_path in workers:
             _wait_for(log_path, "ready.", proc)
@@ -233,8 +221,10 @@ def test_the_city_view_is_the_same_in_process_on_the_multiprocess_executor_and_o
         for proc, _ in workers:
             _stop(proc)
     ran = [log_path.read_text(errors="replace") for _, log_path in workers]
-    # both workers took district steps: the districts really ran on two workers
-    assert all("Executing steps district_" in text for text in ran), ran
+    # each district's step ran on the worker holding its files
+    assert "Executing steps district_330102" in ran[0] and "district_330106" in ran[0], ran[0]
+    assert "Executing steps district_330105" in ran[1], ran[1]
+    assert "district_330105" not in ran[0] and "district_330102" not in ran[1]
     assert _view(celery_root) == expected
 
 
@@ -331,3 +321,64 @@ def test_one_district_runs_alone_and_a_row_of_another_districts_community_is_not
         assert con.execute(
             "SELECT count(*) FROM core.person WHERE citizen_id = ?", [stranger]
         ).fetchone() == (0,)
+
+
+CITY_GRANT = """\
+name: city_elderly
+department: 民政局
+title: 全市高龄居民（拱墅区）
+dataset: city_person
+share_type: 有条件共享
+purpose: 高龄补贴发放核对
+fields: [name, citizen_id, gender, birth_date, community_code]
+rows:
+  jurisdiction: ["330105"]
+  population:
+    - {age: {min: 80}}
+"""
+
+
+def test_a_grant_of_the_city_view_is_queried_under_the_citys_own_access_log(
+    city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _copy(city, tmp_path / "grant")
+    (root / "schemas" / "shares").mkdir()
+    (root / "schemas" / "shares" / "city_elderly.yaml").write_text(CITY_GRANT, encoding="utf-8")
+    data, schemas = root / "data", root / "schemas"
+    hub_cli(["run", "--no-gx"], data, schemas)
+    published = data / "city" / "published"
+    with duckdb.connect() as con:
+        expected = con.execute(
+            f"SELECT count(*) FROM ({dataset_sql(published, 'city_person')}) "
+            "WHERE starts_with(community_code, '330105') "
+            "AND birth_date <= current_date - INTERVAL 80 YEAR"
+        ).fetchone()
+    assert expected is not None and expected[0] > 0
+
+    monkeypatch.setenv("HUB_DISTRICT", "city")
+    made = hub_cli(["token", "create", "--department", "民政局", "--name", "核对组"], data, schemas)
+    token = next(w for w in made.stdout.split() if w.startswith("hubt_"))
+    got = hub_cli(
+        [
+            "query",
+            "SELECT count(*) AS n FROM city_elderly",
+            "--token",
+            token,
+            "--purpose",
+            "高龄补贴核对",
+            "--format",
+            "csv",
+        ],
+        data,
+        schemas,
+    )
+    assert got.stdout.split() == ["n", str(expected[0])]
+    city_log = (data / "city" / "audit" / "access.jsonl").read_text(encoding="utf-8")
+    assert "city_elderly" in city_log and "高龄补贴核对" in city_log
+    for code in DISTRICTS:  # the districts' own logs never saw it
+        log = data / "districts" / code / "audit" / "access.jsonl"
+        assert not log.exists() or "city_elderly" not in log.read_text(encoding="utf-8")
+    # a district's department grants do not include the city's
+    monkeypatch.setenv("HUB_DISTRICT", "330105")
+    other = hub_cli(["query", "--as", "民政局"], data, schemas, check=False)
+    assert other.returncode != 0 and "没有任何共享授权" in other.stderr

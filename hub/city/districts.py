@@ -12,6 +12,7 @@ from hub.registry.files import DISTRICTS
 from hub.settings import Settings
 
 _CODE = re.compile(r"^\d{6}$")
+CITY = "city"  # HUB_DISTRICT=city: the city view's grants, tokens and access log
 
 
 class DistrictError(ValueError):
@@ -51,5 +52,14 @@ def city_data(settings: Settings) -> Path:
 
 
 def city_settings(settings: Settings) -> Settings:
-    """Settings whose data folder is the city's (published view, access log, tokens)."""
-    return replace(settings, data=city_data(settings))
+    """Settings whose data folder is the city's (published view, access log, tokens), as
+    HUB_DISTRICT=city gives every command."""
+    if not is_city(settings):
+        raise DistrictError("本部署没有区县（schemas/districts/<代码>/），没有全市视图")
+    return replace(settings, data=city_data(settings), scope=CITY)
+
+
+def queue_of(code: str) -> str:
+    """The Celery queue of district `code`'s steps: served only by the worker that holds the
+    district's files (`hub city worker --districts`)."""
+    return f"district_{code}"

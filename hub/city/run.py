@@ -6,9 +6,13 @@ takes each district's last published release. (Dagster runs the same steps side 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hub.atomic import write_json
 from hub.city.districts import district_codes, district_settings
 from hub.city.view import CityError, CityResult, build_city
 from hub.pipeline import RunSummary, run_pipeline
@@ -16,6 +20,7 @@ from hub.registry import RegistryError, load_registry
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
+LAST_RUN = "last_run.json"
 
 
 @dataclass
@@ -33,10 +38,27 @@ def run_district(
     validate_with_gx: bool = True,
     full: bool = False,
 ) -> RunSummary:
-    """One district's whole run (what `hub run --district` and each Dagster step call)."""
+    """One district's whole run (what `hub run` and each Dagster step call); what it took
+    is kept in the district's `last_run.json` (on whichever worker ran it)."""
     own = district_settings(settings, code)
     registry = load_registry(own.schemas)
-    return run_pipeline(own, registry, progress, validate_with_gx=validate_with_gx, full=full)
+    t0 = time.perf_counter()
+    out = run_pipeline(own, registry, progress, validate_with_gx=validate_with_gx, full=full)
+    write_json(
+        own.data / LAST_RUN,
+        {
+            "district": code,
+            "seconds": round(time.perf_counter() - t0, 3),
+            "peak_rss_mb": round(max(out.peak_mb.values(), default=0.0), 1),
+            "threads": own.resources.threads,
+            "memory_mb": own.resources.memory_mb,
+            "persons": out.core.persons if out.core else None,
+            "release": out.published.release if out.published else None,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        },
+    )
+    return out
 
 
 def run_city(

@@ -10,17 +10,22 @@ ID stay their district's own record. All set-at-a-time in one DuckDB connection.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from hub.city.districts import city_data, district_codes, district_settings
+from hub.atomic import write_json
+from hub.city.districts import city_data, city_settings, district_codes, district_settings
 from hub.publish.snapshot import PublishResult, dataset_sql, publish, read_current
-from hub.registry import load_registry
+from hub.registry import Registry, load_registry
 from hub.settings import Settings
+from hub.share.audit import head as audit_head
+from hub.share.tables import build_share_views
 from hub.warehouse import lit, q, warehouse
 
+LAST_BUILD = "last_build.json"  # what the last city step took, beside its warehouse
 PERSON, PROVENANCE, CONFLICTS = "city_person", "city_provenance", "city_conflicts"
 DATASETS = {
     PERSON: ("core.person", "person_id"),
@@ -86,9 +91,26 @@ def build_city(settings: Settings) -> CityResult:
             "(SELECT count(*) FROM core.person WHERE len(districts) > 1), "
             "(SELECT count(DISTINCT person_id) FROM core.city_conflicts)"
         ).fetchone() or (0, 0, 0)
-        out.published = publish(con, folder / "published", DATASETS)
+        registry = city_registry(settings)
+        grants = build_share_views(con, registry, date.today(), dataset=PERSON)
+        own = city_settings(settings)
+        # the city's access log's head goes into the release, as a district's does
+        out.published = publish(
+            con, own.published, DATASETS | grants, {"audit_head": audit_head(own)}
+        )
     out.seconds = round(time.perf_counter() - t0, 3)
+    write_json(folder / LAST_BUILD, {k: v for k, v in out.__dict__.items() if k != "published"})
     return out
+
+
+def city_registry(settings: Settings) -> Registry:
+    """The registries as the city view sees them: the city's (read through its first district,
+    whose neighbours are all the others), with only the grants of the city view."""
+    codes = district_codes(settings)
+    if not codes:
+        raise CityError("本部署没有区县（schemas/districts/<代码>/orgunits.yaml），没有全市视图")
+    registry = load_registry(district_settings(settings, codes[0]).schemas)
+    return replace(registry, shares=registry.city_shares)
 
 
 def _police(settings: Settings, code: str) -> list[str]:

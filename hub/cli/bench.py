@@ -126,3 +126,28 @@ def web(
     s = ctx.settings()
     progress = None if as_json else ctx.err_console.print
     _out(run_web_bench(s.schemas, users, seconds, think, seed, progress=progress), as_json)
+
+
+@app.command("districts")
+def districts(
+    count: int = typer.Option(4, "--districts", help="区县数"),
+    per_district: int = typer.Option(300_000, "--residents-per-district", help="每个区县的居民数"),
+    workers: list[int] = typer.Option(
+        [1, 2], "--workers", metavar="个数", help="工作进程数（可重复，如 --workers 1 --workers 2）"
+    ),
+    seed: int = typer.Option(7, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """一个生成的城市：各区县作为 Dagster 作业的步骤，在 1、2… 个 Celery 工作进程上运行
+    （没有 redis-server 时用多进程执行器），给出耗时、加速比、各区县峰值内存与全市视图是否一致。"""
+    from hub.bench_districts import run_districts_bench
+
+    if count < 2 or per_district < 100 or not workers or min(workers) < 1:
+        ctx.fail("--districts 至少为 2，--residents-per-district 至少为 100，--workers 至少为 1")
+    s = ctx.settings()
+    progress = None if as_json else ctx.err_console.print
+    try:
+        doc = run_districts_bench(s.schemas, count, per_district, workers, seed, progress)
+    except RuntimeError as exc:
+        ctx.fail(str(exc))
+    _out(doc, as_json)

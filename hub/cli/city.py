@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 from typing import Any
 
@@ -134,3 +135,36 @@ def sample_command(
             f"区县 {code}：{got.residents[code]:,} 名居民，另有 {got.movers[code]:,} 名邻区居民住在本区"
         )
     ctx.console.print(f"共 {got.rows:,} 行部门数据，运行 hub run 归集全部区县并生成全市视图。")
+
+
+@app.command("worker")
+def worker_command(
+    broker: str = typer.Option(
+        "",
+        "--broker",
+        help="消息代理（Redis）地址，如 redis://10.0.0.5:6379/0；默认取 HUB_CELERY_BROKER",
+    ),
+    districts: str = typer.Option(
+        "", "--districts", help="本机持有文件的区县，逗号分隔（不写则为全部区县）"
+    ),
+    threads: int = typer.Option(0, "--threads", help="每个区县运行可用的线程数（默认全部核心）"),
+    memory_mb: int = typer.Option(0, "--memory-mb", help="每个区县运行的内存上限（MB）"),
+    name: str = typer.Option("", "--name", help="工作机名称（默认按区县命名）"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只打印将要运行的命令"),
+) -> None:
+    """把本机作为全市 Dagster 运行的 Celery 工作机：只接本机持有文件的区县的步骤（及全市合并）。"""
+    from hub.city.worker import WorkerError
+    from hub.city.worker import worker_command as command_of
+
+    s = ctx.settings()
+    codes = [d.strip() for d in districts.replace("，", ",").split(",") if d.strip()]
+    try:
+        command, env = command_of(
+            s, broker or os.environ.get("HUB_CELERY_BROKER", ""), codes, threads, memory_mb, name
+        )
+    except WorkerError as exc:
+        ctx.fail(str(exc))
+    if dry_run:
+        ctx.console.print(" ".join(command), soft_wrap=True)
+        return
+    os.execve(command[0], command, env)  # noqa: S606 - our own interpreter running celery

@@ -19,6 +19,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from hub.city.districts import CITY
+from hub.city.view import CityError, city_registry
 from hub.registry import Registry, RegistryError, load_registry
 from hub.settings import Settings
 
@@ -35,8 +37,10 @@ def settings() -> Settings:
 
 def registry(s: Settings) -> Registry:
     try:
+        if s.scope == CITY:  # HUB_DISTRICT=city: the city view's grants
+            return city_registry(s)
         return load_registry(s.schemas)
-    except RegistryError as exc:
+    except (RegistryError, CityError) as exc:
         fail(str(exc))
 
 

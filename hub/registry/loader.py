@@ -43,6 +43,8 @@ class Registry:
     catalogue: CatalogueConfig = dataclasses.field(default_factory=CatalogueConfig)
     # the other districts of a city deployment: rows naming their communities are theirs
     neighbours: list[OrgTree] = dataclasses.field(default_factory=list)
+    # a city deployment's grants of its city view (hub.city.view.city_registry serves them)
+    city_shares: dict[str, Share] = dataclasses.field(default_factory=dict)
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -102,8 +104,13 @@ def load_registry(root: Path) -> Registry:
     limits = _config(Limits, root, "limits.yaml")
     catalogue = _config(CatalogueConfig, root, "catalogue.yaml")
     reports = load_reports(registry_folder(root, "reports"), fields, codelists, departments)
+    neighbours = _neighbours(root)
     shares = load_shares(
-        registry_folder(root, "shares", shipped=False), fields, codelists, orgs, departments
+        registry_folder(root, "shares", shipped=False),
+        fields,
+        codelists,
+        [orgs, *neighbours],
+        departments,
     )
     if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
         sources[FORM_SOURCE] = form_source(fields, reports)
@@ -124,11 +131,12 @@ def load_registry(root: Path) -> Registry:
         mapping=mapping,
         linkage=linkage,
         reports=reports,
-        shares=shares,
+        shares={n: g for n, g in shares.items() if g.dataset == "person"},
+        city_shares={n: g for n, g in shares.items() if g.dataset == "city_person"},
         limits=limits,
         departments=departments,
         catalogue=catalogue,
-        neighbours=_neighbours(root),
+        neighbours=neighbours,
     )
 
 
@@ -140,7 +148,10 @@ def _neighbours(root: Path) -> list[OrgTree]:
     for other in sorted(root.parent.iterdir()):
         path = other / "orgunits.yaml"
         if other.resolve() != root.resolve() and path.is_file():
-            out.append(_model(OrgTree, _read(path), path, ""))
+            try:
+                out.append(_model(OrgTree, _read(path), path, ""))
+            except RegistryError:  # that district's own run reports it; this one goes on
+                continue
     return out
 
 
@@ -214,12 +225,18 @@ def load_shares(
     paths: list[Path],
     fields: dict[str, Field],
     codelists: dict[str, CodeList],
-    orgs: OrgTree,
+    trees: list[OrgTree],
     departments: Departments,
 ) -> dict[str, Share]:
+    """The grants; a district's rows name its own units, a city view's any district's (and
+    whole districts by their code)."""
     shares: dict[str, Share] = {}
-    codes = {s.code for s in orgs.streets} | {c.code for c in orgs.communities}
+    own = {s.code for s in trees[0].streets} | {c.code for c in trees[0].communities}
+    city = {t.district.code for t in trees}
+    city |= {u.code for t in trees for u in t.streets}
+    city |= {u.code for t in trees for u in t.communities}
     for path, share in _named_files(paths, Share, "授权"):
+        codes = city if share.dataset == "city_person" else own
         share = share.model_copy(
             update={"department": _department(path, share.department, departments)}
         )

@@ -29,7 +29,8 @@ class Share(Strict):
     name: str  # also the table name the department queries
     department: str
     title: str
-    dataset: Literal["person"] = "person"
+    # person: the district's records; city_person: a city deployment's city view (hub.city)
+    dataset: Literal["person", "city_person"] = "person"
     share_type: ShareType
     purpose: str
     fields: list[str]

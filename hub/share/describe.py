@@ -60,7 +60,8 @@ def describe_rows(registry: Registry, share: Share) -> dict[str, Any]:
     names = _org_names(registry)
     places = [{"code": c, "name": names.get(c, c)} for c in share.rows.jurisdiction]
     conditions = [condition_text(registry, c) for c in share.rows.population]
-    where = "、".join(p["name"] for p in places) or f"{registry.orgs.district.name}全区"
+    whole = "全市" if share.dataset == "city_person" else f"{registry.orgs.district.name}全区"
+    where = "、".join(p["name"] for p in places) or whole
     text = f"{where}{'，'.join(conditions)}的居民" if conditions else f"{where}的全部居民"
     return {"jurisdiction": places, "population": conditions, "text": text}
 
@@ -111,8 +112,14 @@ def with_labels(table: pa.Table, registry: Registry, skip: set[str] | None = Non
 
 
 def _org_names(registry: Registry) -> dict[str, str]:
-    names = {s.code: s.name for s in registry.orgs.streets}
-    for c in registry.orgs.communities:
-        names[c.code] = c.name
-        names |= {g.code: g.name for g in c.grids}
+    """Names of the units a grant may name: the district's, and in a city every district's
+    (a city view's grant may cover whole districts and other districts' units)."""
+    names: dict[str, str] = {}
+    for tree in (*registry.neighbours, registry.orgs):
+        prefix = tree.district.name if registry.neighbours else ""
+        names[tree.district.code] = tree.district.name
+        names |= {s.code: prefix + s.name for s in tree.streets}
+        for c in tree.communities:
+            names[c.code] = (prefix + tree.street_of(c.code).name if prefix else "") + c.name
+            names |= {g.code: g.name for g in c.grids}
     return names
