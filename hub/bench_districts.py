@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ import yaml
 from hub.bench import CITY_LIMITS, hub_command
 from hub.city.districts import city_data, district_codes, district_settings
 from hub.city.run import LAST_RUN
+from hub.city.services import redis, redis_server, stop, wait_for
 from hub.city.view import DATASETS, LAST_BUILD
 from hub.publish.snapshot import dataset_sql
 from hub.resources import machine_memory_mb
@@ -52,7 +51,7 @@ def run_districts_bench(
     root = Path(tempfile.mkdtemp(prefix="hub-bench-districts-"))
     try:
         city = _city(schemas, root / "city", districts, per_district, seed, say)
-        engine = "celery" if _redis_server() else "multiprocess"
+        engine = "celery" if redis_server() else "multiprocess"
         runs: list[dict[str, Any]] = []
         views: dict[int, str] = {}
         for n in sorted(set(workers)):
@@ -126,7 +125,7 @@ def _run(root: Path, engine: str, workers: int) -> dict[str, Any]:
     }
     config = root / "run.yaml"
     if engine == "celery":
-        with _redis(root) as broker, _workers(root, env, broker, workers):
+        with redis(root) as broker, _workers(root, env, broker, workers):
             config.write_text(
                 yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}})
             )
@@ -213,45 +212,6 @@ def _dagster_home(root: Path) -> Path:
     return home
 
 
-def _redis_server() -> str | None:
-    found = shutil.which("redis-server")
-    return found or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _redis(root: Path) -> Iterator[str]:
-    port = _free_port()
-    log = root / "redis.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - Debian's redis-server, fixed arguments
-            [
-                str(_redis_server()),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_for(log, "Ready to accept connections", proc)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        _stop(proc)
-
-
 @contextmanager
 def _workers(root: Path, env: dict[str, str], broker: str, n: int) -> Iterator[None]:
     """`n` workers started as worker machines are (`hub city worker`), the districts dealt
@@ -284,30 +244,8 @@ def _workers(root: Path, env: dict[str, str], broker: str, n: int) -> Iterator[N
                         start_new_session=True,
                     )
                 )
-            _wait_for(log, "ready.", procs[-1])
+            wait_for(log, "ready.", procs[-1])
         yield
     finally:
         for proc in procs:
-            _stop(proc)
-
-
-def _wait_for(log: Path, text: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if text in log.read_text(errors="replace"):
-            return
-        if proc.poll() is not None:
-            raise RuntimeError(f"{log.stem} 启动失败：{log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.3)
-    raise RuntimeError(f"{log.stem} 在 {seconds:.0f} 秒内没有就绪")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a service and what it started (its own session), by its process id."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+            stop(proc)

@@ -38,11 +38,8 @@ class Deployment:
     existed: bool = False
 
 
-def init_deployment(
-    root: Path, code: str, name: str, province: str = "", city: str = ""
-) -> Deployment:
-    """Write (or complete) a deployment for district `code` under `root`. Re-running it is
-    safe: files already there are kept, and a folder of another district is refused."""
+def district_code(code: str, name: str) -> tuple[str, str]:
+    """A district's code and name as typed, checked (InitError says what is wrong)."""
     code, name = to_halfwidth(code).strip(), name.strip()  # ６５０１０５ typed in a CJK IME
     if not re.fullmatch(r"\d{6}", code):
         raise InitError(f"区县代码应为 6 位数字（GB/T 2260，如 650105），收到 {code!r}")
@@ -53,6 +50,25 @@ def init_deployment(
         )
     if not name:
         raise InitError("请用 --name 给出区县名称，如 沙依巴克区")
+    return code, name
+
+
+def empty_tree(code: str, name: str, province: str, city: str) -> str:
+    """orgunits.yaml of a district whose streets are yet to be imported."""
+    tree = {"district": {"code": code, "name": name, "province": province, "city": city}}
+    return (
+        f"# {name}（{code}）的行政区划：用 hub orgunits import 统计用区划代码表 导入街道和社区。\n"
+        + yaml.safe_dump(tree, allow_unicode=True, sort_keys=False)
+        + "streets: []\n"
+    )
+
+
+def init_deployment(
+    root: Path, code: str, name: str, province: str = "", city: str = ""
+) -> Deployment:
+    """Write (or complete) a deployment for district `code` under `root`. Re-running it is
+    safe: files already there are kept, and a folder of another district is refused."""
+    code, name = district_code(code, name)
     if root.exists() and not root.is_dir():
         raise InitError(f"{root} 是一个文件，不是目录：请换一个目录名")
     try:
@@ -74,13 +90,7 @@ def _write(root: Path, code: str, name: str, province: str, city: str) -> Deploy
             raise InitError(f"{root} 已是区县 {have} 的部署，不能再初始化为 {code}")
         dep.name = str((doc.get("district") or {}).get("name", name))  # the tree's name stands
     else:
-        tree = {"district": {"code": code, "name": name, "province": province, "city": city}}
-        write_text(
-            orgunits,
-            f"# {name}（{code}）的行政区划：用 hub orgunits import 统计用区划代码表 导入街道和社区。\n"
-            + yaml.safe_dump(tree, allow_unicode=True, sort_keys=False)
-            + "streets: []\n",
-        )
+        write_text(orgunits, empty_tree(code, name, province, city))
         dep.written.append(orgunits)
     dep.written += copy_defaults(settings.schemas)
     for folder in ("sources", "shares"):

@@ -15,6 +15,11 @@ from typing import Any
 import dagster as dg
 from dagster_celery import celery_executor
 
+try:  # the cluster's image installs dagster-k8s (README「扩展到多台机器」); not needed elsewhere
+    from dagster_k8s import k8s_job_executor
+except ImportError:
+    k8s_job_executor = None
+
 from hub.city.districts import queue_of
 from hub.city.run import run_district
 from hub.city.view import build_city
@@ -52,13 +57,70 @@ def _city_result(r: Any) -> dg.MaterializeResult:
     )
 
 
+# On Kubernetes (dagster-k8s's executor, a pod per step) the deployment lives at /deploy in the
+# image; a district's data folder is its own ReadWriteOnce volume, and every district's
+# published snapshots are folders of one ReadWriteMany volume, which the city step reads.
+K8S_ROOT = "/deploy"
+PUBLISHED_CLAIM = "hub-published"
+
+
+def _published_mount(code: str, read_only: bool) -> dict[str, Any]:
+    return {
+        "name": "published",
+        "mount_path": f"{K8S_ROOT}/data/districts/{code}/published",
+        "sub_path": code,
+        "read_only": read_only,
+    }
+
+
+def _k8s_district(code: str) -> dict[str, Any]:
+    """The pod of district `code`'s step: its own volume, its published folder on the shared one."""
+    return {
+        "pod_spec_config": {
+            "volumes": [
+                {
+                    "name": "district",
+                    "persistent_volume_claim": {"claim_name": f"hub-district-{code}"},
+                },
+                {"name": "published", "persistent_volume_claim": {"claim_name": PUBLISHED_CLAIM}},
+            ]
+        },
+        "container_config": {
+            "volume_mounts": [
+                {"name": "district", "mount_path": f"{K8S_ROOT}/data/districts/{code}"},
+                _published_mount(code, read_only=False),
+            ]
+        },
+    }
+
+
+def _k8s_city(codes: list[str]) -> dict[str, Any]:
+    """The city step's pod: every district's published folder, read-only, and its own folder."""
+    return {
+        "pod_spec_config": {
+            "volumes": [
+                {"name": "published", "persistent_volume_claim": {"claim_name": PUBLISHED_CLAIM}},
+                {"name": "city", "persistent_volume_claim": {"claim_name": "hub-city"}},
+            ]
+        },
+        "container_config": {
+            "volume_mounts": [_published_mount(c, read_only=True) for c in codes]
+            + [{"name": "city", "mount_path": f"{K8S_ROOT}/data/city"}]
+        },
+    }
+
+
 def _district_op(code: str) -> dg.OpDefinition:
     @dg.op(
         name=f"district_{code}",
         out=dg.Out(dg.Nothing),
         pool=f"district_{code}",
-        # on Celery, the worker holding the district's files takes its steps (hub city worker)
-        tags={"dagster-celery/queue": queue_of(code)},
+        # on Celery, the worker holding the district's files takes its steps (hub city worker);
+        # on Kubernetes, the step's pod mounts the district's volume
+        tags={
+            "dagster-celery/queue": queue_of(code),
+            "dagster-k8s/config": _k8s_district(code),
+        },
         description=f"区县 {code} 的完整运行（加载、规范化与校验、关联、一人一档、发布）",
     )
     def _run(context: dg.OpExecutionContext, hub: HubResource) -> None:
@@ -79,6 +141,7 @@ def city_jobs(codes: list[str]) -> list[dg.JobDefinition]:
     @dg.op(
         name="city_view",
         ins={f"after_{c}": dg.In(dg.Nothing) for c in codes},
+        tags={"dagster-k8s/config": _k8s_city(codes)},
         description="全市视图：合并各区县发布的一人一档",
     )
     def city_view(context: dg.OpExecutionContext, hub: HubResource) -> None:
@@ -91,7 +154,17 @@ def city_jobs(codes: list[str]) -> list[dg.JobDefinition]:
     def city_graph() -> None:
         city_view(**{f"after_{c}": steps[c]() for c in codes})
 
+    k8s = []
+    if k8s_job_executor is not None:  # dagster-k8s is installed in the cluster's image only
+        k8s.append(
+            city_graph.to_job(
+                name="city_run_k8s",
+                description="全部区县各一个 Kubernetes Pod 运行后合并全市视图",
+                executor_def=k8s_job_executor,
+            )
+        )
     return [
+        *k8s,
         city_graph.to_job(
             name="city_run",
             description="全部区县并行运行后合并全市视图（本机多进程）",

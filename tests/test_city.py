@@ -5,13 +5,11 @@ Dagster's multiprocess executor, or on two real Celery workers over redis-server
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
@@ -22,6 +20,7 @@ import duckdb
 import pytest
 
 from hub.city.districts import city_data
+from hub.city.services import redis, stop, wait_for
 from hub.normalize.cn_id import make_id
 from hub.publish.snapshot import dataset_sql
 from hub.settings import Settings
@@ -100,61 +99,11 @@ def _view(root: Path) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a service and every process it started (its own session), by its process id."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if path.exists() and text in path.read_text(errors="replace"):
-            return
-        assert proc.poll() is None, path.read_text(errors="replace")[-3000:]
-        time.sleep(0.3)
-    raise AssertionError(f"{path.name}: no {text!r} after {seconds} s")
-
-
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A real redis-server on 127.0.0.1 (installed by `make redis`), no persistence."""
-    server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = _free_port()
-    log = tmp_path / "redis.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                server,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_for(log, "Ready to accept connections", proc, 30)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        _stop(proc)
+    """A real redis-server on 127.0.0.1 (installed by `make redis`), stopped by its pid."""
+    with redis(tmp_path) as url:
+        yield url
 
 
 def _workers(
@@ -210,7 +159,7 @@ def test_the_city_view_is_the_same_in_process_on_the_multiprocess_executor_and_o
     workers = _workers(celery_root, redis_url, ["330102,330106", "330105"])
     try:
         for proc, log_path in workers:
-            _wait_for(log_path, "ready.", proc)
+            wait_for(log_path, "ready.", proc)
         config = celery_root / "run.yaml"
         config.write_text(
             f"execution:\n  config:\n    broker: {redis_url}\n    backend: {redis_url}\n",
@@ -219,7 +168,7 @@ def test_the_city_view_is_the_same_in_process_on_the_multiprocess_executor_and_o
         _dagster_job(celery_root, "city_run_celery", config)
     finally:
         for proc, _ in workers:
-            _stop(proc)
+            stop(proc)
     ran = [log_path.read_text(errors="replace") for _, log_path in workers]
     # each district's step ran on the worker holding its files
     assert "Executing steps district_330102" in ran[0] and "district_330106" in ran[0], ran[0]
@@ -382,3 +331,39 @@ def test_a_grant_of_the_city_view_is_queried_under_the_citys_own_access_log(
     monkeypatch.setenv("HUB_DISTRICT", "330105")
     other = hub_cli(["query", "--as", "民政局"], data, schemas, check=False)
     assert other.returncode != 0 and "没有任何共享授权" in other.stderr
+
+
+def test_one_broken_district_does_not_stop_the_others_or_the_city_view(
+    city: Path, tmp_path: Path
+) -> None:
+    root = _copy(city, tmp_path / "broken")
+    data, schemas = root / "data", root / "schemas"
+    tree = schemas / "districts" / "330106" / "orgunits.yaml"
+    tree.write_text("district: {code: '330106'\n", encoding="utf-8")  # a broken YAML
+    got = hub_cli(["run", "--no-gx", "--json"], data, schemas, check=False)
+    assert got.returncode == 1
+    doc = json.loads(got.stdout)
+    assert sorted(doc["districts"]) == ["330102", "330105"]
+    assert "330106" in doc["failed"] and "orgunits.yaml" in doc["failed"]["330106"]
+    assert doc["city"]["persons"] > 0 and doc["city"]["missing"] == ["330106"]
+    # a command that needs one district says how to name it
+    status = hub_cli(["status"], data, schemas, check=False)
+    assert status.returncode == 2 and "HUB_DISTRICT" in status.stderr
+
+
+def test_a_worker_machine_serves_the_queues_of_its_districts(city: Path) -> None:
+    data, schemas = city / "data", city / "schemas"
+    shown = hub_cli(
+        ["city", "worker", "--broker", "redis://10.0.0.5:6379/0", "--districts", "330102，330106",
+         "--threads", "2", "--dry-run"],
+        data,
+        schemas,
+    )  # fmt: skip
+    line = " ".join(shown.stdout.split())
+    assert "-m celery -A pipelines.celery_app worker" in line
+    assert "-Q dagster,district_330102,district_330106 --concurrency 1" in line
+    bad = hub_cli(["city", "worker", "--broker", "redis://x:1/0", "--districts", "330199"],
+                  data, schemas, check=False)  # fmt: skip
+    assert bad.returncode == 2 and "没有区县 330199" in bad.stderr
+    nobroker = hub_cli(["city", "worker", "--districts", "330102"], data, schemas, check=False)
+    assert nobroker.returncode == 2 and "消息代理" in nobroker.stderr

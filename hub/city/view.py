@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -20,6 +21,7 @@ from hub.atomic import write_json
 from hub.city.districts import city_data, city_settings, district_codes, district_settings
 from hub.publish.snapshot import PublishResult, dataset_sql, publish, read_current
 from hub.registry import Registry, load_registry
+from hub.run_lock import run_lock
 from hub.settings import Settings
 from hub.share.audit import head as audit_head
 from hub.share.tables import build_share_views
@@ -71,27 +73,33 @@ def build_city(settings: Settings) -> CityResult:
             "本部署没有区县（schemas/districts/<代码>/orgunits.yaml），无法生成全市视图"
         )
     out = CityResult(districts=codes)
-    inputs: dict[str, Path] = {}
-    for code in codes:
-        published = district_settings(settings, code).published
-        if read_current(published) is None:
-            out.missing.append(code)
-        else:
-            inputs[code] = published
-    if not inputs:
-        raise CityError("还没有任何区县发布过数据：请先运行 hub run")
+    registry = city_registry(settings)
     folder = city_data(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    with warehouse(folder / "warehouse.duckdb", resources=settings.resources) as con:
+    # one city step at a time (its warehouse has one writer): a second is told so in Chinese
+    with (
+        run_lock(folder),
+        warehouse(folder / "warehouse.duckdb", resources=settings.resources) as con,
+    ):
+        # each district's release read once: its datasets all from that one release, though
+        # the district may publish meanwhile
+        inputs: dict[str, tuple[Path, dict[str, Any]]] = {}
+        for code in codes:
+            published = district_settings(settings, code).published
+            release = read_current(published)
+            if release is None:
+                out.missing.append(code)
+            else:
+                inputs[code] = (published, release)
+        if not inputs:
+            raise CityError("还没有任何区县发布过数据：请先运行 hub run")
         con.execute("CREATE SCHEMA IF NOT EXISTS core")
-        _inputs(con, settings, inputs, _police(settings, codes[0]))
+        _inputs(con, inputs, _police(registry))
         _merge(con, _secret(settings, folder))
         out.persons, out.cross_district, out.conflicts = con.execute(
             "SELECT (SELECT count(*) FROM core.person), "
             "(SELECT count(*) FROM core.person WHERE len(districts) > 1), "
             "(SELECT count(DISTINCT person_id) FROM core.city_conflicts)"
         ).fetchone() or (0, 0, 0)
-        registry = city_registry(settings)
         grants = build_share_views(con, registry, date.today(), dataset=PERSON)
         own = city_settings(settings)
         # the city's access log's head goes into the release, as a district's does
@@ -113,9 +121,8 @@ def city_registry(settings: Settings) -> Registry:
     return replace(registry, shares=registry.city_shares)
 
 
-def _police(settings: Settings, code: str) -> list[str]:
+def _police(registry: Registry) -> list[str]:
     """The names of the departments whose address is a resident's registered residence."""
-    registry = load_registry(district_settings(settings, code).schemas)
     return [d.name for d in registry.departments.departments if d.kind == "公安"]
 
 
@@ -125,20 +132,22 @@ def _secret(settings: Settings, folder: Path) -> str:
 
 
 def _inputs(
-    con: duckdb.DuckDBPyConnection, settings: Settings, inputs: dict[str, Path], police: list[str]
+    con: duckdb.DuckDBPyConnection,
+    inputs: dict[str, tuple[Path, dict[str, Any]]],
+    police: list[str],
 ) -> None:
     """`_city_in`: every district's persons with their district, the date of their newest
     公安 address there, and the key they merge on."""
     persons = " UNION ALL BY NAME ".join(
-        f"SELECT {lit(code)} AS district, * FROM ({dataset_sql(root, 'person')})"
-        for code, root in inputs.items()
+        f"SELECT {lit(code)} AS district, * FROM ({dataset_sql(root, 'person', release)})"
+        for code, (root, release) in inputs.items()
     )
     departments = ", ".join(lit(d) for d in police) or "NULL"
     lived = " UNION ALL ".join(
         f"SELECT {lit(code)} AS district, person_id, observed_at "
-        f"FROM ({dataset_sql(root, 'provenance')}) "
+        f"FROM ({dataset_sql(root, 'provenance', release)}) "
         f"WHERE field IN ({', '.join(lit(f) for f in ADDRESSES)}) AND department IN ({departments})"
-        for code, root in inputs.items()
+        for code, (root, release) in inputs.items()
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lived AS SELECT district, person_id, "

@@ -9,12 +9,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from hub.atomic import write_text
 from hub.city.districts import DistrictError, district_codes, district_settings
 from hub.city.run import CityRun, run_city
 from hub.city.sample import city_sample
 from hub.city.view import CityError, CityResult, build_city
 from hub.cli import context as ctx
 from hub.cli.render import summary_json
+from hub.registry.files import DISTRICTS
 from hub.settings import Settings
 
 app = typer.Typer(help="城市部署：多个区县、全市视图。", no_args_is_help=True)
@@ -168,3 +170,30 @@ def worker_command(
         ctx.console.print(" ".join(command), soft_wrap=True)
         return
     os.execve(command[0], command, env)  # noqa: S606 - our own interpreter running celery
+
+
+@app.command("add")
+def add_command(
+    code: str = typer.Argument(..., metavar="区县代码", help="6 位 GB/T 2260 代码，如 650105"),
+    name: str = typer.Option("", "--name", help="区县名称，如 沙依巴克区"),
+    province: str = typer.Option("", "--province", help="省级名称"),
+    city: str = typer.Option("", "--city", help="地级市名称"),
+) -> None:
+    """在城市部署中加入一个区县：写入它的空区划 schemas/districts/<代码>/orgunits.yaml 与数据目录。"""
+    from hub.deploy import InitError, district_code, empty_tree
+
+    s = ctx.settings()
+    try:
+        code, name = district_code(code, name)
+    except InitError as exc:
+        ctx.fail(str(exc))
+    tree = s.schemas / DISTRICTS / code / "orgunits.yaml"
+    if tree.exists():
+        ctx.console.print(f"区县 {code} 已在本部署中（{tree}），未改动。")
+        return
+    write_text(tree, empty_tree(code, name, province, city))
+    district_settings(s, code).ensure()
+    ctx.console.print(
+        f"已加入区县 {name}（{code}）。下一步：HUB_DISTRICT={code} hub orgunits import 统计用区划代码表，"
+        f"再把部门文件放入 {district_settings(s, code).incoming}"
+    )

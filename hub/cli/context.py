@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from hub.city.districts import CITY
+from hub.city.districts import CITY, district_codes, is_city
 from hub.city.view import CityError, city_registry
 from hub.registry import Registry, RegistryError, load_registry
 from hub.settings import Settings
@@ -36,6 +36,11 @@ def settings() -> Settings:
 
 
 def registry(s: Settings) -> Registry:
+    if s.scope != CITY and is_city(s):  # the city's own folder is no district
+        fail(
+            f"这是城市部署（区县：{'、'.join(district_codes(s))}）：请用环境变量 HUB_DISTRICT=区县代码 "
+            "指定区县，或 HUB_DISTRICT=city 指全市视图"
+        )
     try:
         if s.scope == CITY:  # HUB_DISTRICT=city: the city view's grants
             return city_registry(s)
