@@ -66,6 +66,7 @@ def run_districts_bench(
         for run in runs:
             run["speedup"] = round(base["wall_s"] / run["wall_s"], 2)
             run["identical"] = views[run["workers"]] == views[base["workers"]]
+            run["estimated_speedup_machine_per_worker"] = _per_machine(base, run["workers"])
         return {
             "engine": engine,
             "districts": districts,
@@ -77,6 +78,16 @@ def run_districts_bench(
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _per_machine(base: dict[str, Any], n: int) -> float:
+    """The speedup `n` workers would give with a machine each, estimated from the one-worker
+    run (each district step had the whole machine): the districts dealt out as the workers
+    get them, then the city step and the run's own overhead, which do not shrink."""
+    seconds = list(base["district_s"].values())
+    fixed = base["wall_s"] - sum(seconds) - base["city_s"]
+    longest = max(sum(seconds[i::n]) for i in range(n))
+    return round(base["wall_s"] / (longest + base["city_s"] + fixed), 2)
 
 
 def _city(schemas: Path, root: Path, n: int, per: int, seed: int, say: Say) -> Path:
@@ -112,27 +123,28 @@ def _city(schemas: Path, root: Path, n: int, per: int, seed: int, say: Say) -> P
 def _run(root: Path, engine: str, workers: int) -> dict[str, Any]:
     """One whole city run on `workers` workers; wall time, each district's run, the city step."""
     cores = os.cpu_count() or 1
+    # each worker its share of the machine; the city step, alone after them, all of it
     limits = {
         "HUB_THREADS": str(max(1, cores // workers)),
         "HUB_MEMORY_MB": str(machine_memory_mb() * 2 // 5 // workers),
+        "HUB_CITY_THREADS": str(cores),
     }
     env = {
         **os.environ,
         "HUB_SCHEMAS": str(root / "schemas"),
         "HUB_DATA": str(root / "data"),
         "DAGSTER_HOME": str(_dagster_home(root)),
-        **limits,
     }
     config = root / "run.yaml"
     if engine == "celery":
-        with redis(root) as broker, _workers(root, env, broker, workers):
+        with redis(root) as broker, _workers(root, env, broker, workers, limits):
             config.write_text(
                 yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}})
             )
             wall = _job(env, "city_run_celery", config)
     else:
         config.write_text(yaml.safe_dump({"execution": {"config": {"max_concurrent": workers}}}))
-        wall = _job(env, "city_run", config)
+        wall = _job({**env, **limits}, "city_run", config)
     base = Settings(schemas=root / "schemas", data=root / "data")
     per = {
         code: json.loads(
@@ -144,6 +156,7 @@ def _run(root: Path, engine: str, workers: int) -> dict[str, Any]:
     return {
         "workers": workers,
         "threads_per_worker": int(limits["HUB_THREADS"]),
+        "city_threads": int(limits["HUB_CITY_THREADS"]),
         "memory_mb_per_worker": int(limits["HUB_MEMORY_MB"]),
         "wall_s": round(wall, 2),
         "district_s": {c: r["seconds"] for c, r in per.items()},
@@ -213,9 +226,11 @@ def _dagster_home(root: Path) -> Path:
 
 
 @contextmanager
-def _workers(root: Path, env: dict[str, str], broker: str, n: int) -> Iterator[None]:
+def _workers(
+    root: Path, env: dict[str, str], broker: str, n: int, limits: dict[str, str]
+) -> Iterator[None]:
     """`n` workers started as worker machines are (`hub city worker`), the districts dealt
-    out among them: each worker holds its districts' files."""
+    out among them (each worker holds its districts' files), each held to `limits`."""
     codes = district_codes(Settings(schemas=root / "schemas", data=root / "data"))
     procs = []
     try:
@@ -236,6 +251,10 @@ def _workers(root: Path, env: dict[str, str], broker: str, n: int) -> Iterator[N
                             ",".join(codes[i::n]),
                             "--name",
                             f"bench{i + 1}",
+                            "--threads",
+                            limits["HUB_THREADS"],
+                            "--memory-mb",
+                            limits["HUB_MEMORY_MB"],
                         ],
                         env=env,
                         cwd=_repo(),

@@ -38,7 +38,7 @@ def _city_root(root: Path) -> Path:
     (root / "schemas").mkdir(parents=True)
     shutil.copytree(SCHEMAS / "sources", root / "schemas" / "sources")
     hub_cli(
-        ["city", "sample", "--districts", "3", "--residents", "400", "--movers", "100"],
+        ["city", "sample", "--districts", "3", "--residents", "500", "--movers", "150"],
         root / "data",
         root / "schemas",
     )
@@ -185,7 +185,7 @@ def test_a_resident_of_two_districts_is_one_city_record_with_both_districts_prov
     hub_cli(["run", "--no-gx"], root / "data", root / "schemas")
     truth = _truth(root)
     both = {cid for cid, where in truth.items() if len(where) == 2}
-    assert 150 <= len(both) <= 200  # two pairs of neighbouring districts, 100 movers each
+    assert 250 <= len(both) <= 300  # two pairs of neighbouring districts, 150 movers each
     published = root / "data" / "city" / "published"
     with duckdb.connect() as con:
         person = f"({dataset_sql(published, 'city_person')})"

@@ -9,7 +9,9 @@ ID stay their district's own record. All set-at-a-time in one DuckDB connection.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -21,6 +23,7 @@ from hub.atomic import write_json
 from hub.city.districts import city_data, city_settings, district_codes, district_settings
 from hub.publish.snapshot import PublishResult, dataset_sql, publish, read_current
 from hub.registry import Registry, load_registry
+from hub.resources import Resources
 from hub.run_lock import run_lock
 from hub.settings import Settings
 from hub.share.audit import head as audit_head
@@ -78,7 +81,7 @@ def build_city(settings: Settings) -> CityResult:
     # one city step at a time (its warehouse has one writer): a second is told so in Chinese
     with (
         run_lock(folder),
-        warehouse(folder / "warehouse.duckdb", resources=settings.resources) as con,
+        warehouse(folder / "warehouse.duckdb", resources=city_resources(settings)) as con,
     ):
         # each district's release read once: its datasets all from that one release, though
         # the district may publish meanwhile
@@ -109,6 +112,19 @@ def build_city(settings: Settings) -> CityResult:
     out.seconds = round(time.perf_counter() - t0, 3)
     write_json(folder / LAST_BUILD, {k: v for k, v in out.__dict__.items() if k != "published"})
     return out
+
+
+def city_resources(settings: Settings, env: Mapping[str, str] | None = None) -> Resources:
+    """What the city step may use: HUB_CITY_THREADS / HUB_CITY_MEMORY_MB where set, else the
+    usual settings. It runs after every district step, alone: a worker held to its share of
+    the machine for district steps (HUB_THREADS) may give the city step the whole machine."""
+    env = os.environ if env is None else env
+    own = {
+        var: env[f"HUB_CITY_{var[4:]}"]
+        for var in ("HUB_THREADS", "HUB_MEMORY_MB")
+        if env.get(f"HUB_CITY_{var[4:]}", "").strip()
+    }
+    return Resources.load(settings.schemas, settings.data, env={**env, **own})
 
 
 def city_registry(settings: Settings) -> Registry:

@@ -47,6 +47,8 @@ def worker_command(
     }
     if threads:
         env["HUB_THREADS"] = str(threads)
+        # the city step runs after all district steps, alone: every core of the machine
+        env.setdefault("HUB_CITY_THREADS", str(os.cpu_count() or threads))
     if memory_mb:
         env["HUB_MEMORY_MB"] = str(memory_mb)
     label = name or f"hub-{'-'.join(districts) or 'all'}"
