@@ -128,6 +128,7 @@ def _run(root: Path, engine: str, workers: int) -> dict[str, Any]:
         "HUB_THREADS": str(max(1, cores // workers)),
         "HUB_MEMORY_MB": str(machine_memory_mb() * 2 // 5 // workers),
         "HUB_CITY_THREADS": str(cores),
+        "HUB_CITY_MEMORY_MB": str(machine_memory_mb() * 2 // 5),
     }
     env = {
         **os.environ,
@@ -256,7 +257,10 @@ def _workers(
                             "--memory-mb",
                             limits["HUB_MEMORY_MB"],
                         ],
-                        env=env,
+                        env={
+                            **env,
+                            **{k: v for k, v in limits.items() if k.startswith("HUB_CITY_")},
+                        },
                         cwd=_repo(),
                         stdout=out,
                         stderr=subprocess.STDOUT,

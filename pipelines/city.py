@@ -110,6 +110,13 @@ def _k8s_city(codes: list[str]) -> dict[str, Any]:
     }
 
 
+class DistrictRun(dg.Config):
+    """A district step's options, as `hub run`'s: --no-gx and --full."""
+
+    validate_with_gx: bool = True
+    full: bool = False
+
+
 def _district_op(code: str) -> dg.OpDefinition:
     @dg.op(
         name=f"district_{code}",
@@ -123,8 +130,8 @@ def _district_op(code: str) -> dg.OpDefinition:
         },
         description=f"区县 {code} 的完整运行（加载、规范化与校验、关联、一人一档、发布）",
     )
-    def _run(context: dg.OpExecutionContext, hub: HubResource) -> None:
-        s = run_district(hub.base(), code)
+    def _run(context: dg.OpExecutionContext, hub: HubResource, config: DistrictRun) -> None:
+        s = run_district(hub.base(), code, None, config.validate_with_gx, config.full)
         context.log.info(
             f"区县 {code}：居民 {s.core.persons if s.core else '-'}，"
             f"发布 {s.published.release if s.published else '未发布'}"

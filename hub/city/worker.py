@@ -12,6 +12,7 @@ import socket
 import sys
 
 from hub.city.districts import district_codes, queue_of
+from hub.resources import machine_memory_mb
 from hub.settings import Settings
 
 SHARED_QUEUE = "dagster"  # dagster-celery's default queue: steps pinned to no district
@@ -51,6 +52,7 @@ def worker_command(
         env.setdefault("HUB_CITY_THREADS", str(os.cpu_count() or threads))
     if memory_mb:
         env["HUB_MEMORY_MB"] = str(memory_mb)
+        env.setdefault("HUB_CITY_MEMORY_MB", str(max(memory_mb, machine_memory_mb() // 5)))
     label = name or f"hub-{'-'.join(districts) or 'all'}"
     command = [
         sys.executable, "-m", "celery", "-A", "pipelines.celery_app", "worker",
