@@ -68,6 +68,7 @@ bench: setup
 	$(BIN)/hub bench --residents 200000 --json
 	$(BIN)/hub bench suggest --rows 100000 --json
 	$(BIN)/hub bench linkage --records 200000 --json
+	$(BIN)/hub bench districts --districts 4 --residents-per-district 300000 --workers 1 --workers 2 --json
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: setup

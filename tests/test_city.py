@@ -20,10 +20,11 @@ import duckdb
 import pytest
 import yaml
 
-from hub.city.districts import city_data
+from hub.city.districts import city_data, district_settings
 from hub.city.services import redis, stop, wait_for
 from hub.normalize.cn_id import make_id
 from hub.publish.snapshot import dataset_sql
+from hub.registry import load_registry
 from hub.settings import Settings
 from tests.conftest import REPO, SCHEMAS, hub_cli
 
@@ -381,3 +382,17 @@ def test_a_worker_machine_serves_the_queues_of_its_districts(city: Path) -> None
     assert bad.returncode == 2 and "没有区县 330199" in bad.stderr
     nobroker = hub_cli(["city", "worker", "--districts", "330102"], data, schemas, check=False)
     assert nobroker.returncode == 2 and "消息代理" in nobroker.stderr
+
+
+def test_a_registration_that_names_a_district_is_that_districts_alone(
+    city: Path, tmp_path: Path
+) -> None:
+    root = _copy(city, tmp_path / "named")
+    path = root / "schemas" / "sources" / "tuiyi_veterans.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + 'district: "330105"\n', encoding="utf-8")
+    base = Settings(schemas=root / "schemas", data=root / "data")
+    own = {code: load_registry(district_settings(base, code).schemas) for code in DISTRICTS}
+    assert "tuiyi_veterans" in own["330105"].sources
+    assert "tuiyi_veterans" not in own["330102"].sources
+    assert "tuiyi_veterans" not in own["330106"].sources
+    assert "gongan_household" in own["330102"].sources  # the others are every district's
