@@ -8,9 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from hub.city.districts import district_codes
+from hub.city.districts import city_wide_registry, district_codes
 from hub.registry import load_registry
-from hub.registry.files import DISTRICTS
 from hub.settings import Settings, private_files
 from pipelines.assets import build_assets
 from pipelines.city import CITY, city_asset, city_jobs
@@ -45,9 +44,7 @@ def build_definitions(
 def city_definitions(schemas: Path, data: Path, codes: list[str]) -> dg.Definitions:
     """A city: the district assets partitioned by district (static partitions, one per
     district folder), the city view after them, and the jobs that run districts side by side."""
-    registry = load_registry(
-        schemas / DISTRICTS / codes[0]
-    )  # the districts share the city's tables
+    registry = city_wide_registry(Settings(schemas=schemas, data=data))
     districts = dg.StaticPartitionsDefinition(codes)
     refresh = dg.define_asset_job(
         "refresh_district",

@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from hub.registry import Registry, RegistryError, load_registry
 from hub.registry.files import DISTRICTS
 from hub.settings import Settings
 
@@ -63,3 +64,16 @@ def queue_of(code: str) -> str:
     """The Celery queue of district `code`'s steps: served only by the worker that holds the
     district's files (`hub city worker --districts`)."""
     return f"district_{code}"
+
+
+def city_wide_registry(settings: Settings) -> Registry:
+    """The city's shared registrations as a district reads them (with its neighbours, the
+    others): the first district whose files load, so one district's broken file fails that
+    district alone."""
+    errors = []
+    for code in district_codes(settings):
+        try:
+            return load_registry(district_settings(settings, code).schemas)
+        except RegistryError as exc:
+            errors.append(str(exc))
+    raise DistrictError("没有一个区县的登记能加载：" + ("；".join(errors) or "本部署没有区县"))

@@ -20,9 +20,16 @@ from typing import Any
 import duckdb
 
 from hub.atomic import write_json
-from hub.city.districts import city_data, city_settings, district_codes, district_settings
+from hub.city.districts import (
+    DistrictError,
+    city_data,
+    city_settings,
+    city_wide_registry,
+    district_codes,
+    district_settings,
+)
 from hub.publish.snapshot import PublishResult, dataset_sql, publish, read_current
-from hub.registry import Registry, load_registry
+from hub.registry import Registry
 from hub.resources import Resources
 from hub.run_lock import run_lock
 from hub.settings import Settings
@@ -128,12 +135,12 @@ def city_resources(settings: Settings, env: Mapping[str, str] | None = None) -> 
 
 
 def city_registry(settings: Settings) -> Registry:
-    """The registries as the city view sees them: the city's (read through its first district,
-    whose neighbours are all the others), with only the grants of the city view."""
-    codes = district_codes(settings)
-    if not codes:
-        raise CityError("本部署没有区县（schemas/districts/<代码>/orgunits.yaml），没有全市视图")
-    registry = load_registry(district_settings(settings, codes[0]).schemas)
+    """The registries as the city view sees them: the city's (read through a district, whose
+    neighbours are all the others), with only the grants of the city view."""
+    try:
+        registry = city_wide_registry(settings)
+    except DistrictError as exc:
+        raise CityError(str(exc)) from exc
     return replace(registry, shares=registry.city_shares)
 
 
