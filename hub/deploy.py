@@ -50,6 +50,8 @@ def district_code(code: str, name: str) -> tuple[str, str]:
         )
     if not name:
         raise InitError("请用 --name 给出区县名称，如 沙依巴克区")
+    if not name.isprintable() or any(ch in name for ch in ":#{}[]'\"\\"):
+        raise InitError(f"区县名称只能是文字，不能含换行、引号或 :#{{}}[] 等符号：{name!r}")
     return code, name
 
 

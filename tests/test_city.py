@@ -24,7 +24,7 @@ from hub.city.districts import city_data, district_settings
 from hub.city.services import redis, stop, wait_for
 from hub.normalize.cn_id import make_id
 from hub.publish.snapshot import dataset_sql
-from hub.registry import load_registry
+from hub.registry import RegistryError, load_registry
 from hub.settings import Settings
 from tests.conftest import REPO, SCHEMAS, hub_cli
 
@@ -253,14 +253,18 @@ def test_one_district_runs_alone_and_a_row_of_another_districts_community_is_not
     root = _copy(city, tmp_path / "one")
     inbox = root / "data" / "districts" / "330102" / "incoming"
     (register,) = inbox.glob("公安_*.csv")
-    stranger = make_id("330105", date(1980, 5, 17), 123)
     with register.open(encoding="gb18030", newline="") as fh:
         lines = list(csv.reader(fh))
-    header, row = lines[0], list(lines[1])
-    row[header.index("公民身份号码")] = stranger
-    row[header.index("所属社区")] = "330105001002"  # a community of 拱墅区
+    header = lines[0]
+    rows = []
+    # a community of 拱墅区 by its code, by street and name, by district and name
+    for i, written in enumerate(["330105001002", "小营街道文苑社区", "拱墅区长庆社区"]):
+        row = list(lines[1 + i])
+        row[header.index("公民身份号码")] = make_id("330105", date(1980, 5, 17 + i), 123)
+        row[header.index("所属社区")] = written
+        rows.append(row)
     with register.open("a", encoding="gb18030", newline="") as fh:
-        csv.writer(fh).writerow(row)
+        csv.writer(fh).writerows(rows)
 
     bad = hub_cli(["run", "--district", "999999"], root / "data", root / "schemas", check=False)
     assert bad.returncode == 2 and "没有区县 999999" in bad.stderr and "330102" in bad.stderr
@@ -271,19 +275,21 @@ def test_one_district_runs_alone_and_a_row_of_another_districts_community_is_not
     assert not (districts / "330105" / "published").exists()  # the others did not run
     with duckdb.connect(str(districts / "330102" / "warehouse.duckdb"), read_only=True) as con:
         issues = con.execute(
-            "SELECT rule, severity, message, column_header FROM quarantine.issues "
-            "WHERE value = '330105001002'"
+            "SELECT value, rule, severity, message, column_header FROM quarantine.issues "
+            "WHERE value IN ('330105001002', '小营街道文苑社区', '拱墅区长庆社区') ORDER BY value"
         ).fetchall()
         assert issues == [
             (
+                written,
                 "other_district",
                 "error",
-                "「330105001002」是本市拱墅区（330105）的社区：这一行由该区县加载，本区不加载",
+                f"「{written}」是本市拱墅区（330105）的社区：这一行由该区县加载，本区不加载",
                 "所属社区",
             )
+            for written in sorted(["330105001002", "小营街道文苑社区", "拱墅区长庆社区"])
         ]
         assert con.execute(
-            "SELECT count(*) FROM core.person WHERE citizen_id = ?", [stranger]
+            "SELECT count(*) FROM core.person WHERE starts_with(citizen_id, '330105198005')"
         ).fetchone() == (0,)
 
 
@@ -369,6 +375,12 @@ def test_one_broken_district_does_not_stop_the_others_or_the_city_view(
     # a command that needs one district says how to name it
     status = hub_cli(["status"], data, schemas, check=False)
     assert status.returncode == 2 and "HUB_DISTRICT" in status.stderr
+    # a district whose published release is damaged is left out of the city view, by name
+    (data / "districts" / "330105" / "published" / "CURRENT.json").write_text("garbage{")
+    built = hub_cli(["city", "build", "--json"], data, schemas)
+    city = json.loads(built.stdout)
+    assert city["missing"] == ["330102", "330105"] and "330105" in city["unreadable"]
+    assert city["persons"] > 0
 
 
 def test_a_worker_machine_serves_the_queues_of_its_districts(city: Path) -> None:
@@ -401,3 +413,28 @@ def test_a_registration_that_names_a_district_is_that_districts_alone(
     assert "tuiyi_veterans" not in own["330102"].sources
     assert "tuiyi_veterans" not in own["330106"].sources
     assert "gongan_household" in own["330102"].sources  # the others are every district's
+
+
+def test_the_registrations_a_city_refuses(
+    city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _copy(city, tmp_path / "refused")
+    base = Settings(schemas=root / "schemas", data=root / "data")
+    # a grant of the city view in one district's folder would be a city-wide grant
+    own = root / "schemas" / "districts" / "330102" / "shares"
+    own.mkdir()
+    (own / "city_elderly.yaml").write_text(CITY_GRANT, encoding="utf-8")
+    with pytest.raises(RegistryError, match="只能写在全市的 schemas/shares/"):
+        load_registry(district_settings(base, "330102").schemas)
+    assert load_registry(district_settings(base, "330105").schemas).city_shares == {}
+    # a registration naming a district the city does not have
+    path = root / "schemas" / "sources" / "tuiyi_veterans.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + 'district: "330199"\n', encoding="utf-8")
+    with pytest.raises(RegistryError, match="330199 不是本部署的区县"):
+        load_registry(district_settings(base, "330105").schemas)
+    # whole-city commands refuse a district or the city view
+    data, schemas = root / "data", root / "schemas"
+    for scope, args in (("city", ["run"]), ("330105", ["city", "build"])):
+        monkeypatch.setenv("HUB_DISTRICT", scope)
+        got = hub_cli(args, data, schemas, check=False)
+        assert got.returncode == 2 and "HUB_DISTRICT" in got.stderr, got.stderr

@@ -74,11 +74,11 @@ def run_city(
         try:
             out.districts[code] = run_district(settings, code, None, validate_with_gx, full)
         except (RegistryError, OSError, RuntimeError, ValueError) as exc:
-            log.exception("district %s failed", code)
+            log.debug("district %s failed", code, exc_info=True)  # the reason is reported
             out.failed[code] = str(exc)
     say("全市视图")
     try:
         out.city = build_city(settings)
-    except CityError as exc:
+    except (CityError, OSError, ValueError) as exc:
         out.city_error = str(exc)
     return out

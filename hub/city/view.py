@@ -66,6 +66,7 @@ class CityError(ValueError):
 class CityResult:
     districts: list[str]
     missing: list[str] = field(default_factory=list)  # districts with nothing published yet
+    unreadable: dict[str, str] = field(default_factory=dict)  # district -> why (also missing)
     persons: int = 0
     cross_district: int = 0
     conflicts: int = 0
@@ -95,8 +96,11 @@ def build_city(settings: Settings) -> CityResult:
         inputs: dict[str, tuple[Path, dict[str, Any]]] = {}
         for code in codes:
             published = district_settings(settings, code).published
-            release = read_current(published)
-            if release is None:
+            release = _release(con, published)
+            if isinstance(release, str):
+                out.missing.append(code)
+                out.unreadable[code] = release
+            elif release is None:
                 out.missing.append(code)
             else:
                 inputs[code] = (published, release)
@@ -142,6 +146,19 @@ def city_registry(settings: Settings) -> Registry:
     except DistrictError as exc:
         raise CityError(str(exc)) from exc
     return replace(registry, shares=registry.city_shares)
+
+
+def _release(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, Any] | str | None:
+    """A district's current release (None before its first), or why it cannot be read (a
+    damaged pointer or snapshot): that district is left out, the others still merge."""
+    try:
+        release = read_current(published)
+        if release is not None:
+            for name in ("person", "provenance"):
+                con.execute(f"SELECT count(*) FROM ({dataset_sql(published, name, release)})")
+        return release
+    except (OSError, ValueError, KeyError, TypeError, duckdb.Error) as exc:
+        return f"发布的数据无法读取（{published}）：{exc}"
 
 
 def _police(registry: Registry) -> list[str]:

@@ -22,8 +22,19 @@ from hub.settings import Settings
 app = typer.Typer(help="城市部署：多个区县、全市视图。", no_args_is_help=True)
 
 
+def whole_city(s: Settings) -> Settings:
+    """`s` if it is the city deployment's own folder; a command for the whole city refuses
+    settings narrowed to one district or to the city view (HUB_DISTRICT)."""
+    if s.scope or s.schemas.parent.name == DISTRICTS:
+        ctx.fail(
+            "这条命令作用于整个城市部署：请不要设置 HUB_DISTRICT（只运行一个区县用 hub run --district 代码）"
+        )
+    return s
+
+
 def one_district(s: Settings, code: str) -> Settings:
     """The settings of district `code`, or a Chinese error naming the districts there are."""
+    whole_city(s)
     try:
         return district_settings(s, code.strip())
     except DistrictError as exc:
@@ -32,6 +43,7 @@ def one_district(s: Settings, code: str) -> Settings:
 
 def run_all(s: Settings, as_json: bool, validate_with_gx: bool, full: bool) -> None:
     """Every district, one after another, then the city view (`hub run` in a city)."""
+    whole_city(s)
     total = len(district_codes(s)) + 1
     with ctx.steps(not as_json, total) as say:
         got = run_city(s, say, validate_with_gx, full)
@@ -51,6 +63,7 @@ def city_json(c: CityResult) -> dict[str, Any]:
     return {
         "districts": c.districts,
         "missing": c.missing,
+        "unreadable": c.unreadable,
         "persons": c.persons,
         "cross_district": c.cross_district,
         "conflicts": c.conflicts,
@@ -92,7 +105,9 @@ def _print_run(got: CityRun) -> None:
 
 
 def _print_city(c: CityResult) -> None:
-    missing = f"（尚未发布：{'、'.join(c.missing)}）" if c.missing else ""
+    missing = f"（未纳入：{'、'.join(c.missing)}）" if c.missing else ""
+    for code, why in c.unreadable.items():
+        ctx.err_console.print(f"[bold red]区县 {code}：[/]{why}", soft_wrap=True)
     ctx.console.print(
         f"全市视图：{c.persons:,} 人，其中跨区县 {c.cross_district:,} 人，"
         f"跨区县冲突 {c.conflicts:,} 人；第 {c.published.release if c.published else '-'} 版"
@@ -104,7 +119,7 @@ def _print_city(c: CityResult) -> None:
 def build_command(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
     """只合并全市视图：读取各区县当前发布的数据，按公民身份号码合并后发布。"""
     try:
-        got = build_city(ctx.settings())
+        got = build_city(whole_city(ctx.settings()))
     except CityError as exc:
         ctx.fail(str(exc))
     if as_json:
@@ -123,7 +138,7 @@ def sample_command(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """生成一个样例城市：各区县的区划（schemas/districts/<代码>/）与部门文件（data/districts/<代码>/incoming/）。"""
-    s = ctx.settings()
+    s = whole_city(ctx.settings())
     try:
         with ctx.steps(not as_json, districts) as say:
             got = city_sample(s, districts, residents, movers, seed, error_rate, say)
@@ -158,7 +173,9 @@ def worker_command(
     from hub.city.worker import WorkerError
     from hub.city.worker import worker_command as command_of
 
-    s = ctx.settings()
+    s = whole_city(ctx.settings())
+    if threads < 0 or memory_mb < 0:
+        ctx.fail("--threads 与 --memory-mb 须为正整数（不写则用本机默认）")
     codes = [d.strip() for d in districts.replace("，", ",").split(",") if d.strip()]
     try:
         command, env = command_of(
@@ -182,7 +199,7 @@ def add_command(
     """在城市部署中加入一个区县：写入它的空区划 schemas/districts/<代码>/orgunits.yaml 与数据目录。"""
     from hub.deploy import InitError, district_code, empty_tree
 
-    s = ctx.settings()
+    s = whole_city(ctx.settings())
     try:
         code, name = district_code(code, name)
     except InitError as exc:

@@ -160,6 +160,10 @@ def run(
     s = ctx.settings()
     if district:
         s = city_cli.one_district(s, district)
+    elif s.scope:  # HUB_DISTRICT=city: the city view is built by hub run / hub city build
+        ctx.fail(
+            "HUB_DISTRICT=city 指全市视图：运行全部区县请去掉 HUB_DISTRICT，只合并全市视图用 hub city build"
+        )
     elif is_city(s):
         city_cli.run_all(s, as_json, not no_gx, full)
         return

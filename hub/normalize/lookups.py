@@ -26,20 +26,26 @@ def load_lookups(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
 
 
 def elsewhere_keys(registry: Registry) -> list[tuple[str, str]]:
-    """(key, district) of the communities of the city's other districts, by code and by the
-    names that say their district (a bare 和平社区 may be one of ours)."""
-    out: dict[str, str] = {}
+    """(key, district) of the communities of the city's other districts: by code, and by every
+    spelling that names their street or district (清波街道和平社区, 上城区和平社区); a bare
+    和平社区 may be one of ours mistyped, and a spelling two other districts share says no one."""
+    found: dict[str, set[str]] = {}
     for tree in registry.neighbours:
         d = tree.district
         for s in tree.streets:
+            streets = set().union(*(name_variants(n) for n in (s.name, *s.aliases)))
             for c in s.communities:
-                for spelling in (
-                    c.code,
-                    d.name + s.name + c.name,
-                    d.city + d.name + s.name + c.name,
-                ):
-                    out.setdefault(normalize_code_key(spelling), f"{d.name}（{d.code}）")
-    return sorted(out.items())
+                names = set().union(*(name_variants(n) for n in (c.name, *c.aliases)))
+                qualified = {st + n for st in streets for n in names}
+                spellings = {c.code} | qualified | {d.name + n for n in names}
+                spellings |= {d.name + q for q in qualified} | {
+                    d.city + d.name + q for q in qualified
+                }
+                for spelling in spellings:
+                    found.setdefault(normalize_code_key(spelling), set()).add(
+                        f"{d.name}（{d.code}）"
+                    )
+    return sorted((key, next(iter(ds))) for key, ds in found.items() if len(ds) == 1)
 
 
 def org_spellings(registry: Registry) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from hub.registry.config import CatalogueConfig, Limits, LinkageConfig, MappingConfig
 from hub.registry.departments import KINDS, Departments
 from hub.registry.errors import RegistryError
-from hub.registry.files import DISTRICTS, registry_file, registry_folder
+from hub.registry.files import DISTRICTS, layers, registry_file, registry_folder
 from hub.registry.formsource import FORM_SOURCE, form_source
 from hub.registry.models import CodeList, Field, Source
 from hub.registry.orgunits import OrgTree, office_names
@@ -97,7 +97,11 @@ def load_registry(root: Path) -> Registry:
         ]
     )
     sources = load_sources(
-        registry_folder(root, "sources", shipped=False), fields, departments, orgs.district.code
+        registry_folder(root, "sources", shipped=False),
+        fields,
+        departments,
+        orgs.district.code,
+        _district_codes(root, orgs),
     )
     mapping = _config(MappingConfig, root, "mapping.yaml")
     linkage = _config(LinkageConfig, root, "linkage.yaml")
@@ -111,7 +115,14 @@ def load_registry(root: Path) -> Registry:
         codelists,
         [orgs, *neighbours],
         departments,
+        _district_codes(root, orgs),
     )
+    for share in shares.values():
+        path = registry_file(root, f"shares/{share.name}.yaml")
+        if share.dataset == "city_person" and path.parent.parent == root and len(layers(root)) > 1:
+            raise RegistryError(
+                path, "dataset", "全市视图的授权（city_person）只能写在全市的 schemas/shares/ 中"
+            )
     if FORM_SOURCE not in sources:  # a YAML of that name would be the data team's override
         sources[FORM_SOURCE] = form_source(fields, reports)
     _cross_check(root, fields, codelists, sources)
@@ -138,6 +149,13 @@ def load_registry(root: Path) -> Registry:
         catalogue=catalogue,
         neighbours=neighbours,
     )
+
+
+def _district_codes(root: Path, orgs: OrgTree) -> set[str]:
+    """The districts of the deployment: a city's district folders, else this district."""
+    if root.parent.name != DISTRICTS:
+        return {orgs.district.code}
+    return {p.name for p in root.parent.iterdir() if (p / "orgunits.yaml").is_file()}
 
 
 def _neighbours(root: Path) -> list[OrgTree]:
@@ -179,12 +197,19 @@ def _check_column_fields(path: Path, columns: list[Any], fields: dict[str, Field
 
 
 def load_sources(
-    paths: list[Path], fields: dict[str, Field], departments: Departments, district: str
+    paths: list[Path],
+    fields: dict[str, Field],
+    departments: Departments,
+    district: str,
+    districts: set[str],
 ) -> dict[str, Source]:
     """The registered tables of `district`: those naming no district and those naming it (a
-    city's registration that names another district is that district's)."""
+    city's registration that names another of its `districts` is that district's)."""
     sources: dict[str, Source] = {}
     for path, src in _named_files(paths, Source, "来源"):
+        if src.district and src.district not in districts:
+            have = "、".join(sorted(districts))
+            raise RegistryError(path, "district", f"{src.district} 不是本部署的区县（有：{have}）")
         if src.district and src.district != district:
             continue
         _check_column_fields(path, src.columns, fields)
@@ -227,6 +252,7 @@ def load_shares(
     codelists: dict[str, CodeList],
     trees: list[OrgTree],
     departments: Departments,
+    districts: set[str],
 ) -> dict[str, Share]:
     """The grants; a district's rows name its own units, a city view's any district's (and
     whole districts by their code)."""
@@ -235,8 +261,13 @@ def load_shares(
     city = {t.district.code for t in trees}
     city |= {u.code for t in trees for u in t.streets}
     city |= {u.code for t in trees for u in t.communities}
+    # a district whose tree cannot be read here: its own run reports that; its codes pass
+    unread = {d for d in districts if d not in {t.district.code for t in trees}}
     for path, share in _named_files(paths, Share, "授权"):
         codes = city if share.dataset == "city_person" else own
+        codes = codes | {
+            c for c in share.rows.jurisdiction if share.dataset == "city_person" and c[:6] in unread
+        }
         share = share.model_copy(
             update={"department": _department(path, share.department, departments)}
         )
