@@ -438,3 +438,27 @@ def test_the_registrations_a_city_refuses(
         monkeypatch.setenv("HUB_DISTRICT", scope)
         got = hub_cli(args, data, schemas, check=False)
         assert got.returncode == 2 and "HUB_DISTRICT" in got.stderr, got.stderr
+
+
+@pytest.mark.slow
+def test_a_district_partition_materializes_that_district_alone(city: Path, tmp_path: Path) -> None:
+    """The district assets in Dagster are partitioned by district: a run of one partition loads,
+    stages, links and publishes that district only."""
+    from pipelines.definitions import build_definitions
+
+    root = _copy(city, tmp_path / "partition")
+    data, schemas = root / "data", root / "schemas"
+    defs = build_definitions(schemas, data)
+    job = defs.resolve_job_def("refresh_district")
+    assert sorted(job.partitions_def.get_partition_keys()) == DISTRICTS  # type: ignore[union-attr]
+    result = job.execute_in_process(partition_key="330105")
+    assert result.success
+    districts = data / "districts"
+    assert (districts / "330105" / "published" / "CURRENT.json").exists()
+    assert not (districts / "330102" / "published").exists()
+    with duckdb.connect() as con:
+        persons = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE NOT starts_with(community_code, '330105')) "
+            f"FROM ({dataset_sql(districts / '330105' / 'published', 'person')})"
+        ).fetchone()
+    assert persons is not None and persons[0] >= 500 and persons[1] == 0
