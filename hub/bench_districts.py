@@ -31,7 +31,7 @@ from hub.city.districts import city_data, district_codes, district_settings
 from hub.city.run import LAST_RUN
 from hub.city.services import redis, redis_server, stop, wait_for
 from hub.city.view import DATASETS, LAST_BUILD
-from hub.publish.snapshot import dataset_sql
+from hub.publish.snapshot import dataset_sql, fingerprint_table
 from hub.resources import machine_memory_mb
 from hub.settings import Settings
 
@@ -201,13 +201,10 @@ def _job(env: dict[str, str], job: str, config: Path) -> float:
 def _fingerprint(published: Path) -> str:
     """The city view's content, order-free: equal views, equal text."""
     with duckdb.connect() as con:
-        parts = [
-            con.execute(
-                f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR "  # noqa: S608
-                f"FROM ({dataset_sql(published, name)}) t"
-            ).fetchone()
-            for name in DATASETS
-        ]
+        parts = []
+        for name in DATASETS:
+            con.execute(f"CREATE TEMP VIEW {name} AS {dataset_sql(published, name)}")
+            parts.append(fingerprint_table(con, name))
     return json.dumps(parts)
 
 

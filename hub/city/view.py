@@ -114,7 +114,7 @@ def build_city(settings: Settings) -> CityResult:
             "(SELECT count(*) FROM core.person WHERE len(districts) > 1), "
             "(SELECT count(DISTINCT person_id) FROM core.city_conflicts)"
         ).fetchone() or (0, 0, 0)
-        grants = build_share_views(con, registry, date.today(), dataset=PERSON)
+        grants = build_share_views(con, registry, date.today())
         own = city_settings(settings)
         # the city's access log's head goes into the release, as a district's does
         out.published = publish(

@@ -82,16 +82,14 @@ def share_sql(share: Share, registry: Registry, as_of: date) -> str:
 
 
 def build_share_views(
-    con: duckdb.DuckDBPyConnection, registry: Registry, as_of: date, dataset: str = "person"
+    con: duckdb.DuckDBPyConnection, registry: Registry, as_of: date
 ) -> dict[str, tuple[str, str]]:
-    """Create `shared.<grant>` for every active grant of `dataset` (a district's `person`, or
-    the city view's `city_person`, each over the `core.person` of its own warehouse); returns
-    them as datasets to publish."""
+    """Create `shared.<grant>` for every active grant of `registry` over the `core.person` of
+    `con` (a district's grants, or the city view's: hub.city.view.city_registry); returns them
+    as datasets to publish."""
     con.execute("CREATE SCHEMA IF NOT EXISTS shared")
     out = {}
     for share in registry.shares.values():
-        if share.dataset != dataset:
-            continue
         if not share.active(as_of):
             con.execute(f"DROP VIEW IF EXISTS shared.{q(share.name)}")
             continue
